@@ -1,0 +1,155 @@
+"""The city configuration file (TOML): name, map files, 三率 weights, targets, refresh.
+
+Loaded once and validated strictly: an unknown key, a value of the wrong type or a missing file is
+reported with the file and the key, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from data_access.schema import REGION_LEVELS
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CITY_ENV = "COCKPIT_CITY"
+DEFAULT_CITY_FILE = REPO_ROOT / "config" / "demo_city.toml"
+
+
+class SettingsProblem(Exception):
+    """The city configuration file is missing, malformed, or holds an unknown or mistyped key."""
+
+
+@dataclass(frozen=True)
+class GeoLayer:
+    file: Path
+    code_property: str
+    name_property: str
+
+
+@dataclass(frozen=True)
+class ThreeRates:
+    """Weights of Beijing's 接诉即办 composite score and the 基本满意 factor."""
+
+    response_weight: float = 0.1
+    resolution_weight: float = 0.5
+    satisfaction_weight: float = 0.4
+    basic_satisfied_factor: float = 0.9
+
+
+@dataclass(frozen=True)
+class CityConfig:
+    name: str
+    name_en: str
+    timezone: str
+    datum: str
+    center: tuple[float, float]
+    zoom: float
+    geo: dict[str, GeoLayer]
+    three_rates: ThreeRates = ThreeRates()
+    targets: dict[str, float] = field(default_factory=dict)
+    refresh_seconds: int = 60
+    cache_ttl_seconds: int = 60
+    source: Path | None = None
+
+
+_SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "city": {
+        "name": str,
+        "name_en": str,
+        "timezone": str,
+        "datum": str,
+        "center": list,
+        "zoom": (int, float),
+    },
+    "three_rates": {
+        "response_weight": (int, float),
+        "resolution_weight": (int, float),
+        "satisfaction_weight": (int, float),
+        "basic_satisfied_factor": (int, float),
+    },
+    "display": {"refresh_seconds": int, "cache_ttl_seconds": int},
+}
+_GEO_KEYS: dict[str, type] = {"file": str, "code_property": str, "name_property": str}
+_SECTIONS = (*_SCHEMA, "geo", "targets")
+
+
+def _check_section(path: Path, section: str, values: Any, spec: dict[str, Any], required: bool) -> dict[str, Any]:
+    if not isinstance(values, dict):
+        raise SettingsProblem(f"{path}: [{section}] must be a table")
+    for key, value in values.items():
+        if key not in spec:
+            raise SettingsProblem(f"{path}: unknown key '{key}' in [{section}] (allowed: {', '.join(spec)})")
+        expected = spec[key]
+        if isinstance(value, bool) or not isinstance(value, expected):
+            names = " or ".join(t.__name__ for t in (expected if isinstance(expected, tuple) else (expected,)))
+            raise SettingsProblem(f"{path}: [{section}] {key} = {value!r} must be {names}")
+    if required:
+        missing = [key for key in spec if key not in values]
+        if missing:
+            raise SettingsProblem(f"{path}: [{section}] is missing {', '.join(missing)}")
+    return values
+
+
+def load_city(path: Path | None = None) -> CityConfig:
+    """Read and validate a city file; default: $COCKPIT_CITY, else the demo city."""
+    path = Path(path or os.environ.get(CITY_ENV) or DEFAULT_CITY_FILE)
+    if not path.is_file():
+        raise SettingsProblem(f"City configuration file {path} does not exist (set {CITY_ENV} to a TOML file)")
+    try:
+        with path.open("rb") as handle:
+            raw = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsProblem(f"{path} is not valid TOML: {exc}") from exc
+    for section in raw:
+        if section not in _SECTIONS:
+            raise SettingsProblem(f"{path}: unknown section [{section}] (allowed: {', '.join(_SECTIONS)})")
+
+    city = _check_section(path, "city", raw.get("city", {}), _SCHEMA["city"], required=True)
+    center = city["center"]
+    if len(center) != 2 or not all(isinstance(v, (int, float)) for v in center):
+        raise SettingsProblem(f"{path}: [city] center must be [lon, lat]")
+
+    geo: dict[str, GeoLayer] = {}
+    for level, layer in raw.get("geo", {}).items():
+        if level not in REGION_LEVELS:
+            raise SettingsProblem(f"{path}: unknown region level [geo.{level}] (allowed: {', '.join(REGION_LEVELS)})")
+        layer = _check_section(path, f"geo.{level}", layer, _GEO_KEYS, required=True)
+        file = Path(layer["file"])
+        file = file if file.is_absolute() else (path.parent / file if (path.parent / file).is_file() else REPO_ROOT / file)
+        if not file.is_file():
+            raise SettingsProblem(f"{path}: [geo.{level}] file {layer['file']!r} does not exist")
+        geo[level] = GeoLayer(file, layer["code_property"], layer["name_property"])
+    if "district" not in geo:
+        raise SettingsProblem(f"{path}: [geo.district] is required (the map needs at least the districts)")
+
+    rates_raw = _check_section(path, "three_rates", raw.get("three_rates", {}), _SCHEMA["three_rates"], False)
+    rates = ThreeRates(**{key: float(value) for key, value in rates_raw.items()})
+
+    targets_raw = raw.get("targets", {})
+    if not isinstance(targets_raw, dict):
+        raise SettingsProblem(f"{path}: [targets] must be a table of metric = number")
+    targets: dict[str, float] = {}
+    for metric, value in targets_raw.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise SettingsProblem(f"{path}: [targets] {metric} = {value!r} must be a number")
+        targets[metric] = float(value)
+
+    display = _check_section(path, "display", raw.get("display", {}), _SCHEMA["display"], False)
+    return CityConfig(
+        name=city["name"],
+        name_en=city["name_en"],
+        timezone=city["timezone"],
+        datum=city["datum"],
+        center=(float(center[0]), float(center[1])),
+        zoom=float(city["zoom"]),
+        geo=geo,
+        three_rates=rates,
+        targets=targets,
+        refresh_seconds=display.get("refresh_seconds", 60),
+        cache_ttl_seconds=display.get("cache_ttl_seconds", 60),
+        source=path,
+    )
