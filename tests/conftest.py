@@ -1,0 +1,70 @@
+"""Shared fixtures: the tiny literal city on the embedded engine, and on the servers when configured.
+
+PostgreSQL and MySQL/MariaDB tests read their server URLs from COCKPIT_TEST_POSTGRES_URL and
+COCKPIT_TEST_MYSQL_URL (``.ci/run`` sets both); each run creates and drops its own database there.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from data_access.engine import dispose_engine, get_engine
+from tests import fixture_city
+
+SERVER_ENVS = {"postgresql": "COCKPIT_TEST_POSTGRES_URL", "mysql": "COCKPIT_TEST_MYSQL_URL"}
+
+
+@pytest.fixture(scope="session")
+def tiny_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sa.Engine]:
+    """The literal fixture city in an embedded DuckDB file."""
+    url = f"duckdb:///{tmp_path_factory.mktemp('tiny') / 'tiny.duckdb'}"
+    engine = get_engine(url)
+    fixture_city.load(engine)
+    yield engine
+    dispose_engine(url)
+
+
+def _server_database(kind: str) -> Iterator[sa.Engine]:
+    env = SERVER_ENVS[kind]
+    base_url = os.environ.get(env)
+    if not base_url:
+        pytest.skip(f"{env} is not set: no {kind} server configured for this run (.ci/run sets it)")
+    name = f"cockpit_test_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(base_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            charset = " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin" if kind == "mysql" else ""
+            connection.execute(sa.text(f"CREATE DATABASE {name}{charset}"))
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        pytest.skip(f"{env}={base_url} is set but the server cannot be reached: {exc.orig}")
+    url = sa.make_url(base_url).set(database=name).render_as_string(hide_password=False)
+    engine = get_engine(url)
+    try:
+        yield engine
+    finally:
+        dispose_engine(url)
+        with admin.connect() as connection:
+            connection.execute(sa.text(f"DROP DATABASE {name}"))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_engine() -> Iterator[sa.Engine]:
+    yield from _server_database("postgresql")
+
+
+@pytest.fixture(scope="session")
+def mysql_engine() -> Iterator[sa.Engine]:
+    yield from _server_database("mysql")
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent
