@@ -152,10 +152,27 @@ def check_connection(engine: sa.Engine) -> None:
         ) from exc
 
 
+def existing_columns(engine: sa.Engine) -> dict[str, set[str]]:
+    """Table name -> column names in the current schema, read from information_schema.
+
+    information_schema is the one catalogue DuckDB, PostgreSQL and MySQL share (duckdb-engine's
+    own reflection queries pg_catalog tables that DuckDB 2 lacks).
+    """
+    current = "DATABASE()" if engine.dialect.name in ("mysql", "mariadb") else "current_schema()"
+    statement = sa.text(
+        "SELECT table_name, column_name FROM information_schema.columns "
+        f"WHERE table_schema = {current}"
+    )
+    found: dict[str, set[str]] = {}
+    with engine.connect() as connection:
+        for table_name, column_name in connection.execute(statement):
+            found.setdefault(str(table_name), set()).add(str(column_name))
+    return found
+
+
 def schema_problems(engine: sa.Engine) -> list[str]:
     """Every way the database falls short of the contract: missing tables, missing columns."""
-    inspector = sa.inspect(engine)
-    present = set(inspector.get_table_names())
+    present = existing_columns(engine)
     problems: list[str] = []
     for table in schema.REQUIRED_TABLES:
         if table.name not in present:
@@ -164,8 +181,7 @@ def schema_problems(engine: sa.Engine) -> list[str]:
                 "`python -m data_access.demo --url …` creates the tables and fills a demo city)"
             )
             continue
-        columns = {column["name"] for column in inspector.get_columns(table.name)}
-        missing = [column.name for column in table.columns if column.name not in columns]
+        missing = [column.name for column in table.columns if column.name not in present[table.name]]
         if missing:
             problems.append(
                 f"table '{table.name}' lacks required column(s) {', '.join(missing)} "
@@ -185,7 +201,7 @@ def check_database(engine: sa.Engine) -> None:
 
 def read_meta(engine: sa.Engine) -> dict[str, str]:
     """The key/value facts the loader left behind (is it a demo, city name, when generated)."""
-    if not sa.inspect(engine).has_table(schema.cockpit_meta.name):
+    if schema.cockpit_meta.name not in existing_columns(engine):
         return {}
     with engine.connect() as connection:
         rows = connection.execute(sa.select(schema.cockpit_meta.c.key, schema.cockpit_meta.c.value))

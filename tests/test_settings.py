@@ -1,0 +1,79 @@
+"""The city configuration file: the demo file loads; every mistake is reported with file and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from data_access.metric_registry import METRICS
+from data_access.settings import DEFAULT_CITY_FILE, SettingsProblem, ThreeRates, load_city
+
+
+def test_demo_city_loads() -> None:
+    city = load_city(DEFAULT_CITY_FILE)
+    assert (city.name, city.timezone, city.datum) == ("杭州市", "Asia/Shanghai", "GCJ-02")
+    assert city.three_rates == ThreeRates(0.1, 0.5, 0.4, 0.9)
+    assert set(city.geo) == {"district", "street", "community", "grid"}
+    assert all(layer.file.is_file() for layer in city.geo.values())
+    assert city.targets["service_on_time_rate"] == 0.95
+
+
+def test_every_configured_target_names_a_metric() -> None:
+    assert set(load_city(DEFAULT_CITY_FILE).targets) <= set(METRICS)
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    base = DEFAULT_CITY_FILE.read_text(encoding="utf-8")
+    path = tmp_path / "city.toml"
+    path.write_text(base + text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("\n[colours]\na = 1\n", "unknown section \\[colours\\]"),
+        ("\n[three_rates]\nresponse_weight = 0.2\n", "not valid TOML"),  # duplicate table
+        ("\n[geo.block]\nfile = 'x'\ncode_property = 'c'\nname_property = 'n'\n", "unknown region level"),
+    ],
+)
+def test_mistakes_are_named(tmp_path: Path, extra: str, message: str) -> None:
+    path = _write(tmp_path, extra)
+    with pytest.raises(SettingsProblem, match=message):
+        load_city(path)
+
+
+def test_mistyped_target_and_missing_geo_file(tmp_path: Path) -> None:
+    text = DEFAULT_CITY_FILE.read_text(encoding="utf-8")
+    for old, new, message in [
+        ("refresh_seconds = 60", "refresh_seconds = 'fast'", "refresh_seconds = 'fast' must be int"),
+        ("refresh_seconds = 60", "refresh_every = 5", r"unknown key 'refresh_every' in \[display\]"),
+        ("zoom = 7.6", "", r"\[city\] is missing zoom"),
+    ]:
+        path = tmp_path / "d.toml"
+        path.write_text(text.replace(old, new), "utf-8")
+        with pytest.raises(SettingsProblem, match=message):
+            load_city(path)
+    bad_target = tmp_path / "t.toml"
+    bad_target.write_text(text.replace("service_on_time_rate = 0.95", 'service_on_time_rate = "95%"'), "utf-8")
+    with pytest.raises(SettingsProblem, match=r"\[targets\] service_on_time_rate = '95%' must be a number"):
+        load_city(bad_target)
+    missing = tmp_path / "m.toml"
+    missing.write_text(text.replace("grids.geojson", "nowhere.geojson"), "utf-8")
+    with pytest.raises(SettingsProblem, match=r"\[geo.grid\] file 'assets/geo/hangzhou/nowhere.geojson' does not exist"):
+        load_city(missing)
+    with pytest.raises(SettingsProblem, match="does not exist"):
+        load_city(tmp_path / "absent.toml")
+
+
+def test_every_setting_and_variable_is_documented(repo_root: Path) -> None:
+    """Datasette-style: a key the code reads but docs/configuration.md does not name fails here."""
+    from data_access import engine, settings
+
+    doc = (repo_root / "docs" / "configuration.md").read_text(encoding="utf-8")
+    keys = [key for section in settings._SCHEMA.values() for key in section]
+    keys += list(settings._GEO_KEYS) + list(settings._SECTIONS)
+    keys += [engine.URL_ENV, engine.DATA_DIR_ENV, settings.CITY_ENV, "COCKPIT_TEST_POSTGRES_URL", "COCKPIT_TEST_MYSQL_URL"]
+    undocumented = [key for key in keys if f"`{key}`" not in doc and f"[{key}]" not in doc]
+    assert undocumented == []
