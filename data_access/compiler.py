@@ -86,7 +86,11 @@ def dimension_expression(table: sa.Table, dimension: str) -> sa.ColumnElement[An
 
 
 def region_columns(table: sa.Table) -> list[sa.Column[Any]]:
-    return [table.c[DIMENSION_COLUMNS[level][table.name]] for level in REGION_DIMENSIONS if table.name in DIMENSION_COLUMNS[level]]
+    return [
+        table.c[DIMENSION_COLUMNS[level][table.name]]
+        for level in REGION_DIMENSIONS
+        if table.name in DIMENSION_COLUMNS[level]
+    ]
 
 
 def region_condition(table: sa.Table, codes: frozenset[str] | tuple[str, ...]) -> sa.ColumnElement[bool]:
@@ -194,7 +198,9 @@ class _MetricCompiler:
         return sa.case((sa.and_(*conditions), value), else_=None)
 
     # -- aggregation: the one table mapping Agg to SQL -------------------------------------------
-    def aggregate(self, agg: Agg, value: sa.ColumnElement[Any], rank: Any = None, count: Any = None) -> sa.ColumnElement[Any]:
+    def aggregate(
+        self, agg: Agg, value: sa.ColumnElement[Any], rank: Any = None, count: Any = None
+    ) -> sa.ColumnElement[Any]:
         if agg is Agg.COUNT:
             return sa.func.count(value)
         if agg is Agg.SUM:
@@ -221,8 +227,10 @@ class _MetricCompiler:
             metric = METRICS[name]
             for part in self.formula_parts(metric):
                 formula = part.formula
-                measures = [formula.measure] if isinstance(formula, Simple) else (
-                    [formula.numerator, formula.denominator] if isinstance(formula, Ratio) else []
+                measures = (
+                    [formula.measure]
+                    if isinstance(formula, Simple)
+                    else ([formula.numerator, formula.denominator] if isinstance(formula, Ratio) else [])
                 )
                 found.extend((measure, part) for measure in measures)
         return found
@@ -278,7 +286,9 @@ def compile_request(request: MetricRequest, rates: ThreeRates, dialect: str) -> 
 
     metric_exprs = {name: _metric_expression(builder, METRICS[name], measure_sql) for name in request.metrics}
     statement = statement.add_columns(*(expr.label(name) for name, expr in metric_exprs.items()))
-    statement = statement.order_by(*_ordering(request, dict(zip([n for n, _ in dims], group_exprs, strict=True)), metric_exprs))
+    statement = statement.order_by(
+        *_ordering(request, dict(zip([n for n, _ in dims], group_exprs, strict=True)), metric_exprs)
+    )
     if request.limit is not None:
         statement = statement.limit(request.limit)
     return statement
@@ -298,7 +308,9 @@ def _ranked_source(
         columns.append(value.label(f"v{index}"))
         if measure.agg.quantile is not None:
             null_last = sa.case((value.is_(None), 1), else_=0)
-            columns.append(sa.func.row_number().over(partition_by=[*partition, null_last], order_by=value).label(f"r{index}"))
+            columns.append(
+                sa.func.row_number().over(partition_by=[*partition, null_last], order_by=value).label(f"r{index}")
+            )
             columns.append(sa.func.count(value).over(partition_by=partition or None).label(f"n{index}"))
     source = sa.select(*columns).select_from(builder.table).where(*where).subquery("facts")
     return [source.c[f"d{i}"] for i in range(len(dims))], source
@@ -314,7 +326,10 @@ def _metric_expression(
         numerator = to_double(measure_sql[(formula.numerator, metric.name)])
         denominator = to_double(measure_sql[(formula.denominator, metric.name)])
         return numerator / sa.func.nullif(denominator, 0)
-    terms = [builder.setting(weight) * _metric_expression(builder, METRICS[name], measure_sql) for name, weight in formula.parts]
+    terms = [
+        builder.setting(weight) * _metric_expression(builder, METRICS[name], measure_sql)
+        for name, weight in formula.parts
+    ]
     total = terms[0]
     for term in terms[1:]:
         total = total + term
@@ -345,4 +360,3 @@ def compiled_sql(statement: sa.Select[Any], dialect: sa.Dialect) -> tuple[str, t
     positions = compiled.positiontup
     ordered = tuple(params[name] for name in positions) if positions else tuple(sorted(params.items()))
     return str(compiled), ordered
-

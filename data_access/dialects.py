@@ -128,7 +128,7 @@ def percentile_from_ranks(
     count of non-null values n, the position is h = (n - 1) * q; the result is
     v[floor(h) + 1] * (1 - frac(h)) + v[floor(h) + 2] * frac(h) — the definition of PERCENTILE_CONT.
     """
-    q = sa.literal(quantile, sa.Double())
+    q: sa.ColumnElement[float] = sa.literal(quantile, sa.Double())
     position = (to_double(count) - 1) * q
     low = sa.func.floor(position)
     fraction = position - low

@@ -160,8 +160,7 @@ def existing_columns(engine: sa.Engine) -> dict[str, set[str]]:
     """
     current = "DATABASE()" if engine.dialect.name in ("mysql", "mariadb") else "current_schema()"
     statement = sa.text(
-        "SELECT table_name, column_name FROM information_schema.columns "
-        f"WHERE table_schema = {current}"
+        f"SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = {current}"
     )
     found: dict[str, set[str]] = {}
     with engine.connect() as connection:
@@ -184,8 +183,7 @@ def schema_problems(engine: sa.Engine) -> list[str]:
         missing = [column.name for column in table.columns if column.name not in present[table.name]]
         if missing:
             problems.append(
-                f"table '{table.name}' lacks required column(s) {', '.join(missing)} "
-                "(see docs/data-contract.md)"
+                f"table '{table.name}' lacks required column(s) {', '.join(missing)} (see docs/data-contract.md)"
             )
     return problems
 

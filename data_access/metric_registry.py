@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from data_access import schema
 from data_access.metric_defs import (
+    Agg,
     AsOf,
     AtMost,
     Col,
@@ -38,7 +39,6 @@ from data_access.metric_defs import (
     Weighted,
     WeightedSum,
 )
-from data_access.metric_defs import Agg as A
 from data_access.metric_defs import All as AllOf
 
 HIGHER = Direction.HIGHER_IS_BETTER
@@ -59,11 +59,11 @@ SETTINGS: tuple[str, ...] = (
     "basic_satisfied_factor",
 )
 
-COUNT = Measure(A.COUNT)
+COUNT = Measure(Agg.COUNT)
 
 
 def _count(where: Cond) -> Measure:
-    return Measure(A.COUNT, where=where)
+    return Measure(Agg.COUNT, where=where)
 
 
 # ---- government service handling (政务服务) ----------------------------------------------------
@@ -84,10 +84,10 @@ SERVICE_METRICS = (
     Metric("service_completed", "service_cases", "办结量", "Cases completed", Simple(_count(_svc_done)),
            Unit.COUNT, HIGHER, "Cases submitted in the period and completed by the as-of time."),
     Metric("service_handling_hours_median", "service_cases", "办理时长中位数", "Median handling time",
-           Simple(Measure(A.MEDIAN, _svc_hours, _svc_done)), Unit.HOURS, LOWER,
+           Simple(Measure(Agg.MEDIAN, _svc_hours, _svc_done)), Unit.HOURS, LOWER,
            "Median hours from submission to completion, over completed cases."),
     Metric("service_handling_hours_p90", "service_cases", "办理时长P90", "90th percentile handling time",
-           Simple(Measure(A.P90, _svc_hours, _svc_done)), Unit.HOURS, LOWER,
+           Simple(Measure(Agg.P90, _svc_hours, _svc_done)), Unit.HOURS, LOWER,
            "90th percentile of hours from submission to completion, over completed cases."),
     Metric("service_on_time_rate", "service_cases", "按时办结率", "On-time completion rate",
            Ratio(_count(_svc_on_time), _count(_svc_done)), Unit.RATE, HIGHER,
@@ -121,7 +121,7 @@ COMPLAINT_METRICS = (
            Ratio(_count(AllOf((_valid_follow_up, IsTrue("resolved")))), _count(_valid_follow_up)),
            Unit.RATE, HIGHER, "Resolved ÷ valid follow-ups.", default_target=0.85),
     Metric("complaint_satisfaction_rate", "complaints", "满意率", "Satisfaction rate",
-           Ratio(Measure(A.SUM, Weighted("follow_up", (("满意", 1.0), ("基本满意", "basic_satisfied_factor")))),
+           Ratio(Measure(Agg.SUM, Weighted("follow_up", (("满意", 1.0), ("基本满意", "basic_satisfied_factor")))),
                  _count(_valid_follow_up)),
            Unit.RATE, HIGHER,
            "(满意 + factor × 基本满意) ÷ valid follow-ups; the factor (default 0.9) is configuration.",
@@ -136,11 +136,12 @@ COMPLAINT_METRICS = (
     Metric("complaint_repeat_rate", "complaints", "重复诉求率", "Repeat-complaint rate",
            Ratio(_count(IsSet("repeat_of")), COUNT), Unit.RATE, LOWER,
            "Tickets that repeat an earlier ticket ÷ all tickets.", default_target=0.05),
-    Metric("complaint_first_response_hours_median", "complaints", "首次响应时长中位数", "Median hours to first response",
-           Simple(Measure(A.MEDIAN, HoursBetween("received_at", "first_response_at"), Done("first_response_at"))),
+    Metric("complaint_first_response_hours_median", "complaints", "首次响应时长中位数",
+           "Median hours to first response",
+           Simple(Measure(Agg.MEDIAN, HoursBetween("received_at", "first_response_at"), Done("first_response_at"))),
            Unit.HOURS, LOWER, "Median hours from receipt to the first response."),
     Metric("complaint_close_hours_median", "complaints", "办结时长中位数", "Median hours to close",
-           Simple(Measure(A.MEDIAN, HoursBetween("received_at", "closed_at"), Done("closed_at"))),
+           Simple(Measure(Agg.MEDIAN, HoursBetween("received_at", "closed_at"), Done("closed_at"))),
            Unit.HOURS, LOWER, "Median hours from receipt to closing (after the follow-up)."),
     Metric("complaint_on_time_rate", "complaints", "按时办结率", "On-time completion rate",
            Ratio(_count(AllOf((_cmp_resolved, AtMost(HoursBetween("received_at", "resolved_at"),
@@ -180,7 +181,7 @@ def _stage_metrics() -> Iterator[Metric]:
             "grid_events",
             f"{zh}环节时长中位数",
             f"Median hours in {en} stage",
-            Simple(Measure(A.MEDIAN, HoursBetween(previous, column), Done(column))),
+            Simple(Measure(Agg.MEDIAN, HoursBetween(previous, column), Done(column))),
             Unit.HOURS,
             LOWER,
             f"Median hours from {previous} to {column}, over events that reached {column}.",

@@ -97,7 +97,13 @@ def region_names(engine: sa.Engine) -> pl.DataFrame:
         rows = list(connection.execute(statement))
     return pl.DataFrame(
         [tuple(row) for row in rows],
-        schema={"code": pl.String(), "name": pl.String(), "level": pl.String(), "parent_code": pl.String(), "population": pl.Int64()},
+        schema={
+            "code": pl.String(),
+            "name": pl.String(),
+            "level": pl.String(),
+            "parent_code": pl.String(),
+            "population": pl.Int64(),
+        },
         orient="row",
     )
 

@@ -18,7 +18,11 @@ DIMENSION_COLUMNS: dict[str, dict[str, str]] = {
     "street": {"service_cases": "street_code", "complaints": "street_code", "grid_events": "street_code"},
     "community": {"complaints": "community_code", "grid_events": "community_code"},
     "grid": {"complaints": "grid_code", "grid_events": "grid_code"},
-    "department": {"service_cases": "department_code", "complaints": "department_code", "grid_events": "department_code"},
+    "department": {
+        "service_cases": "department_code",
+        "complaints": "department_code",
+        "grid_events": "department_code",
+    },
     "category_l1": {"complaints": "category_l1_code", "grid_events": "major_category_code"},
     "category_l2": {"complaints": "category_l2_code", "grid_events": "minor_category_code"},
     "category_l3": {"complaints": "category_l3_code"},
@@ -50,7 +54,9 @@ class TimeRange:
 
     def __post_init__(self) -> None:
         if self.end <= self.start:
-            raise RequestError(f"time range end {self.end:%Y-%m-%d %H:%M} is not after start {self.start:%Y-%m-%d %H:%M}")
+            raise RequestError(
+                f"time range end {self.end:%Y-%m-%d %H:%M} is not after start {self.start:%Y-%m-%d %H:%M}"
+            )
 
     def previous(self) -> TimeRange:
         """The period of the same length just before this one (for 环比 comparisons)."""

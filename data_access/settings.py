@@ -119,7 +119,9 @@ def load_city(path: Path | None = None) -> CityConfig:
             raise SettingsProblem(f"{path}: unknown region level [geo.{level}] (allowed: {', '.join(REGION_LEVELS)})")
         layer = _check_section(path, f"geo.{level}", layer, _GEO_KEYS, required=True)
         file = Path(layer["file"])
-        file = file if file.is_absolute() else (path.parent / file if (path.parent / file).is_file() else REPO_ROOT / file)
+        file = (
+            file if file.is_absolute() else (path.parent / file if (path.parent / file).is_file() else REPO_ROOT / file)
+        )
         if not file.is_file():
             raise SettingsProblem(f"{path}: [geo.{level}] file {layer['file']!r} does not exist")
         geo[level] = GeoLayer(file, layer["code_property"], layer["name_property"])

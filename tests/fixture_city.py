@@ -6,7 +6,7 @@ by the code under test. Period under test: February 2026; as-of time 2026-03-01 
 
 from __future__ import annotations
 
-from datetime import datetime as T
+from datetime import datetime as T  # noqa: N812 - short name keeps the literal rows readable
 from typing import Any
 
 import sqlalchemy as sa

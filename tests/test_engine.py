@@ -41,7 +41,7 @@ def test_broken_secrets_file_is_named(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.delenv("COCKPIT_DATABASE_URL", raising=False)
     secrets = tmp_path / "secrets.toml"
     secrets.write_text("[connections.cockpit\nurl = 1", encoding="utf-8")
-    with pytest.raises(DatabaseProblem, match="secrets.toml is not valid TOML"):
+    with pytest.raises(DatabaseProblem, match=r"secrets\.toml is not valid TOML"):
         resolve_target(secrets_file=secrets)
 
 

@@ -25,7 +25,9 @@ def _requests() -> list[MetricRequest]:
         for dims in GROUPINGS:
             names = tuple(n for n, m in METRICS.items() if m.table == table and not (dims == ("week",) and m.snapshot))
             requests.append(MetricRequest(names, dims, time_range=FEBRUARY))
-            requests.append(MetricRequest(names, dims, time_range=FEBRUARY, scope=Scope(departments=frozenset({"DEP_B"}))))
+            requests.append(
+                MetricRequest(names, dims, time_range=FEBRUARY, scope=Scope(departments=frozenset({"DEP_B"})))
+            )
     return requests
 
 
@@ -41,7 +43,9 @@ def _assert_same(got: list[dict[str, object]], want: list[dict[str, object]]) ->
 
 
 @pytest.mark.parametrize("server", ["postgres_engine", "mysql_engine"])
-def test_every_metric_matches_embedded_engine(server: str, tiny_engine: sa.Engine, request: pytest.FixtureRequest) -> None:
+def test_every_metric_matches_embedded_engine(
+    server: str, tiny_engine: sa.Engine, request: pytest.FixtureRequest
+) -> None:
     engine: sa.Engine = request.getfixturevalue(server)
     fixture_city.load(engine)
     for metric_request in _requests():

@@ -85,12 +85,16 @@ def test_group_by_district(tiny_engine: sa.Engine) -> None:
 
 def test_time_grains(tiny_engine: sa.Engine) -> None:
     jan_feb = TimeRange(dt.datetime(2026, 1, 1), dt.datetime(2026, 3, 1))
-    by_month = run_metrics(tiny_engine, MetricRequest(("complaint_received",), ("month",), time_range=jan_feb), cache=None)
+    by_month = run_metrics(
+        tiny_engine, MetricRequest(("complaint_received",), ("month",), time_range=jan_feb), cache=None
+    )
     assert by_month.to_dicts() == [
         {"month": dt.date(2026, 1, 1), "complaint_received": 1},
         {"month": dt.date(2026, 2, 1), "complaint_received": 5},
     ]
-    by_week = run_metrics(tiny_engine, MetricRequest(("complaint_received",), ("week",), time_range=FEBRUARY), cache=None)
+    by_week = run_metrics(
+        tiny_engine, MetricRequest(("complaint_received",), ("week",), time_range=FEBRUARY), cache=None
+    )
     # 2026-02-02 is a Monday: T1..T4 fall in that week, T5 (Friday 20th) in the week of the 16th.
     assert by_week.to_dicts() == [
         {"week": dt.date(2026, 2, 2), "complaint_received": 4},
@@ -138,7 +142,11 @@ def test_filters(tiny_engine: sa.Engine) -> None:
 
 def test_order_and_limit(tiny_engine: sa.Engine) -> None:
     request = MetricRequest(
-        ("service_received",), ("department",), time_range=FEBRUARY, order_by=(OrderBy("service_received", True),), limit=1
+        ("service_received",),
+        ("department",),
+        time_range=FEBRUARY,
+        order_by=(OrderBy("service_received", True),),
+        limit=1,
     )
     assert run_metrics(tiny_engine, request, cache=None).to_dicts() == [{"department": B, "service_received": 4}]
 

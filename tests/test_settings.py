@@ -61,7 +61,9 @@ def test_mistyped_target_and_missing_geo_file(tmp_path: Path) -> None:
         load_city(bad_target)
     missing = tmp_path / "m.toml"
     missing.write_text(text.replace("grids.geojson", "nowhere.geojson"), "utf-8")
-    with pytest.raises(SettingsProblem, match=r"\[geo.grid\] file 'assets/geo/hangzhou/nowhere.geojson' does not exist"):
+    with pytest.raises(
+        SettingsProblem, match=r"\[geo.grid\] file 'assets/geo/hangzhou/nowhere.geojson' does not exist"
+    ):
         load_city(missing)
     with pytest.raises(SettingsProblem, match="does not exist"):
         load_city(tmp_path / "absent.toml")
@@ -74,6 +76,12 @@ def test_every_setting_and_variable_is_documented(repo_root: Path) -> None:
     doc = (repo_root / "docs" / "configuration.md").read_text(encoding="utf-8")
     keys = [key for section in settings._SCHEMA.values() for key in section]
     keys += list(settings._GEO_KEYS) + list(settings._SECTIONS)
-    keys += [engine.URL_ENV, engine.DATA_DIR_ENV, settings.CITY_ENV, "COCKPIT_TEST_POSTGRES_URL", "COCKPIT_TEST_MYSQL_URL"]
+    keys += [
+        engine.URL_ENV,
+        engine.DATA_DIR_ENV,
+        settings.CITY_ENV,
+        "COCKPIT_TEST_POSTGRES_URL",
+        "COCKPIT_TEST_MYSQL_URL",
+    ]
     undocumented = [key for key in keys if f"`{key}`" not in doc and f"[{key}]" not in doc]
     assert undocumented == []

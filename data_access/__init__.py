@@ -1,0 +1,1 @@
+"""Everything that touches a database: contract, metric layer, engines, caching, demo data."""
