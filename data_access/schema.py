@@ -40,8 +40,8 @@ regions = sa.Table(
     sa.Column("level", LABEL, nullable=False),
     sa.Column("parent_code", CODE, nullable=True),
     sa.Column("population", sa.Integer, nullable=True),
-    sa.Column("center_lon", sa.Float, nullable=True),
-    sa.Column("center_lat", sa.Float, nullable=True),
+    sa.Column("center_lon", sa.Double, nullable=True),
+    sa.Column("center_lat", sa.Double, nullable=True),
 )
 
 departments = sa.Table(
@@ -71,7 +71,7 @@ targets = sa.Table(
     sa.Column("department_code", CODE, nullable=True),
     sa.Column("period_start", sa.Date, nullable=True),
     sa.Column("period_end", sa.Date, nullable=True),
-    sa.Column("value", sa.Float, nullable=False),
+    sa.Column("value", sa.Double, nullable=False),
 )
 
 service_cases = sa.Table(
@@ -88,8 +88,8 @@ service_cases = sa.Table(
     sa.Column("submitted_at", sa.DateTime, nullable=False),
     sa.Column("accepted_at", sa.DateTime, nullable=True),
     sa.Column("completed_at", sa.DateTime, nullable=True),
-    sa.Column("promised_limit_hours", sa.Float, nullable=False),
-    sa.Column("legal_limit_hours", sa.Float, nullable=False),
+    sa.Column("promised_limit_hours", sa.Double, nullable=False),
+    sa.Column("legal_limit_hours", sa.Double, nullable=False),
     sa.Column("status", LABEL, nullable=False),
     sa.Column("rating", LABEL, nullable=True),
     _index("ix_service_cases_submitted", "submitted_at"),
@@ -113,10 +113,10 @@ complaints = sa.Table(
     sa.Column("street_code", CODE, nullable=True),
     sa.Column("community_code", CODE, nullable=True),
     sa.Column("grid_code", CODE, nullable=True),
-    sa.Column("lat", sa.Float, nullable=True),
-    sa.Column("lon", sa.Float, nullable=True),
+    sa.Column("lat", sa.Double, nullable=True),
+    sa.Column("lon", sa.Double, nullable=True),
     sa.Column("department_code", CODE, nullable=False),
-    sa.Column("time_limit_hours", sa.Float, nullable=False),
+    sa.Column("time_limit_hours", sa.Double, nullable=False),
     sa.Column("first_response_at", sa.DateTime, nullable=True),
     sa.Column("resolved_at", sa.DateTime, nullable=True),
     sa.Column("closed_at", sa.DateTime, nullable=True),
@@ -152,9 +152,9 @@ grid_events = sa.Table(
     sa.Column("side_state", LABEL, nullable=True),
     sa.Column("rework_count", sa.Integer, nullable=False, default=0),
     sa.Column("department_code", CODE, nullable=False),
-    sa.Column("time_limit_hours", sa.Float, nullable=False),
-    sa.Column("lat", sa.Float, nullable=True),
-    sa.Column("lon", sa.Float, nullable=True),
+    sa.Column("time_limit_hours", sa.Double, nullable=False),
+    sa.Column("lat", sa.Double, nullable=True),
+    sa.Column("lon", sa.Double, nullable=True),
     sa.Column("reporter_id", ID, nullable=True),
     _index("ix_grid_events_collected", "collected_at"),
     _index("ix_grid_events_department", "department_code"),
