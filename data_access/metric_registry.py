@@ -67,7 +67,8 @@ def _count(where: Cond) -> Measure:
 
 
 # ---- government service handling (政务服务) ----------------------------------------------------
-_svc_done = Done("completed_at")
+# A rejected case (不予受理) is closed but not completed: it counts in no completion metric.
+_svc_done = AllOf((Done("completed_at"), NotIn("status", ("不予受理",))))
 _svc_hours = HoursBetween("submitted_at", "completed_at")
 _svc_on_time = AllOf((_svc_done, AtMost(_svc_hours, Col("promised_limit_hours"))))
 _svc_overdue_open = AllOf(
@@ -201,7 +202,7 @@ GRID_METRICS = (
     Metric("grid_on_time_rate", "grid_events", "按期处置率", "On-time handling rate",
            Ratio(_count(AllOf((_grid_handled, AtMost(HoursBetween("dispatched_at", "handled_at"),
                                                      Col("time_limit_hours"))))),
-                 _count(AllOf((_grid_handled, IsSet("dispatched_at"))))),
+                 _count(AllOf((_grid_handled, Done("dispatched_at"))))),
            Unit.RATE, HIGHER, "Handled within the limit counted from dispatch ÷ handled.", default_target=0.92),
     Metric("grid_overdue_open", "grid_events", "超期未处置", "Overdue unhandled events",
            Simple(_count(_grid_overdue_open)), Unit.COUNT, LOWER,

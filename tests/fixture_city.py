@@ -67,7 +67,7 @@ SERVICE_CASES = [
     _case("S5", A, D2, S2, "自助终端", T(2026, 2, 27, 12), None, "办理中", None),  # 36 h open: not yet
     _case("S6", A, D1, S1, "网上", T(2026, 1, 15, 9), None, "办理中", None),  # January, open: overdue
     _case("S7", B, D1, S1, "网上", T(2026, 2, 12, 9), T(2026, 3, 5), "已办结", None),  # done after as-of
-    _case("S8", B, D1, S1, "窗口", T(2026, 2, 14, 9), None, "不予受理", None),  # rejected: never overdue
+    _case("S8", B, D1, S1, "窗口", T(2026, 2, 14, 9), T(2026, 2, 14, 10), "不予受理", None),  # rejected: not completed
 ]
 
 

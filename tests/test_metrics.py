@@ -21,7 +21,7 @@ FEBRUARY = TimeRange(*FEB)
 EXPECTED_FEBRUARY: dict[str, float | int] = {
     # service cases submitted in February: S1 S2 S3 S4 S5 S7 S8
     "service_received": 7,
-    "service_completed": 3,  # S1 S2 S3 (S7 completes after the as-of time)
+    "service_completed": 3,  # S1 S2 S3 (S7 completes after the as-of time; S8 was rejected)
     "service_handling_hours_median": 24.0,  # of 12, 24, 96
     "service_handling_hours_p90": 81.6,  # 24 + 0.8 × (96 − 24)
     "service_on_time_rate": 2 / 3,  # S1, S3 within 72 h
