@@ -32,7 +32,7 @@ def table_counts(engine: sa.Engine) -> dict[str, int]:
     with engine.connect() as connection:
         for table in schema.metadata.sorted_tables:
             if table.name in present:
-                counts[table.name] = connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+                counts[str(table.name)] = connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
     return counts
 
 

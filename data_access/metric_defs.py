@@ -29,6 +29,8 @@ class Agg(StrEnum):
 class Direction(StrEnum):
     HIGHER_IS_BETTER = "higher"
     LOWER_IS_BETTER = "lower"
+    # Volumes: more cases is neither good nor bad in itself, so changes are not coloured.
+    NEUTRAL = "neutral"
 
 
 class Unit(StrEnum):

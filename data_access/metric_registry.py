@@ -43,6 +43,7 @@ from data_access.metric_defs import All as AllOf
 
 HIGHER = Direction.HIGHER_IS_BETTER
 LOWER = Direction.LOWER_IS_BETTER
+NEUTRAL = Direction.NEUTRAL
 
 # The column each fact table's time range, time grain and cohort are defined on.
 TIME_COLUMN: dict[str, str] = {
@@ -81,9 +82,9 @@ _svc_overdue_open = AllOf(
 
 SERVICE_METRICS = (
     Metric("service_received", "service_cases", "受理量", "Cases received", Simple(COUNT),
-           Unit.COUNT, HIGHER, "Cases submitted in the period."),
+           Unit.COUNT, NEUTRAL, "Cases submitted in the period."),
     Metric("service_completed", "service_cases", "办结量", "Cases completed", Simple(_count(_svc_done)),
-           Unit.COUNT, HIGHER, "Cases submitted in the period and completed by the as-of time."),
+           Unit.COUNT, NEUTRAL, "Cases submitted in the period and completed by the as-of time."),
     Metric("service_handling_hours_median", "service_cases", "办理时长中位数", "Median handling time",
            Simple(Measure(Agg.MEDIAN, _svc_hours, _svc_done)), Unit.HOURS, LOWER,
            "Median hours from submission to completion, over completed cases."),
@@ -114,7 +115,7 @@ _cmp_overdue_open = AllOf(
 
 COMPLAINT_METRICS = (
     Metric("complaint_received", "complaints", "诉求量", "Complaints received", Simple(COUNT),
-           Unit.COUNT, LOWER, "Tickets received in the period."),
+           Unit.COUNT, NEUTRAL, "Tickets received in the period."),
     Metric("complaint_response_rate", "complaints", "响应率", "Response rate",
            Ratio(_count(AllOf((_valid_follow_up, IsTrue("contacted")))), _count(_valid_follow_up)),
            Unit.RATE, HIGHER, "Contacted ÷ valid follow-ups (满意, 基本满意, 不满意).", default_target=0.98),
@@ -191,11 +192,11 @@ def _stage_metrics() -> Iterator[Metric]:
 
 GRID_METRICS = (
     Metric("grid_collected", "grid_events", "采集量", "Events collected", Simple(COUNT),
-           Unit.COUNT, HIGHER, "Events collected in the period."),
+           Unit.COUNT, NEUTRAL, "Events collected in the period."),
     Metric("grid_filed", "grid_events", "立案量", "Events filed", Simple(_count(Done("filed_at"))),
-           Unit.COUNT, HIGHER, "Events collected in the period and filed by the as-of time."),
+           Unit.COUNT, NEUTRAL, "Events collected in the period and filed by the as-of time."),
     Metric("grid_closed", "grid_events", "结案量", "Events closed", Simple(_count(Done("closed_at"))),
-           Unit.COUNT, HIGHER, "Events collected in the period and closed by the as-of time."),
+           Unit.COUNT, NEUTRAL, "Events collected in the period and closed by the as-of time."),
     Metric("grid_closure_rate", "grid_events", "结案率", "Closure rate",
            Ratio(_count(AllOf((Done("filed_at"), Done("closed_at")))), _count(Done("filed_at"))),
            Unit.RATE, HIGHER, "Closed ÷ filed.", default_target=0.95),

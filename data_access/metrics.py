@@ -74,19 +74,26 @@ def run_metrics(
     return cache.get_or_load(key, load, ttl_seconds)
 
 
+def latest_record_times(engine: sa.Engine) -> dict[str, dt.datetime | None]:
+    """Per fact table, the latest time on its time column (None for an empty table)."""
+    latest = [sa.func.max(table.c[TIME_COLUMN[table.name]]).label(table.name) for table in schema.FACT_TABLES]
+    subqueries = [sa.select(column).scalar_subquery().label(column.name) for column in latest]
+    with engine.connect() as connection:
+        row = connection.execute(sa.select(*subqueries)).one()
+    return {
+        table.name: None if value is None else _as_datetime(value)
+        for table, value in zip(schema.FACT_TABLES, row, strict=True)
+    }
+
+
+def _as_datetime(value: object) -> dt.datetime:
+    return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+
+
 def data_as_of(engine: sa.Engine) -> dt.datetime | None:
     """The latest record time in the facts: 'now' for the data, shown as the as-of time."""
-    parts = [
-        sa.select(sa.func.max(table.c[TIME_COLUMN[table.name]]).label("latest")).scalar_subquery()
-        for table in schema.FACT_TABLES
-    ]
-    with engine.connect() as connection:
-        values = [connection.execute(sa.select(part)).scalar() for part in parts]
-    present = [value for value in values if value is not None]
-    if not present:
-        return None
-    latest = max(present)
-    return latest if isinstance(latest, dt.datetime) else dt.datetime.fromisoformat(str(latest))
+    present = [value for value in latest_record_times(engine).values() if value is not None]
+    return max(present) if present else None
 
 
 def region_names(engine: sa.Engine) -> pl.DataFrame:

@@ -1,0 +1,498 @@
+"""The Streamlit glue every page shares — the one module of ``dashboard`` that imports ``streamlit``.
+
+* one engine per process (``st.cache_resource``) for the resolved database target;
+* the language (sidebar selectbox ``lang``, ``?lang=en`` query parameter, zh by default);
+* the database-problem screen: a single ``st.error`` naming what is wrong and how to fix it, then stop;
+* first start on the embedded DuckDB: generate the demo city with a progress bar, then continue;
+* the shared controls (period, district, time grain) and the KPI cards.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, NoReturn
+
+import polars as pl
+import sqlalchemy as sa
+import streamlit as st
+
+from dashboard.figures import complete_buckets, trend_figure
+from dashboard.formatting import format_change, format_datetime, format_index, format_number, format_value
+from dashboard.i18n import LANGUAGE_NAMES, LANGUAGES, TEXTS, metric_label, normalise_language, t
+from dashboard.kpi import Kpi, Status, build_kpis
+from dashboard.periods import GRAINS, PERIODS, Period, resolve_period, trend_window
+from dashboard.queries import district_filters, kpi_requests, trend_requests
+from dashboard.theme import PLOTLY_CONFIG
+from data_access.check import table_counts
+from data_access.engine import (
+    DatabaseProblem,
+    DatabaseTarget,
+    check_database,
+    get_engine,
+    read_meta,
+    resolve_target,
+    schema_problems,
+)
+from data_access.metrics import code_names, data_as_of, latest_record_times, region_names, run_metrics
+from data_access.query import MetricRequest, RequestError
+from data_access.settings import CityConfig, SettingsProblem, load_city
+from data_access.targets import resolve_targets, target_rows
+
+AS_OF_TTL_SECONDS = 30
+NAMES_TTL_SECONDS = 600
+ALL = "all"
+
+BadgeColour = Literal["red", "orange", "green", "gray"]
+_STATUS_BADGE: dict[Status | None, tuple[BadgeColour, str]] = {
+    Status.RED: ("red", "status_red"),
+    Status.AMBER: ("orange", "status_amber"),
+    Status.GREEN: ("green", "status_green"),
+    None: ("gray", "no_target"),
+}
+
+
+# ---- language ---------------------------------------------------------------------------------
+
+
+def _leave_pages_directory_mode() -> None:
+    """Make a deep link that is the first request after a server start go through streamlit_app.py.
+
+    A ``pages/`` folder makes Streamlit start in its legacy multipage mode: until some run has called
+    ``st.navigation``, a URL like ``/services`` executes ``pages/services.py`` on its own (no language
+    switch, default sidebar listing file names, centred layout). A wall screen restarting with the
+    server hits exactly that, so switch the process to ``st.navigation`` mode and rerun once.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # pragma: no cover - a Streamlit without this internal
+        return
+    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def language() -> str:
+    """The viewer's language: the sidebar choice, first taken from ``?lang=``; zh by default."""
+    _leave_pages_directory_mode()
+    if "lang" not in st.session_state:
+        st.session_state["lang"] = normalise_language(st.query_params.get("lang"))
+    return normalise_language(st.session_state["lang"])
+
+
+def setup() -> str:
+    """Page config and the sidebar language switch; returns the language. Called by streamlit_app.py."""
+    lang = language()
+    st.set_page_config(page_title=t("app_title", lang), layout="wide")
+    lang = normalise_language(
+        st.sidebar.selectbox(t("language", lang), LANGUAGES, key="lang", format_func=LANGUAGE_NAMES.__getitem__)
+    )
+    if lang == "en":
+        st.query_params["lang"] = "en"
+    elif "lang" in st.query_params:
+        del st.query_params["lang"]
+    return lang
+
+
+# ---- database -----------------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner=False)
+def _engine(url: str) -> sa.Engine:
+    return get_engine(url)
+
+
+@st.cache_resource(show_spinner=False, ttl=60)
+def _verified(url: str) -> bool:
+    """Connection and contract check, repeated at most once a minute (failures are not cached)."""
+    check_database(_engine(url))
+    return True
+
+
+@st.cache_data(show_spinner=False, ttl=AS_OF_TTL_SECONDS)
+def _as_of(url: str) -> dt.datetime | None:
+    return data_as_of(_engine(url))
+
+
+@st.cache_data(show_spinner=False, ttl=AS_OF_TTL_SECONDS)
+def _meta(url: str) -> dict[str, str]:
+    return read_meta(_engine(url))
+
+
+@st.cache_data(show_spinner=False, ttl=NAMES_TTL_SECONDS)
+def _names(url: str, dimension: str) -> dict[str, str]:
+    return code_names(_engine(url), dimension)
+
+
+@st.cache_data(show_spinner=False, ttl=NAMES_TTL_SECONDS)
+def _target_rows(url: str) -> list[dict[str, Any]]:
+    return target_rows(_engine(url))
+
+
+@st.cache_data(show_spinner=False, ttl=NAMES_TTL_SECONDS)
+def _districts(url: str) -> list[tuple[str, str]]:
+    regions = region_names(_engine(url)).filter(pl.col("level") == "district").sort("code")
+    return list(zip(regions["code"].to_list(), regions["name"].to_list(), strict=True))
+
+
+_demo_ready: set[str] = set()
+_demo_lock = threading.Lock()
+
+
+def _ensure_embedded_demo(target: DatabaseTarget, engine: sa.Engine, lang: str) -> None:
+    """Fill the embedded DuckDB with the demo city on first start (never any other database)."""
+    if not target.is_embedded or target.url in _demo_ready:
+        return
+    try:
+        demo: Any = importlib.import_module("data_access.demo")
+    except ImportError:
+        return  # no generator installed: the schema check below explains what is missing
+    with _demo_lock:
+        if target.url in _demo_ready:
+            return
+        bar = st.progress(0.0, text=t("demo_generating", lang))
+
+        def progress(fraction: float, message: str) -> None:
+            bar.progress(min(max(float(fraction), 0.0), 1.0), text=f"{t('demo_generating', lang)} {message}")
+
+        try:
+            generated = bool(demo.ensure_demo(engine, progress=progress))
+        except Exception as exc:  # a failed generation is a database problem, shown like one
+            bar.empty()
+            raise DatabaseProblem(f"generating the demo data in {target.display_url} failed: {exc}") from exc
+        bar.empty()
+        _demo_ready.add(target.url)
+        if generated:
+            _engine.clear()
+            _verified.clear()
+            _as_of.clear()
+            _meta.clear()
+            st.info(t("demo_generated", lang))
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything a page needs to ask the metric layer and label the answer."""
+
+    target: DatabaseTarget
+    engine: sa.Engine
+    city: CityConfig
+    lang: str
+    as_of: dt.datetime
+    meta: dict[str, str]
+
+    @property
+    def is_demo(self) -> bool:
+        return self.meta.get("dataset") == "demo"
+
+    def run(self, request: MetricRequest) -> pl.DataFrame:
+        """run_metrics with the city's 三率 settings and cache TTL; a failure stops the page cleanly."""
+        try:
+            return run_metrics(self.engine, request, self.city.three_rates, ttl_seconds=self.city.cache_ttl_seconds)
+        except (sa.exc.SQLAlchemyError, RequestError) as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            stop_with_error(t("query_problem", self.lang, message=reason))
+
+    def names(self, dimension: str) -> dict[str, str]:
+        return _names(self.target.url, dimension)
+
+    def districts(self) -> list[tuple[str, str]]:
+        return _districts(self.target.url)
+
+    def targets(self, metrics: Sequence[str], region: str | None = None) -> dict[str, float]:
+        """Targets that apply today: a ``targets`` table row for the region, else the city file, else defaults."""
+        resolved = resolve_targets(
+            metrics, _target_rows(self.target.url), self.city.targets, region=region, day=self.as_of.date()
+        )
+        return {name: value for name, value in resolved.items() if value is not None}
+
+
+def stop_with_error(message: str) -> NoReturn:
+    st.error(message)
+    st.stop()
+    raise AssertionError("unreachable")  # st.stop raises; this keeps type checkers honest
+
+
+def load_context(lang: str | None = None) -> Context:
+    """Resolve, connect, check, (first start: generate the demo) — or show one error and stop."""
+    lang = lang or language()
+    try:
+        city = load_city()
+    except SettingsProblem as problem:
+        stop_with_error(t("settings_problem", lang, message=str(problem)))
+    try:
+        target = resolve_target()
+        engine = _engine(target.url)
+        _ensure_embedded_demo(target, engine, lang)
+        _verified(target.url)
+        as_of = _as_of(target.url)
+        meta = _meta(target.url)
+    except DatabaseProblem as problem:
+        stop_with_error(t("db_problem", lang, message=str(problem)))
+    except sa.exc.SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        stop_with_error(t("db_problem", lang, message=f"{target.display_url}: {reason}"))
+    if as_of is None:
+        stop_with_error(t("db_problem", lang, message=f"{target.display_url}: {t('no_data_yet', lang)}"))
+    return Context(target=target, engine=_engine(target.url), city=city, lang=lang, as_of=as_of, meta=meta)
+
+
+# ---- page furniture -----------------------------------------------------------------------------
+
+
+def page_header(ctx: Context, title: str) -> None:
+    """Title with the city's name, the data's as-of time and, for demo data, a visible badge."""
+    compact_layout()
+    city = ctx.city.name_en if ctx.lang == "en" else ctx.city.name
+    st.title(f"{city} · {title}")
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.caption(t("data_as_of", ctx.lang, time=format_datetime(ctx.as_of)), width="content")
+        if ctx.is_demo:
+            st.badge(t("demo_badge", ctx.lang), color="orange", help=t("demo_note", ctx.lang))
+
+
+def period_control(ctx: Context, options: Sequence[str], default: str, key: str = "period") -> Period:
+    """A segmented switch over period presets; returns the preset resolved at the data's as-of time."""
+    choice = st.segmented_control(
+        t("period", ctx.lang),
+        list(options),
+        default=default,
+        required=True,
+        key=key,
+        format_func=lambda key_: t(f"period_{key_}", ctx.lang),
+    )
+    period = resolve_period(str(choice or default), ctx.as_of)
+    return period
+
+
+def period_caption(period: Period, lang: str) -> str:
+    end = period.current.end - dt.timedelta(minutes=1)
+    return t("period_range", lang, start=format_datetime(period.current.start), end=format_datetime(end))
+
+
+def district_control(ctx: Context, key: str = "district") -> str | None:
+    """District filter; ``None`` means the whole city."""
+    districts = dict(ctx.districts())
+    choice = st.selectbox(
+        t("district", ctx.lang),
+        [ALL, *districts],
+        key=key,
+        format_func=lambda code: t("all_districts", ctx.lang) if code == ALL else districts.get(code, code),
+    )
+    return None if choice in (None, ALL) else str(choice)
+
+
+def grain_control(ctx: Context, key: str = "grain") -> str:
+    choice = st.segmented_control(
+        t("grain", ctx.lang),
+        list(GRAINS),
+        default="day",
+        required=True,
+        key=key,
+        format_func=lambda grain: t(f"grain_{grain}", ctx.lang),
+    )
+    return str(choice or "day")
+
+
+def render_kpis(kpis: Sequence[Kpi], lang: str, per_row: int | None = None) -> None:
+    """One bordered card per KPI: value, change vs the previous period, target index badge."""
+    per_row = per_row or len(kpis)
+    for offset in range(0, len(kpis), per_row):
+        row = kpis[offset : offset + per_row]
+        for column, kpi in zip(st.columns(per_row), row, strict=False):
+            with column, st.container(border=True):
+                _kpi_card(kpi, lang)
+
+
+def _kpi_card(kpi: Kpi, lang: str) -> None:
+    delta = format_change(kpi.change, kpi.unit, relative=kpi.relative, lang=lang)
+    moved = delta is not None and delta[:1] in ("+", "-")  # a change that rounds to zero shows no arrow or colour
+    st.metric(
+        metric_label(kpi.metric, lang),
+        format_value(kpi.value, kpi.unit, lang),
+        delta=delta,
+        delta_color=_delta_colour(kpi) if moved else "off",
+        delta_arrow="auto" if moved else "off",
+        delta_description=t("vs_previous", lang),
+        help=t("kpi_help", lang),
+    )
+    colour, status_key = _STATUS_BADGE[kpi.status]
+    if kpi.target_index is None:
+        st.badge(t("no_target", lang), color=colour)
+    else:
+        label = f"{t('target_index', lang, value=format_index(kpi.target_index))} · {t(status_key, lang)}"
+        st.badge(label, color=colour, help=t("target_value", lang, value=format_value(kpi.target, kpi.unit, lang)))
+
+
+def _delta_colour(kpi: Kpi) -> Literal["normal", "inverse", "off"]:
+    """st.metric colours 'normal' up-green/down-red and 'inverse' the other way: pick by the metric's direction."""
+    if kpi.improved is None:
+        return "off"
+    rises = kpi.change is not None and kpi.change > 0
+    return "normal" if kpi.improved == rises else "inverse"
+
+
+def compact_layout() -> None:
+    """Less empty space above the title, so a 1080p screen holds the whole overview."""
+    st.html(
+        "<style>[data-testid='stMainBlockContainer']{padding-top:2.2rem;padding-bottom:1rem}</style>",
+    )
+
+
+def auto_refresh(seconds: int) -> Callable[[Callable[[], None]], Callable[[], None]]:
+    """Re-run a page body every ``seconds`` in the browser (wall screens left unattended)."""
+
+    def wrap(body: Callable[[], None]) -> Callable[[], None]:
+        return st.fragment(body, run_every=dt.timedelta(seconds=max(seconds, 5)))
+
+    return wrap
+
+
+# ---- sections shared by the topic pages ---------------------------------------------------------
+
+
+def topic_controls(ctx: Context) -> tuple[Period, str | None]:
+    """Period presets and the district filter, side by side; returns (period, district or None)."""
+    left, right = st.columns([3, 2], vertical_alignment="bottom")
+    with left:
+        period = period_control(ctx, PERIODS, default="month")
+    with right:
+        district = district_control(ctx)
+    st.caption(period_caption(period, ctx.lang))
+    return period, district
+
+
+def kpi_section(ctx: Context, metrics: tuple[str, ...], period: Period, district: str | None) -> list[Kpi]:
+    """The KPI row of a topic page for a period and district, with comparison and target index."""
+    filters = district_filters(district)
+    current, previous = kpi_requests(metrics, period, filters)
+    kpis = build_kpis(metrics, ctx.run(current), ctx.run(previous), ctx.targets(metrics, district))
+    render_kpis(kpis, ctx.lang)
+    return kpis
+
+
+def trend_section(ctx: Context, metric: str, district: str | None) -> None:
+    """A grain switch and the metric's trend with the comparison window dashed."""
+    lang = ctx.lang
+    grain = grain_control(ctx)
+    window = trend_window(grain, ctx.as_of)
+    current, previous = trend_requests((metric,), window, district_filters(district))
+    comparison = t({"day": "compare_five_weeks", "week": "compare_previous", "month": "compare_last_year"}[grain], lang)
+    figure = trend_figure(
+        complete_buckets(ctx.run(current), grain, window.current, metric),
+        complete_buckets(ctx.run(previous), grain, window.previous, metric),
+        grain=grain,
+        metric=metric,
+        shift=window.shift,
+        lang=lang,
+        comparison_label=comparison,
+        title=t(
+            "trend_heading",
+            lang,
+            metric=metric_label(metric, lang),
+            grain=t(f"grain_{grain}", lang),
+            comparison=comparison,
+        ),
+        height=340,
+    )
+    st.plotly_chart(figure, theme=None, config=PLOTLY_CONFIG, key="trend")
+
+
+# ---- the admin page's facts -----------------------------------------------------------------------
+
+
+def _rows(lang: str, items: Sequence[tuple[str, str]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {t("admin_item", lang): [k for k, _ in items], t("admin_value", lang): [v for _, v in items]},
+        schema={t("admin_item", lang): pl.String(), t("admin_value", lang): pl.String()},
+    )
+
+
+def source_rows(lang: str) -> pl.DataFrame:
+    """Database URL (password hidden) and where it was configured, plus the city file in use."""
+    items: list[tuple[str, str]] = []
+    try:
+        target = resolve_target()
+        items += [
+            (t("admin_url", lang), target.display_url),
+            (t("admin_origin", lang), t(f"origin_{target.origin}", lang)),
+        ]
+    except DatabaseProblem as problem:
+        items.append((t("admin_url", lang), str(problem)))
+    try:
+        city = load_city()
+        items.append((t("admin_city_file", lang), str(city.source)))
+    except SettingsProblem as problem:
+        items.append((t("admin_city_file", lang), str(problem)))
+    return _rows(lang, items)
+
+
+def meta_rows(ctx: Context) -> pl.DataFrame:
+    lang = ctx.lang
+    dataset = t("dataset_demo", lang) if ctx.is_demo else t("dataset_real", lang)
+    items = [(t("admin_dataset", lang), dataset), (t("admin_latest", lang), format_datetime(ctx.as_of))]
+    items += [(_meta_label(key, lang), value) for key, value in sorted(ctx.meta.items()) if key != "dataset"]
+    return _rows(lang, items)
+
+
+def _meta_label(key: str, lang: str) -> str:
+    return t(f"meta_{key}", lang) if f"meta_{key}" in TEXTS else key
+
+
+@st.cache_data(show_spinner=False, ttl=NAMES_TTL_SECONDS)
+def _table_counts(url: str) -> dict[str, int]:
+    return table_counts(_engine(url))
+
+
+@st.cache_data(show_spinner=False, ttl=AS_OF_TTL_SECONDS)
+def _latest_times(url: str) -> dict[str, dt.datetime | None]:
+    return latest_record_times(_engine(url))
+
+
+def table_rows(ctx: Context) -> pl.DataFrame:
+    """Table, what it holds, and its row count (with thousands separators)."""
+    lang = ctx.lang
+    counts = _table_counts(ctx.target.url)
+    latest = _latest_times(ctx.target.url)
+    return pl.DataFrame(
+        {
+            t("admin_table", lang): list(counts),
+            t("admin_description", lang): [
+                t(f"table_{name}", lang) if f"table_{name}" in TEXTS else "" for name in counts
+            ],
+            t("admin_rows", lang): [format_number(count) for count in counts.values()],
+            t("admin_latest_record", lang): [
+                format_datetime(latest[name]) if latest.get(name) else "" for name in counts
+            ],
+        },
+        schema={
+            t("admin_table", lang): pl.String(),
+            t("admin_description", lang): pl.String(),
+            t("admin_rows", lang): pl.String(),
+            t("admin_latest_record", lang): pl.String(),
+        },
+    )
+
+
+def schema_check(ctx: Context) -> list[str]:
+    """The contract check run now (not cached), as the admin expects after fixing something."""
+    return schema_problems(ctx.engine)
+
+
+def settings_rows(ctx: Context) -> pl.DataFrame:
+    lang, city, rates = ctx.lang, ctx.city, ctx.city.three_rates
+    weights = (
+        f"{rates.response_weight:g} / {rates.resolution_weight:g} / {rates.satisfaction_weight:g}, "
+        f"{rates.basic_satisfied_factor:g}"
+    )
+    items = [
+        (t("admin_city", lang), f"{city.name} ({city.name_en})"),
+        (t("admin_city_file", lang), str(city.source)),
+        (t("admin_cache_ttl", lang), t("seconds", lang, n=city.cache_ttl_seconds)),
+        (t("admin_refresh", lang), t("seconds", lang, n=city.refresh_seconds)),
+        (t("admin_three_rates", lang), weights),
+    ]
+    return _rows(lang, items)

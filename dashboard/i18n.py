@@ -1,0 +1,213 @@
+"""Every UI string of the cockpit in one table: key -> (Chinese, English). Chinese is the default.
+
+Metric names are not repeated here: they come from the metric registry (``label_zh`` / ``label_en``),
+so a metric is named the same on every page, in every export and in the docs.
+"""
+
+from __future__ import annotations
+
+from data_access.metric_registry import METRICS
+
+LANGUAGES: tuple[str, ...] = ("zh", "en")
+DEFAULT_LANGUAGE = "zh"
+LANGUAGE_NAMES: dict[str, str] = {"zh": "中文", "en": "English"}
+
+TEXTS: dict[str, tuple[str, str]] = {
+    # app and navigation
+    "app_title": ("城市运行驾驶舱", "City Operations Cockpit"),
+    "section_cockpit": ("驾驶舱", "Cockpit"),
+    "section_topics": ("专题", "Topics"),
+    "section_analysis": ("分析", "Analysis"),
+    "section_admin": ("管理", "Admin"),
+    "page_cockpit": ("城市运行总览", "City overview"),
+    "page_services": ("政务服务", "Government services"),
+    "page_complaints": ("12345诉求", "12345 hotline"),
+    "page_grid": ("网格治理", "Grid management"),
+    "page_explore": ("指标查询", "Metric explorer"),
+    "page_admin": ("数据源", "Data source"),
+    "language": ("语言 / Language", "语言 / Language"),
+    # header
+    "data_as_of": ("数据截至 {time}", "Data as of {time}"),
+    "no_data_yet": ("数据库中还没有任何记录。", "The database holds no records yet."),
+    "demo_badge": ("演示数据", "Demo data"),
+    "demo_note": (
+        "当前展示的是生成的演示数据，不是真实城市数据。",
+        "These are generated demo data, not real city data.",
+    ),
+    "demo_generating": ("首次启动：正在生成演示数据……", "First start: generating demo data…"),
+    "demo_generated": (
+        "已在内置数据库中生成演示数据（演示城市），可在“数据源”页面查看。",
+        "Demo data were generated in the embedded database (demo city); see the Data source page.",
+    ),
+    # problems
+    "db_problem": ("无法使用数据库：{message}", "The database cannot be used: {message}"),
+    "settings_problem": ("城市配置有误：{message}", "The city configuration is wrong: {message}"),
+    "query_problem": ("查询失败：{message}", "The query failed: {message}"),
+    # periods and grains
+    "period": ("统计周期", "Period"),
+    "period_today": ("今日", "Today"),
+    "period_week": ("本周", "This week"),
+    "period_month": ("本月", "This month"),
+    "period_last_30_days": ("近30天", "Last 30 days"),
+    "period_last_12_months": ("近12个月", "Last 12 months"),
+    "period_range": ("{start} 至 {end}", "{start} to {end}"),
+    "compare_previous": ("上期", "Previous period"),
+    "compare_last_year": ("去年同期", "Same period last year"),
+    "grain": ("时间粒度", "Time grain"),
+    "grain_day": ("按日", "Daily"),
+    "grain_week": ("按周", "Weekly"),
+    "grain_month": ("按月", "Monthly"),
+    "current_period": ("本期", "Current period"),
+    # filters
+    "district": ("区县", "District"),
+    "all_districts": ("全部", "All"),
+    "domain": ("业务领域", "Domain"),
+    "domain_services": ("政务服务", "Government services"),
+    "domain_complaints": ("12345诉求", "12345 hotline"),
+    "domain_grid": ("网格治理", "Grid management"),
+    "metrics": ("指标", "Metrics"),
+    "dimension": ("分析维度", "Dimension"),
+    "choose_metric": ("请至少选择一个指标。", "Choose at least one metric."),
+    # KPI cards
+    "vs_previous": ("较上期", "vs previous"),
+    "target_index": ("目标指数 {value}", "Index {value}"),
+    "target_value": ("目标 {value}", "Target {value}"),
+    "no_target": ("未设目标", "No target"),
+    "status_red": ("未达标", "below"),
+    "status_amber": ("接近目标", "near"),
+    "status_green": ("达标", "met"),
+    "kpi_help": (
+        "目标指数 = 实际值 ÷ 目标值（越低越好的指标为 目标值 ÷ 实际值），上限 1.25；"
+        "≥1.00 达标，0.90–1.00 接近目标，<0.90 未达标。",
+        "Target index = actual ÷ target (target ÷ actual where lower is better), capped at 1.25; "
+        "≥1.00 on target, 0.90–1.00 near target, <0.90 below target.",
+    ),
+    # cockpit
+    "row_services": ("政务服务", "Government services"),
+    "row_complaints": ("12345诉求", "12345 hotline"),
+    "row_grid": ("网格治理", "Grid management"),
+    "trend_30_days": ("近30天", "last 30 days"),
+    "compare_five_weeks": ("5周前同期", "5 weeks earlier"),
+    "trend_title": ("{metric}趋势", "{metric} trend"),
+    "trend_heading": ("{metric}趋势（{grain}，虚线为{comparison}）", "{metric} trend ({grain}; dashed: {comparison})"),
+    # topic pages
+    "kpis": ("关键指标", "Key indicators"),
+    "trend": ("趋势", "Trend"),
+    "breakdown": ("分项", "Breakdown"),
+    "on_time_by_department": ("各部门按时办结率", "On-time completion rate by department"),
+    "composite_by_street": (
+        "街道三率综合得分（前{n}名与后{n}名）",
+        "Composite 三率 score by street (top {n} and bottom {n})",
+    ),
+    "composite_min_volume": (
+        "仅统计本期诉求量不少于 {n} 件的街道。",
+        "Only streets with at least {n} tickets in the period.",
+    ),
+    "top_group": ("前{n}名", "Top {n}"),
+    "bottom_group": ("后{n}名", "Bottom {n}"),
+    "stage_hours": ("各环节时长中位数", "Median hours per workflow stage"),
+    "stage_file": ("立案", "Filing"),
+    "stage_dispatch": ("派遣", "Dispatch"),
+    "stage_handle": ("处置", "Handling"),
+    "stage_feedback": ("处置反馈", "Feedback"),
+    "stage_verify": ("核查", "Verification"),
+    "stage_close": ("结案", "Closing"),
+    "target_line": ("目标 {value}", "Target {value}"),
+    "no_rows": ("所选范围内没有数据。", "No data in the selected range."),
+    # explore
+    "explore_intro": (
+        "选择一个业务领域的指标和分析维度；所有数字来自统一的指标口径。",
+        "Choose metrics of one domain and a dimension; every number comes from the shared metric definitions.",
+    ),
+    "chart": ("图表", "Chart"),
+    "table": ("数据表", "Table"),
+    "download_csv": ("下载 CSV", "Download CSV"),
+    "chart_top_n": ("图中显示前 {n} 项，完整结果见下表。", "The chart shows the top {n}; the table has every row."),
+    "dimension_name": ("名称", "Name"),
+    "dim_day": ("日", "Day"),
+    "dim_week": ("周", "Week"),
+    "dim_month": ("月", "Month"),
+    "dim_district": ("区县", "District"),
+    "dim_street": ("街道", "Street"),
+    "dim_community": ("社区", "Community"),
+    "dim_grid": ("网格", "Grid"),
+    "dim_department": ("部门", "Department"),
+    "dim_category_l1": ("一级分类", "Category (level 1)"),
+    "dim_category_l2": ("二级分类", "Category (level 2)"),
+    "dim_category_l3": ("三级分类", "Category (level 3)"),
+    "dim_service_item": ("事项", "Service item"),
+    "dim_channel": ("渠道", "Channel"),
+    "dim_applicant_type": ("申请人类型", "Applicant type"),
+    "dim_source": ("来源", "Source"),
+    "dim_kind": ("部件/事件", "Part / event"),
+    "dim_side_state": ("特殊状态", "Side state"),
+    "dim_status": ("状态", "Status"),
+    "dim_rating": ("好差评", "Rating"),
+    "dim_follow_up": ("回访结果", "Follow-up result"),
+    "value_missing": ("（空）", "(empty)"),
+    # admin
+    "admin_source": ("数据来源", "Where the data come from"),
+    "admin_url": ("数据库地址", "Database URL"),
+    "admin_origin": ("地址来源", "URL taken from"),
+    "origin_argument": ("启动参数", "command-line argument"),
+    "origin_environment": ("环境变量 COCKPIT_DATABASE_URL", "environment variable COCKPIT_DATABASE_URL"),
+    "origin_secrets": (".streamlit/secrets.toml", ".streamlit/secrets.toml"),
+    "origin_embedded": ("内置 DuckDB 数据库", "embedded DuckDB database"),
+    "admin_dataset": ("数据集", "Dataset"),
+    "dataset_demo": ("演示数据（生成）", "demo data (generated)"),
+    "dataset_real": ("城市数据", "city data"),
+    "admin_meta": ("数据集信息", "Dataset facts"),
+    "admin_tables": ("各表行数", "Rows per table"),
+    "admin_table": ("表", "Table"),
+    "admin_latest_record": ("本表最新记录", "Latest in table"),
+    "admin_rows": ("行数", "Rows"),
+    "admin_latest": ("最新记录时间", "Latest record"),
+    "admin_schema": ("结构检查", "Schema check"),
+    "schema_ok": ("数据库符合数据契约，所需的表和字段都存在。", "The database meets the data contract."),
+    "admin_description": ("说明", "Description"),
+    "table_service_cases": ("政务服务办件", "government service cases"),
+    "table_complaints": ("12345诉求工单", "12345 tickets"),
+    "table_grid_events": ("网格事件", "grid events"),
+    "table_regions": ("行政区划与网格", "regions and grids"),
+    "table_departments": ("部门", "departments"),
+    "table_categories": ("分类", "categories"),
+    "table_targets": ("目标值", "targets"),
+    "table_demo_anomalies": ("演示数据中注入的异常", "anomalies injected into the demo"),
+    "table_cockpit_meta": ("数据集信息", "dataset facts"),
+    "meta_as_of": ("生成时的数据截止时间", "as-of time when generated"),
+    "meta_city_name": ("城市", "city"),
+    "meta_end_date": ("最后一天", "last day"),
+    "meta_generated_at": ("生成时间", "generated at"),
+    "meta_scale": ("规模系数", "scale"),
+    "meta_seed": ("随机种子", "random seed"),
+    "admin_settings": ("运行设置", "Settings"),
+    "admin_city_file": ("城市配置文件", "City configuration file"),
+    "admin_city": ("城市", "City"),
+    "admin_cache_ttl": ("查询缓存时长", "Query cache TTL"),
+    "admin_refresh": ("大屏刷新间隔", "Wall-screen refresh interval"),
+    "admin_three_rates": (
+        "三率权重（响应/解决/满意，基本满意系数）",
+        "三率 weights (response/resolution/satisfaction, factor)",
+    ),
+    "admin_item": ("项目", "Item"),
+    "admin_value": ("取值", "Value"),
+    "seconds": ("{n} 秒", "{n} s"),
+}
+
+
+def t(key: str, lang: str = DEFAULT_LANGUAGE, **values: object) -> str:
+    """The UI text for ``key`` in ``lang`` (zh when unknown), with ``{placeholders}`` filled in."""
+    zh, en = TEXTS[key]
+    text = en if lang == "en" else zh
+    return text.format(**values) if values else text
+
+
+def metric_label(name: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    """A metric's display name from the registry."""
+    metric = METRICS[name]
+    return metric.label_en if lang == "en" else metric.label_zh
+
+
+def normalise_language(value: object) -> str:
+    """A supported language code for any input (query parameter, session value); zh otherwise."""
+    return value if isinstance(value, str) and value in LANGUAGES else DEFAULT_LANGUAGE

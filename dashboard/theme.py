@@ -1,0 +1,59 @@
+"""One palette and one plotly layout for every chart: government blue, readable CJK, no web fonts.
+
+Fonts are named, never loaded: the stack lists CJK system fonts present on Linux (Noto Sans CJK),
+Windows (Microsoft YaHei) and macOS (PingFang SC), so charts render offline on any intranet desktop.
+Keep ``PRIMARY`` in step with ``primaryColor`` in ``.streamlit/config.toml``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import plotly.graph_objects as go
+
+FONT_FAMILY = (
+    '"Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", '
+    '"WenQuanYi Micro Hei", "Helvetica Neue", Arial, sans-serif'
+)
+
+PRIMARY = "#0B5CAD"  # government blue
+TEAL = "#0E8C8C"
+COMPARISON = "#8A94A6"  # previous period: muted grey, dashed
+TEXT = "#1F2937"
+GRID_LINE = "#E5E7EB"
+
+# Series colours, in order; blue and teal first, then colours that stay apart for colour-blind viewers.
+PALETTE: tuple[str, ...] = (PRIMARY, TEAL, "#E08E0B", "#7A5AC8", "#C2185B", "#4E8F2F", "#5B6B7F")
+
+STATUS_COLOURS: dict[str, str] = {"red": "#D64545", "amber": "#E0A100", "green": "#1E9E6A"}
+GOOD = STATUS_COLOURS["green"]
+BAD = STATUS_COLOURS["red"]
+
+# Passed to st.plotly_chart: no plotly logo or "edit in chart studio" link; PNG export stays.
+PLOTLY_CONFIG: dict[str, Any] = {"displaylogo": False, "responsive": True}
+# Wall screens: nothing to click, so no mode bar at all.
+WALL_PLOTLY_CONFIG: dict[str, Any] = {**PLOTLY_CONFIG, "displayModeBar": False}
+
+
+def base_layout(fig: go.Figure, *, title: str | None = None, height: int = 360) -> go.Figure:
+    """Apply the cockpit's look: fonts, colours, margins that never cut a title or a label."""
+    fig.update_layout(
+        template="plotly_white",
+        colorway=list(PALETTE),
+        font={"family": FONT_FAMILY, "size": 14, "color": TEXT},
+        title=(
+            {"text": title, "x": 0.0, "xanchor": "left", "y": 0.97, "yanchor": "top", "font": {"size": 17}}
+            if title
+            else None
+        ),
+        height=height,
+        margin={"l": 8, "r": 16, "t": 78 if title else 36, "b": 8, "autoexpand": True},
+        # Legend under the title on the left: the right-hand corner belongs to plotly's mode bar.
+        legend={"orientation": "h", "x": 0.0, "xanchor": "left", "y": 1.0, "yanchor": "bottom", "title": None},
+        hoverlabel={"font": {"family": FONT_FAMILY}},
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+    )
+    fig.update_xaxes(automargin=True, gridcolor=GRID_LINE, title=None)
+    fig.update_yaxes(automargin=True, gridcolor=GRID_LINE, title=None, rangemode="tozero")
+    return fig

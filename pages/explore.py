@@ -1,0 +1,65 @@
+"""指标查询: any metrics of one domain by any dimension, as a chart and a table (run_metrics only)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import app_state
+from dashboard.figures import explore_figure
+from dashboard.i18n import metric_label, t
+from dashboard.queries import DOMAINS, breakdown_request, district_filters, domain_dimensions, domain_metrics
+from dashboard.tables import display_table
+from dashboard.theme import PLOTLY_CONFIG
+
+TOP_N = 30
+
+ctx = app_state.load_context()
+lang = ctx.lang
+app_state.page_header(ctx, t("page_explore", lang))
+st.caption(t("explore_intro", lang))
+
+left, middle, right = st.columns([1, 3, 1])
+with left:
+    domain = st.selectbox(t("domain", lang), DOMAINS, key="domain", format_func=lambda d: t(f"domain_{d}", lang))
+choices = domain_metrics(domain)
+with middle:
+    metrics = st.multiselect(
+        t("metrics", lang),
+        choices,
+        default=list(choices[:2]),
+        key="metrics",
+        format_func=lambda name: metric_label(name, lang),
+    )
+with right:
+    dimension = st.selectbox(
+        t("dimension", lang), domain_dimensions(domain), key="dimension", format_func=lambda d: t(f"dim_{d}", lang)
+    )
+period, district = app_state.topic_controls(ctx)
+
+if not metrics:
+    st.info(t("choose_metric", lang))
+    st.stop()
+
+selected = tuple(name for name in choices if name in metrics)  # registry order, whatever the click order
+result = ctx.run(breakdown_request(selected, dimension, period.current, district_filters(district)))
+if result.height == 0:
+    st.info(t("no_rows", lang))
+    st.stop()
+
+names = ctx.names(dimension)
+st.subheader(t("chart", lang))
+figure = explore_figure(result, dimension=dimension, metrics=selected, names=names, lang=lang, top_n=TOP_N)
+st.plotly_chart(figure, theme=None, config=PLOTLY_CONFIG, key="explore_chart")
+if result.height > TOP_N and dimension not in ("day", "week", "month"):
+    st.caption(t("chart_top_n", lang, n=TOP_N))
+
+st.subheader(t("table", lang))
+table = display_table(result, dimension=dimension, metrics=selected, names=names, lang=lang)
+st.dataframe(table, hide_index=True, key="explore_table")
+st.download_button(
+    t("download_csv", lang),
+    table.write_csv().encode("utf-8-sig"),  # with BOM, so Excel opens the Chinese headers correctly
+    file_name=f"{domain}_{dimension}_{period.key}.csv",
+    mime="text/csv",
+    key="download",
+)
