@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from statistics import NormalDist
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
@@ -676,7 +677,10 @@ class Calendar:
         return np.asarray(shape * (1.0 + growth * self.years), dtype=np.float64)
 
 
-def build_calendar(end: dt.date) -> Calendar:
+def build_calendar(end: dt.date, until: dt.datetime | None = None) -> Calendar:
+    """The demo's days; ``until`` (a moment on ``end``) stops time there instead of at midnight."""
+    if until is not None and until.date() != end:
+        raise ValueError(f"until {until} is not on the end date {end}")
     dates = [end - dt.timedelta(days=DAYS - 1 - i) for i in range(DAYS)]
     start = np.array([(d - EPOCH).days * DAY for d in dates])
     festival = np.array([any(0 <= (d - f).days < 7 for f in SPRING_FESTIVAL) for d in dates])
@@ -686,7 +690,7 @@ def build_calendar(end: dt.date) -> Calendar:
         weekday=np.array([d.weekday() for d in dates], dtype=np.int64),
         festival=festival,
         years=np.arange(DAYS, dtype=np.float64) / 365.0,
-        horizon=float(start[-1] + DAY),
+        horizon=float(start[-1] + DAY) if until is None else (until - dt.datetime(1970, 1, 1)).total_seconds(),
     )
 
 
@@ -846,13 +850,13 @@ def _road_names(geo: Geography, rng: np.random.Generator) -> list[list[str]]:
     return roads
 
 
-def build_world(city: CityConfig, scale: float, seed: int, end: dt.date) -> World:
+def build_world(city: CityConfig, scale: float, seed: int, end: dt.date, until: dt.datetime | None = None) -> World:
     """Decide everything that does not depend on the chunk: weights, effects, anomalies."""
     setup = np.random.default_rng([seed, 0])
     geo = load_geography(city, setup)
     taxonomy = load_taxonomy(setup)
     grid_taxonomy = build_grid_taxonomy(setup)
-    calendar = build_calendar(end)
+    calendar = build_calendar(end, until)
     n_grids, n_streets, n_departments = len(geo.grid.codes), len(geo.street.codes), len(DEPARTMENTS)
     urban = np.array([code in URBAN_CORE for code in geo.district.codes])
 
@@ -1781,15 +1785,21 @@ def world_chunks(world: World) -> list[Chunk]:
     return fact_chunks(world.calendar, busiest)
 
 
+def _before_horizon(world: World, frame: pl.DataFrame, column: str) -> pl.DataFrame:
+    """Drop records that would arrive after the demo's 'now' (only the last day can have them)."""
+    horizon = dt.datetime(1970, 1, 1) + dt.timedelta(seconds=world.calendar.horizon)
+    return frame.filter(pl.col(column) < horizon)
+
+
 def iter_fact_chunks(world: World) -> Iterator[tuple[Chunk, pl.DataFrame, pl.DataFrame, pl.DataFrame]]:
     """(chunk, service cases, complaints, grid events), chunk by chunk in time order."""
     next_seq = [1, 1, 1]
     for index, chunk in enumerate(world_chunks(world)):
         service_rng, complaint_rng, grid_rng = _chunk_rngs(world.seed, index)
         frames = (
-            service_chunk(world, chunk, service_rng, next_seq[0]),
-            complaint_chunk(world, chunk, complaint_rng, next_seq[1]),
-            grid_event_chunk(world, chunk, grid_rng, next_seq[2]),
+            _before_horizon(world, service_chunk(world, chunk, service_rng, next_seq[0]), "submitted_at"),
+            _before_horizon(world, complaint_chunk(world, chunk, complaint_rng, next_seq[1]), "received_at"),
+            _before_horizon(world, grid_event_chunk(world, chunk, grid_rng, next_seq[2]), "collected_at"),
         )
         next_seq = [seq + frame.height for seq, frame in zip(next_seq, frames, strict=True)]
         yield (chunk, *frames)
@@ -1809,14 +1819,17 @@ def generate_demo(
         raise ValueError("scale must be positive")
     report = progress or (lambda fraction, message: None)
     began = time.perf_counter()
-    end = end or dt.date.today()
+    until = None
+    if end is None:  # a live-looking demo: two years up to this very moment, city time
+        until = dt.datetime.now(ZoneInfo(load_city().timezone)).replace(tzinfo=None, microsecond=0)
+        end = until.date()
     db.check_connection(engine)
     schema.create_schema(engine)
     _check_writable(engine, force)
 
     report(0.0, "Reading the map and preparing the demo city")
     city = load_city()
-    world = build_world(city, scale, seed, end)
+    world = build_world(city, scale, seed, end, until)
     counts = {"service_cases": 0, "complaints": 0, "grid_events": 0}
     latest: dt.datetime | None = None
     chunks = world_chunks(world)
@@ -1869,7 +1882,11 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scale", type=float, default=1.0, help="volume multiplier (1.0 = about 1M fact rows)")
     parser.add_argument("--url", help="database URL (default: COCKPIT_DATABASE_URL, secrets, or the embedded DuckDB)")
     parser.add_argument("--seed", type=int, default=7, help="random seed (same seed, scale and end = same rows)")
-    parser.add_argument("--end", type=dt.date.fromisoformat, help="last day of the data, YYYY-MM-DD (default today)")
+    parser.add_argument(
+        "--end",
+        type=dt.date.fromisoformat,
+        help="last day of the data, YYYY-MM-DD (default: up to now, in the city time zone)",
+    )
     parser.add_argument("--force", action="store_true", help="overwrite a database that holds non-demo data")
     return parser.parse_args(argv)
 

@@ -16,6 +16,9 @@ from data_access.schema import REGION_LEVELS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CITY_ENV = "COCKPIT_CITY"
+# The cockpit's period switch; "month" by default, because rates over a few hours of cases judge
+# mostly the quick ones (today's on-time rate is near 100 % before the day's hard cases are due).
+DEFAULT_PERIODS = ("today", "week", "month")
 DEFAULT_CITY_FILE = REPO_ROOT / "config" / "demo_city.toml"
 
 
@@ -53,6 +56,7 @@ class CityConfig:
     targets: dict[str, float] = field(default_factory=dict)
     refresh_seconds: int = 60
     cache_ttl_seconds: int = 60
+    default_period: str = "month"
     source: Path | None = None
 
 
@@ -71,7 +75,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "satisfaction_weight": (int, float),
         "basic_satisfied_factor": (int, float),
     },
-    "display": {"refresh_seconds": int, "cache_ttl_seconds": int},
+    "display": {"refresh_seconds": int, "cache_ttl_seconds": int, "default_period": str},
 }
 _GEO_KEYS: dict[str, type] = {"file": str, "code_property": str, "name_property": str}
 _SECTIONS = (*_SCHEMA, "geo", "targets")
@@ -141,6 +145,11 @@ def load_city(path: Path | None = None) -> CityConfig:
         targets[metric] = float(value)
 
     display = _check_section(path, "display", raw.get("display", {}), _SCHEMA["display"], False)
+    default_period = display.get("default_period", "month")
+    if default_period not in DEFAULT_PERIODS:
+        raise SettingsProblem(
+            f"{path}: [display] default_period = {default_period!r} must be one of {', '.join(DEFAULT_PERIODS)}"
+        )
     return CityConfig(
         name=city["name"],
         name_en=city["name_en"],
@@ -153,5 +162,6 @@ def load_city(path: Path | None = None) -> CityConfig:
         targets=targets,
         refresh_seconds=display.get("refresh_seconds", 60),
         cache_ttl_seconds=display.get("cache_ttl_seconds", 60),
+        default_period=default_period,
         source=path,
     )

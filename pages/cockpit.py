@@ -27,7 +27,7 @@ def overview() -> None:
     with title:
         app_state.page_header(live, t("page_cockpit", lang))
     with switch:
-        period = app_state.period_control(live, COCKPIT_PERIODS, default="today")
+        period = app_state.period_control(live, COCKPIT_PERIODS, default=live.city.default_period)
         st.caption(app_state.period_caption(period, lang))
 
     window = trend_window("day", live.as_of)

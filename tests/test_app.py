@@ -138,19 +138,19 @@ def test_cockpit_kpis_equal_the_metric_layer(demo_db: Demo) -> None:
     at = open_page("pages/cockpit.py")
     labels = [metric.label for metric in at.metric]
     assert labels == [METRICS[name].label_zh for name in COCKPIT]
-    assert shown(at) == expected_values(demo_db, COCKPIT, demo_db.midnight, demo_db.cutoff)  # 今日
+    month_start = demo_db.midnight.replace(day=1)
+    assert shown(at) == expected_values(demo_db, COCKPIT, month_start, demo_db.cutoff)  # default: 本月
     assert len(at.get("plotly_chart")) == 3
     assert "杭州市" in texts(at) and demo_db.as_of.strftime("%Y-%m-%d %H:%M") in texts(at)
 
 
 def test_cockpit_period_switch_changes_the_numbers(demo_db: Demo) -> None:
     at = open_page("pages/cockpit.py")
-    today = shown(at)
-    at.segmented_control(key="period").set_value("month").run()
-    assert not at.exception
-    month_start = demo_db.midnight.replace(day=1)
     month = shown(at)
-    assert month == expected_values(demo_db, COCKPIT, month_start, demo_db.cutoff)
+    at.segmented_control(key="period").set_value("today").run()
+    assert not at.exception
+    today = shown(at)
+    assert today == expected_values(demo_db, COCKPIT, demo_db.midnight, demo_db.cutoff)
     assert month != today
     at.segmented_control(key="period").set_value("week").run()
     monday = demo_db.midnight - dt.timedelta(days=demo_db.as_of.weekday())

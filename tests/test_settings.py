@@ -85,3 +85,12 @@ def test_every_setting_and_variable_is_documented(repo_root: Path) -> None:
     ]
     undocumented = [key for key in keys if f"`{key}`" not in doc and f"[{key}]" not in doc]
     assert undocumented == []
+
+
+def test_default_period_is_checked(tmp_path: Path) -> None:
+    text = DEFAULT_CITY_FILE.read_text(encoding="utf-8")
+    assert load_city(DEFAULT_CITY_FILE).default_period == "month"
+    path = tmp_path / "p.toml"
+    path.write_text(text.replace('default_period = "month"', 'default_period = "quarter"'), "utf-8")
+    with pytest.raises(SettingsProblem, match=r"default_period = 'quarter' must be one of today, week, month"):
+        load_city(path)
