@@ -139,7 +139,37 @@ def _districts(url: str) -> list[tuple[str, str]]:
 
 
 _demo_ready: set[str] = set()
+_demo_jobs: dict[str, _DemoJob] = {}
 _demo_lock = threading.Lock()
+DEMO_POLL_SECONDS = 0.5
+
+
+class _DemoJob:
+    """First-start demo generation in a thread of its own, shared by every session.
+
+    It must not run in a session's script thread: when that viewer closes the tab, Streamlit stops
+    the script, the generator's transaction rolls back and the next visitor would start again.
+    Sessions only watch the job's progress.
+    """
+
+    def __init__(self, ensure: Callable[..., Any], engine: sa.Engine) -> None:
+        self.fraction = 0.0
+        self.error: BaseException | None = None
+        self.generated = False
+        self.done = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(ensure, engine), name="demo-generation", daemon=True)
+        self._thread.start()
+
+    def _progress(self, fraction: float, message: str) -> None:
+        self.fraction = min(max(float(fraction), 0.0), 1.0)
+
+    def _run(self, ensure: Callable[..., Any], engine: sa.Engine) -> None:
+        try:
+            self.generated = bool(ensure(engine, progress=self._progress))
+        except BaseException as exc:  # handed to every watching session
+            self.error = exc
+        finally:
+            self.done.set()
 
 
 def _ensure_embedded_demo(target: DatabaseTarget, engine: sa.Engine, lang: str) -> None:
@@ -151,26 +181,25 @@ def _ensure_embedded_demo(target: DatabaseTarget, engine: sa.Engine, lang: str) 
     except ImportError:
         return  # no generator installed: the schema check below explains what is missing
     with _demo_lock:
-        if target.url in _demo_ready:
-            return
-        bar = st.progress(0.0, text=t("demo_generating", lang))
-
-        def progress(fraction: float, message: str) -> None:
-            bar.progress(min(max(float(fraction), 0.0), 1.0), text=f"{t('demo_generating', lang)} {message}")
-
-        try:
-            generated = bool(demo.ensure_demo(engine, progress=progress))
-        except Exception as exc:  # a failed generation is a database problem, shown like one
-            bar.empty()
-            raise DatabaseProblem(f"generating the demo data in {target.display_url} failed: {exc}") from exc
-        bar.empty()
+        job = _demo_jobs.get(target.url)
+        if job is None or (job.done.is_set() and job.error is not None):
+            job = _demo_jobs[target.url] = _DemoJob(demo.ensure_demo, engine)
+    bar = st.progress(0.0, text=t("demo_generating", lang))
+    while not job.done.wait(DEMO_POLL_SECONDS):
+        bar.progress(job.fraction, text=t("demo_generating_progress", lang, percent=f"{job.fraction:.0%}"))
+    bar.empty()
+    if job.error is not None:  # a failed generation is a database problem, shown like one
+        raise DatabaseProblem(f"generating the demo data in {target.display_url} failed: {job.error}") from job.error
+    with _demo_lock:
+        first = target.url not in _demo_ready
         _demo_ready.add(target.url)
-        if generated:
-            _engine.clear()
-            _verified.clear()
-            _as_of.clear()
-            _meta.clear()
-            st.info(t("demo_generated", lang))
+    if first and job.generated:
+        _engine.clear()
+        _verified.clear()
+        _as_of.clear()
+        _meta.clear()
+    if job.generated:
+        st.info(t("demo_generated", lang))
 
 
 @dataclass(frozen=True)

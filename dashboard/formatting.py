@@ -80,8 +80,14 @@ def format_change(change: float | None, unit: Unit, *, relative: bool, lang: str
 
 
 def format_index(index: float | None) -> str:
-    """A CityScore-style target index with two decimals: ``0.9666`` -> ``0.97``."""
-    return format_number(index, 2)
+    """A CityScore-style target index, truncated to two decimals: ``0.9978`` -> ``0.99``.
+
+    Truncated, not rounded, so the number agrees with the colour: a target missed by a hair
+    shows 0.99 (amber), never 1.00.
+    """
+    if index is None:
+        return format_number(None, 2)
+    return format_number(math.floor(index * 100 + 1e-9) / 100, 2)
 
 
 def format_datetime(value: dt.datetime | None) -> str:

@@ -35,6 +35,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "These are generated demo data, not real city data.",
     ),
     "demo_generating": ("首次启动：正在生成演示数据……", "First start: generating demo data…"),
+    "demo_generating_progress": (
+        "首次启动：正在生成两年的演示城市数据（约一分钟），已完成 {percent}",
+        "First start: generating two years of demo city data (about a minute), {percent} done",
+    ),
     "demo_generated": (
         "已在内置数据库中生成演示数据（演示城市），可在“数据源”页面查看。",
         "Demo data were generated in the embedded database (demo city); see the Data source page.",

@@ -6,11 +6,12 @@ The target index follows Boston's CityScore:
 * lower-is-better metrics:  ``index = target ÷ actual`` (an actual of 0 is the best possible);
 * the index is capped at ``INDEX_CAP = 1.25`` so one runaway metric cannot hide the others;
 * status: **red** below ``0.90``, **amber** from ``0.90`` up to (not including) ``1.00``,
-  **green** from ``1.00`` (on or better than target) — judged on the index rounded to the two
-  decimals shown on the card.
+  **green** from ``1.00`` (on or better than target) — judged on the exact index; cards show it
+  truncated to two decimals so the number never contradicts the colour.
 
-The target of a metric is the city configuration's ``[targets]`` value, else the metric's
-``default_target`` from the registry; metrics with neither (e.g. volumes) have no index.
+The target of a metric is resolved by ``data_access.targets`` (a ``targets`` table row, else the
+city configuration's ``[targets]``, else the registry's ``default_target``); metrics with none
+(e.g. volumes) have no index.
 Changes are relative (``+12.3%``) for counts and hours, absolute (percentage points / points) for
 rates and scores; a change is *improved* when it moves in the metric's good direction.
 """
@@ -86,13 +87,13 @@ def target_index(value: float | None, target: float | None, direction: Direction
 
 
 def status_for(index: float | None) -> Status | None:
-    """red < 0.90 <= amber < 1.00 <= green, judged on the index as shown (two decimals).
+    """red < 0.90 <= amber < 1.00 <= green, judged on the exact index.
 
-    So a card never reads "1.00 · near target": 0.996 shows as 1.00 and is green.
+    A miss is a miss however small: 89.8 points against a target of 90 is amber, never "met".
+    Cards show the index truncated (``formatting.format_index``), so a miss never reads 1.00.
     """
     if index is None:
         return None
-    index = round(index, 2)
     if index < RED_BELOW:
         return Status.RED
     if index < GREEN_FROM:

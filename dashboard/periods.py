@@ -132,20 +132,24 @@ def resolve_period(key: str, as_of: dt.datetime) -> Period:
 
 
 def trend_window(grain: str, as_of: dt.datetime) -> TrendWindow:
-    """30 days by day, 13 weeks by week, or 12 months by month, up to the as-of cut-off.
+    """The last 30 complete days, 13 complete weeks or 12 complete months before the as-of time.
 
-    The comparison window has the same length: for days the window five weeks earlier (weekdays
+    Only complete buckets: the running day (week, month) would plunge at the end of the line and
+    read as a collapse from across the room; the KPI cards cover the running period. The
+    comparison window has the same length: for days the window five weeks earlier (weekdays
     aligned), for weeks the 13 weeks just before, for months the same months last year.
     """
     day = midnight(as_of)
     if grain == "day":
-        start, shift = day - dt.timedelta(days=TREND_DAYS - 1), Shift(days=DAILY_COMPARISON_SHIFT_DAYS)
+        end = day
+        start, shift = end - dt.timedelta(days=TREND_DAYS), Shift(days=DAILY_COMPARISON_SHIFT_DAYS)
     elif grain == "week":
-        monday = day - dt.timedelta(days=day.weekday())
-        start, shift = monday - dt.timedelta(weeks=TREND_WEEKS - 1), Shift(days=7 * TREND_WEEKS)
+        end = day - dt.timedelta(days=day.weekday())
+        start, shift = end - dt.timedelta(weeks=TREND_WEEKS), Shift(days=7 * TREND_WEEKS)
     elif grain == "month":
-        start, shift = add_months(day.replace(day=1), -(TREND_MONTHS - 1)), Shift(months=TREND_MONTHS)
+        end = day.replace(day=1)
+        start, shift = add_months(end, -TREND_MONTHS), Shift(months=TREND_MONTHS)
     else:
         raise ValueError(f"unknown grain {grain!r} (known: {', '.join(GRAINS)})")
-    current = TimeRange(start, cutoff(as_of))
+    current = TimeRange(start, end)
     return TrendWindow(grain, current, shift.range_back(current), shift)

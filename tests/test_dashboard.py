@@ -68,7 +68,11 @@ def test_format_number_index_and_datetime() -> None:
     assert formatting.format_number(1234567.891, 1) == "1,234,567.9"
     assert formatting.format_number(None) == "—"
     assert formatting.format_number(3, signed=True) == "+3"
-    assert formatting.format_index(0.96666) == "0.97"
+    assert formatting.format_index(0.96666) == "0.96"  # truncated, so it agrees with the colour
+    assert formatting.format_index(0.9978) == "0.99"
+    assert formatting.format_index(1.0) == "1.00"
+    assert formatting.format_index(1.25) == "1.25"
+    assert formatting.format_index(0.29) == "0.29"  # no float artefact (0.29 * 100 = 28.999...)
     assert formatting.format_index(None) == "—"
     assert formatting.format_datetime(D(2025, 6, 30, 17, 54, 30)) == "2025-06-30 17:54"
     assert formatting.format_datetime(None) == "—"
@@ -145,15 +149,15 @@ def test_unknown_period_is_refused() -> None:
 
 def test_trend_windows() -> None:
     day = periods.trend_window("day", AS_OF)
-    assert day.current == TimeRange(D(2025, 2, 11), CUT)  # 30 calendar days including today
-    assert day.previous == TimeRange(D(2025, 1, 7), D(2025, 2, 5, 17, 55))  # five weeks earlier
-    assert day.previous.start.weekday() == day.current.start.weekday()
+    assert day.current == TimeRange(D(2025, 2, 10), D(2025, 3, 12))  # the 30 complete days before today
+    assert day.previous == TimeRange(D(2025, 1, 6), D(2025, 2, 5))  # five weeks earlier
+    assert day.previous.start.weekday() == day.current.start.weekday() == 0
     week = periods.trend_window("week", AS_OF)
-    assert week.current.start == D(2024, 12, 16)  # Monday, 12 weeks before this week's Monday
-    assert week.previous.start == D(2024, 9, 16)
+    assert week.current == TimeRange(D(2024, 12, 9), D(2025, 3, 10))  # 13 complete weeks, Monday to Monday
+    assert week.previous == TimeRange(D(2024, 9, 9), D(2024, 12, 9))
     month = periods.trend_window("month", AS_OF)
-    assert month.current.start == D(2024, 4, 1)
-    assert month.previous == TimeRange(D(2023, 4, 1), D(2024, 3, 12, 17, 55))
+    assert month.current == TimeRange(D(2024, 3, 1), D(2025, 3, 1))  # 12 complete months
+    assert month.previous == TimeRange(D(2023, 3, 1), D(2024, 3, 1))
     assert month.shift.polars_offset == "12mo0d"
 
 
@@ -189,10 +193,10 @@ def test_target_index(value: float | None, target: float | None, direction: Dire
         (None, None),
         (0.0, kpi.Status.RED),
         (0.894, kpi.Status.RED),
-        (0.895, kpi.Status.AMBER),  # shown as 0.90 (rounded half up here: 0.895 -> 0.9 in binary float)
+        (0.8999, kpi.Status.RED),  # shown as 0.89
         (0.90, kpi.Status.AMBER),
         (0.994, kpi.Status.AMBER),
-        (0.996, kpi.Status.GREEN),  # shown as 1.00: never "1.00 · near target"
+        (0.9978, kpi.Status.AMBER),  # 89.8 points against 90: a miss, shown as 0.99
         (1.00, kpi.Status.GREEN),
         (1.25, kpi.Status.GREEN),
     ],
