@@ -141,7 +141,9 @@ class _MetricCompiler:
         as_of = self.request.effective_as_of
         if as_of is None:
             raise RequestError("this request needs a time range or an as-of time")
-        return sa.literal(as_of, sa.DateTime())
+        # An explicit CAST keeps the type when the SQL is rendered with literal values (snapshots,
+        # the benchmark's engine floor): a bare '2026-03-01 00:00:00' is a string to DuckDB.
+        return sa.cast(sa.literal(as_of, sa.DateTime()), sa.DateTime())
 
     def setting(self, value: float | str) -> sa.ColumnElement[Any]:
         number = float(getattr(self.rates, value)) if isinstance(value, str) else float(value)

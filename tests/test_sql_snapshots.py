@@ -83,3 +83,19 @@ def test_one_select_per_request() -> None:
             sql = render(request, dialect)
             assert ";" not in sql
             assert " UNION " not in sql.upper()
+
+
+@pytest.mark.parametrize("request_name", sorted(REQUESTS))
+def test_duckdb_snapshot_runs_and_equals_the_metric_layer(request_name: str, tiny_engine: sa.Engine) -> None:
+    """The reviewed SQL is the SQL that runs: executed as text, it gives the metric layer's rows."""
+    from data_access.metrics import run_metrics
+
+    sql = (SNAPSHOTS / f"{request_name}.duckdb.sql").read_text(encoding="utf-8")
+    with tiny_engine.connect() as connection:
+        rows = [tuple(row) for row in connection.exec_driver_sql(sql)]
+    expected = [tuple(row) for row in run_metrics(tiny_engine, REQUESTS[request_name], cache=None).iter_rows()]
+    assert len(rows) == len(expected)
+    for got, want in zip(rows, expected, strict=True):
+        assert [str(v) if isinstance(v, dt.date) else v for v in got] == [
+            str(v) if isinstance(v, dt.date) else (pytest.approx(v) if isinstance(v, float) else v) for v in want
+        ]
