@@ -1,4 +1,4 @@
-"""The city configuration file (TOML): name, map files, 三率 weights, targets, refresh.
+"""The city configuration file (TOML): name, map files, 三率 weights, targets, time limits, categories, refresh.
 
 Loaded once and validated strictly: an unknown key, a value of the wrong type or a missing file is
 reported with the file and the key, so a typo never silently falls back to a default.
@@ -31,6 +31,32 @@ class GeoLayer:
     file: Path
     code_property: str
     name_property: str
+    # Property holding the code of the enclosing region one level up; None = found by point in polygon.
+    parent_property: str | None = None
+
+
+# Default time limits in elapsed hours when neither the source nor the category gives one:
+# complaints 7 days (Beijing's "normal" 12345 limit), grid events 3 days, service cases 20 days.
+TIME_LIMIT_KEYS: dict[str, float] = {
+    "complaints": 168.0,
+    "grid_events": 72.0,
+    "service_cases_promised": 480.0,
+    "service_cases_legal": 480.0,
+}
+CATEGORY_DOMAINS = ("complaints", "grid_events", "service_cases")
+
+
+@dataclass(frozen=True)
+class CategoryDef:
+    """One category of the city's classification: code, display name, parent, source aliases, limit."""
+
+    code: str
+    domain: str
+    name: str
+    level: int = 1
+    parent: str | None = None
+    aliases: tuple[str, ...] = ()
+    time_limit_hours: float | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +80,8 @@ class CityConfig:
     geo: dict[str, GeoLayer]
     three_rates: ThreeRates = ThreeRates()
     targets: dict[str, float] = field(default_factory=dict)
+    time_limits: dict[str, float] = field(default_factory=lambda: dict(TIME_LIMIT_KEYS))
+    categories: tuple[CategoryDef, ...] = ()
     refresh_seconds: int = 60
     cache_ttl_seconds: int = 60
     default_period: str = "month"
@@ -78,7 +106,14 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "display": {"refresh_seconds": int, "cache_ttl_seconds": int, "default_period": str},
 }
 _GEO_KEYS: dict[str, type] = {"file": str, "code_property": str, "name_property": str}
-_SECTIONS = (*_SCHEMA, "geo", "targets")
+_GEO_OPTIONAL_KEYS: dict[str, type] = {"parent_property": str}
+_CATEGORY_KEYS: dict[str, type | tuple[type, ...]] = {
+    "name": str,
+    "parent": str,
+    "aliases": list,
+    "time_limit_hours": (int, float),
+}
+_SECTIONS = (*_SCHEMA, "geo", "targets", "time_limits", "categories")
 
 
 def _check_section(path: Path, section: str, values: Any, spec: dict[str, Any], required: bool) -> dict[str, Any]:
@@ -121,14 +156,18 @@ def load_city(path: Path | None = None) -> CityConfig:
     for level, layer in raw.get("geo", {}).items():
         if level not in REGION_LEVELS:
             raise SettingsProblem(f"{path}: unknown region level [geo.{level}] (allowed: {', '.join(REGION_LEVELS)})")
-        layer = _check_section(path, f"geo.{level}", layer, _GEO_KEYS, required=True)
+        spec = {**_GEO_KEYS, **_GEO_OPTIONAL_KEYS}
+        layer = _check_section(path, f"geo.{level}", layer, spec, required=False)
+        missing = [key for key in _GEO_KEYS if key not in layer]
+        if missing:
+            raise SettingsProblem(f"{path}: [geo.{level}] is missing {', '.join(missing)}")
         file = Path(layer["file"])
         file = (
             file if file.is_absolute() else (path.parent / file if (path.parent / file).is_file() else REPO_ROOT / file)
         )
         if not file.is_file():
             raise SettingsProblem(f"{path}: [geo.{level}] file {layer['file']!r} does not exist")
-        geo[level] = GeoLayer(file, layer["code_property"], layer["name_property"])
+        geo[level] = GeoLayer(file, layer["code_property"], layer["name_property"], layer.get("parent_property"))
     if "district" not in geo:
         raise SettingsProblem(f"{path}: [geo.district] is required (the map needs at least the districts)")
 
@@ -143,6 +182,9 @@ def load_city(path: Path | None = None) -> CityConfig:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise SettingsProblem(f"{path}: [targets] {metric} = {value!r} must be a number")
         targets[metric] = float(value)
+
+    time_limits = _time_limits(path, raw.get("time_limits", {}))
+    categories = _categories(path, raw.get("categories", {}))
 
     display = _check_section(path, "display", raw.get("display", {}), _SCHEMA["display"], False)
     default_period = display.get("default_period", "month")
@@ -160,8 +202,69 @@ def load_city(path: Path | None = None) -> CityConfig:
         geo=geo,
         three_rates=rates,
         targets=targets,
+        time_limits=time_limits,
+        categories=categories,
         refresh_seconds=display.get("refresh_seconds", 60),
         cache_ttl_seconds=display.get("cache_ttl_seconds", 60),
         default_period=default_period,
         source=path,
     )
+
+
+def _time_limits(path: Path, raw: Any) -> dict[str, float]:
+    """``[time_limits]``: default limits in hours per table; unknown keys and non-positive values refused."""
+    values = _check_section(path, "time_limits", raw, dict.fromkeys(TIME_LIMIT_KEYS, (int, float)), False)
+    limits = dict(TIME_LIMIT_KEYS)
+    for key, value in values.items():
+        if value <= 0:
+            raise SettingsProblem(f"{path}: [time_limits] {key} = {value!r} must be a positive number of hours")
+        limits[key] = float(value)
+    return limits
+
+
+def _categories(path: Path, raw: Any) -> tuple[CategoryDef, ...]:
+    """``[categories.<domain>.<code>]``: the city's category tree, parents before children."""
+    if not isinstance(raw, dict):
+        raise SettingsProblem(f"{path}: [categories] must hold tables [categories.<domain>.<code>]")
+    found: dict[str, CategoryDef] = {}
+    for domain, entries in raw.items():
+        if domain not in CATEGORY_DOMAINS:
+            raise SettingsProblem(
+                f"{path}: unknown category domain [categories.{domain}] (allowed: {', '.join(CATEGORY_DOMAINS)})"
+            )
+        if not isinstance(entries, dict):
+            raise SettingsProblem(f"{path}: [categories.{domain}] must hold tables [categories.{domain}.<code>]")
+        for code, entry in entries.items():
+            where = f"categories.{domain}.{code}"
+            entry = _check_section(path, where, entry, _CATEGORY_KEYS, required=False)
+            if "name" not in entry:
+                raise SettingsProblem(f"{path}: [{where}] is missing name")
+            if len(code) > 32:
+                raise SettingsProblem(f"{path}: [{where}] category codes have at most 32 characters")
+            if code in found:
+                raise SettingsProblem(f"{path}: [{where}] category code {code!r} is used twice")
+            aliases = entry.get("aliases", [])
+            if not all(isinstance(alias, str) for alias in aliases):
+                raise SettingsProblem(f"{path}: [{where}] aliases must be a list of strings")
+            parent = entry.get("parent")
+            level = 1
+            if parent is not None:
+                above = found.get(parent)
+                if above is None or above.domain != domain:
+                    raise SettingsProblem(
+                        f"{path}: [{where}] parent {parent!r} is not a category of {domain} listed above it"
+                    )
+                level = above.level + 1
+            limit = entry.get("time_limit_hours")
+            if limit is not None and limit <= 0:
+                raise SettingsProblem(f"{path}: [{where}] time_limit_hours must be positive")
+            found[code] = CategoryDef(
+                code=code,
+                domain=domain,
+                name=entry["name"],
+                level=level,
+                parent=parent,
+                aliases=tuple(aliases),
+                time_limit_hours=None if limit is None else float(limit),
+            )
+    return tuple(found.values())

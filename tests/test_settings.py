@@ -76,6 +76,7 @@ def test_every_setting_and_variable_is_documented(repo_root: Path) -> None:
     doc = (repo_root / "docs" / "configuration.md").read_text(encoding="utf-8")
     keys = [key for section in settings._SCHEMA.values() for key in section]
     keys += list(settings._GEO_KEYS) + list(settings._SECTIONS)
+    keys += list(settings._GEO_OPTIONAL_KEYS) + list(settings._CATEGORY_KEYS) + list(settings.TIME_LIMIT_KEYS)
     keys += [
         engine.URL_ENV,
         engine.DATA_DIR_ENV,
@@ -94,3 +95,62 @@ def test_default_period_is_checked(tmp_path: Path) -> None:
     path.write_text(text.replace('default_period = "month"', 'default_period = "quarter"'), "utf-8")
     with pytest.raises(SettingsProblem, match=r"default_period = 'quarter' must be one of today, week, month"):
         load_city(path)
+
+
+def test_time_limits_and_categories(tmp_path: Path) -> None:
+    demo = load_city(DEFAULT_CITY_FILE)
+    assert demo.time_limits == {
+        "complaints": 168.0,
+        "grid_events": 72.0,
+        "service_cases_promised": 480.0,
+        "service_cases_legal": 480.0,
+    }
+    assert demo.categories == () and demo.geo["street"].parent_property == "parent_code"
+    assert demo.geo["district"].parent_property is None
+    path = _write(
+        tmp_path,
+        "\n[categories.complaints.A]\nname = '城乡建设'\naliases = ['Urban']\ntime_limit_hours = 48\n"
+        "\n[categories.complaints.A1]\nname = '路灯'\nparent = 'A'\n",
+    )
+    first, second = load_city(path).categories
+    assert (first.code, first.level, first.aliases, first.time_limit_hours) == ("A", 1, ("Urban",), 48.0)
+    assert (second.code, second.level, second.parent, second.time_limit_hours) == ("A1", 2, "A", None)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("\n[categories.complaints.B]\nname = 'x'\nparent = 'A'\n", "parent 'A' is not a category of complaints"),
+        ("\n[categories.parks.B]\nname = 'x'\n", r"unknown category domain \[categories.parks\]"),
+        ("\n[categories.complaints.B]\naliases = ['x']\n", r"\[categories.complaints.B\] is missing name"),
+        ("\n[categories.complaints.B]\nname = 'x'\ncolour = 1\n", "unknown key 'colour'"),
+    ],
+)
+def test_category_mistakes_are_named(tmp_path: Path, extra: str, message: str) -> None:
+    with pytest.raises(SettingsProblem, match=message):
+        load_city(_write(tmp_path, extra))
+
+
+def test_time_limit_mistakes_are_named(tmp_path: Path) -> None:
+    text = DEFAULT_CITY_FILE.read_text(encoding="utf-8")
+    for old, new, message in [
+        ("complaints = 168.0", "complaints = 0", r"\[time_limits\] complaints = 0 must be a positive number"),
+        ("complaints = 168.0", "hotline = 5", r"unknown key 'hotline' in \[time_limits\]"),
+    ]:
+        path = tmp_path / "t.toml"
+        path.write_text(text.replace(old, new), "utf-8")
+        with pytest.raises(SettingsProblem, match=message):
+            load_city(path)
+
+
+def test_sf_city_loads(repo_root: Path) -> None:
+    city = load_city(repo_root / "config" / "sf_city.toml")
+    assert (city.name, city.name_en, city.timezone, city.datum) == (
+        "旧金山",
+        "San Francisco",
+        "America/Los_Angeles",
+        "WGS-84",
+    )
+    assert set(city.geo) == {"district", "street"}
+    assert len(city.categories) == 28 and all(c.level == 1 and c.aliases for c in city.categories)
+    assert set(city.targets) <= set(METRICS)

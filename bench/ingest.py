@@ -1,0 +1,117 @@
+"""``python -m bench.ingest [--rows 500000,2000000] [--batch-rows N]``: import speed and memory.
+
+Generates a 12345-style complaints CSV per size (Chinese column names, region codes of the demo
+city, 16 columns, ~185 bytes a row) into ``data/bench/``, then imports each into a fresh DuckDB
+file in a child process (so the peak RSS measured is the import's alone) through
+``data_access.ingest.ingest_files``: read, map, validate, upsert, dimensions, commit. Prints rows/s
+and peak RSS per size; memory must not grow with the file size. Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from data_access.settings import DEFAULT_CITY_FILE, REPO_ROOT, load_city
+
+OUT = REPO_ROOT / "data" / "bench"
+MAPPING = REPO_ROOT / "tests" / "fixtures" / "hz_12345.toml"
+CHANNELS = ("电话", "微信", "网站", "12345APP")
+CATEGORIES = (("城乡建设", "路灯"), ("城乡建设", "道路"), ("环境保护", "噪声"), ("交通运输", "停车"))
+DEPARTMENTS = ("城管局", "生态环境局", "交通局")
+
+
+def make_csv(path: Path, rows: int, seed: int = 1) -> None:
+    """A source file in the shape of tests/fixtures/hz_12345.csv, generated in 500k-row slices."""
+    from data_access.regions import load_regions
+
+    streets = [(r.parent_code, r.code) for r in load_regions(load_city(DEFAULT_CITY_FILE)).levels["street"]]
+    rng = np.random.default_rng(seed)
+    with path.open("wb") as handle:
+        for start in range(0, rows, 500_000):
+            n = min(500_000, rows - start)
+            received = np.datetime64("2024-01-01T00:00:00") + rng.integers(0, 365 * 86400, n).astype("timedelta64[s]")
+            handled = received + rng.integers(600, 10 * 86400, n).astype("timedelta64[s]")
+            done = rng.random(n) < 0.8
+            street = rng.integers(0, len(streets), n)
+            category = rng.integers(0, len(CATEGORIES), n)
+            frame = pl.DataFrame(
+                {
+                    "工单编号": [f"GD{start + i:010d}" for i in range(n)],
+                    "来电时间": pl.Series(received.astype("datetime64[us]")).dt.strftime("%Y-%m-%d %H:%M:%S"),
+                    "渠道": np.array(CHANNELS)[rng.integers(0, len(CHANNELS), n)],
+                    "一级分类": np.array([c[0] for c in CATEGORIES])[category],
+                    "二级分类": np.array([c[1] for c in CATEGORIES])[category],
+                    "标题": "市民反映问题需要处理",
+                    "区县代码": np.array([s[0] for s in streets])[street],
+                    "街道代码": np.array([s[1] for s in streets])[street],
+                    "承办部门": np.array(DEPARTMENTS)[rng.integers(0, len(DEPARTMENTS), n)],
+                    "状态": np.where(done, "已办结", "办理中"),
+                    "办结时间": pl.Series(handled.astype("datetime64[us]")).dt.strftime("%Y-%m-%d %H:%M:%S"),
+                    "纬度": np.round(rng.uniform(29.9, 30.4, n), 6),
+                    "经度": np.round(rng.uniform(119.9, 120.4, n), 6),
+                    "回访结果": np.array(["满意", "基本满意", "不满意"])[rng.integers(0, 3, n)],
+                    "是否联系": "是",
+                    "是否解决": np.where(done, "是", "否"),
+                }
+            ).with_columns(pl.when(pl.Series(done)).then(pl.col("办结时间")).alias("办结时间"))
+            frame.write_csv(handle, include_header=start == 0)
+
+
+def child(csv: Path, database: Path, batch_rows: int) -> None:
+    """Run one import and print its figures as JSON (called in a fresh process)."""
+    from data_access.engine import dispose_engine, get_engine
+    from data_access.ingest import ingest_files
+    from data_access.mapping import load_mapping
+
+    url = f"duckdb:///{database}"
+    engine = get_engine(url)
+    began = time.perf_counter()
+    summary = ingest_files(
+        engine, "complaints", load_mapping(MAPPING), load_city(DEFAULT_CITY_FILE), [csv], batch_rows=batch_rows
+    )
+    seconds = time.perf_counter() - began
+    dispose_engine(url)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"rows": summary.read, "new": summary.new, "seconds": seconds, "peak_mb": peak_mb}))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.ingest", description=__doc__)
+    parser.add_argument("--rows", default="500000,2000000", help="comma-separated file sizes in rows")
+    parser.add_argument("--batch-rows", type=int, default=200_000)
+    parser.add_argument("--child", nargs=2, metavar=("CSV", "DB"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(Path(args.child[0]), Path(args.child[1]), args.batch_rows)
+        return 0
+    OUT.mkdir(parents=True, exist_ok=True)
+    print(f"| rows | file MB | seconds | rows/s | peak RSS MB | (batch {args.batch_rows:,} rows)")
+    print("|---:|---:|---:|---:|---:|")
+    for rows in (int(r) for r in args.rows.split(",")):
+        csv = OUT / f"complaints_{rows}.csv"
+        if not csv.exists():
+            make_csv(csv, rows)
+        database = OUT / f"ingest_{rows}.duckdb"
+        database.unlink(missing_ok=True)
+        command = [sys.executable, "-m", "bench.ingest", "--batch-rows", str(args.batch_rows), "--child", str(csv)]
+        result = subprocess.run([*command, str(database)], capture_output=True, text=True, check=True)
+        figures = json.loads(result.stdout.strip().splitlines()[-1])
+        assert figures["new"] == rows, figures
+        size = csv.stat().st_size / 1e6
+        rate = figures["rows"] / figures["seconds"]
+        print(f"| {rows:,} | {size:.0f} | {figures['seconds']:.2f} | {rate:,.0f} | {figures['peak_mb']:.0f} |")
+        database.unlink(missing_ok=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
