@@ -35,8 +35,9 @@ import duckdb
 import polars as pl
 import sqlalchemy as sa
 
+from dashboard import queries
 from dashboard.periods import resolve_period, trend_window
-from dashboard.queries import COCKPIT_ROWS, DOMAIN_TABLES, DOMAINS, VOLUME_METRIC, kpi_requests, trend_requests
+from dashboard.queries import DOMAIN_TABLES, DOMAINS, VOLUME_METRIC
 from data_access.cache import ResultCache
 from data_access.compiler import compile_request
 from data_access.engine import REPO_ROOT, dispose_engine, get_engine, read_meta
@@ -62,14 +63,8 @@ class Result:
 
 
 def cockpit_requests(as_of: dt.datetime) -> list[MetricRequest]:
-    """Every metric request one render of the cockpit page issues (period: this month)."""
-    period = resolve_period("month", as_of)
-    window = trend_window("day", as_of)
-    requests: list[MetricRequest] = []
-    for domain in DOMAINS:
-        requests.extend(kpi_requests(COCKPIT_ROWS[domain], period))
-        requests.extend(trend_requests((VOLUME_METRIC[domain],), window))
-    return requests
+    """Every metric request one render of the big-screen cockpit issues (period: this month, city map)."""
+    return queries.cockpit_requests(resolve_period("month", as_of), trend_window("day", as_of))
 
 
 def ensure_database(scale: float) -> Path:
@@ -192,8 +187,9 @@ def report(results: list[Result], repeat: int, requests: int) -> str:
         f"Measured {dt.datetime.now():%Y-%m-%d %H:%M} with `python -m bench {' '.join(sys.argv[1:])}`",
         f"on {machine()}.",
         "",
-        f"One cockpit render = the {requests} metric queries the cockpit page issues (KPIs of this month",
-        "and the previous period, 30-day trends and their comparison, for the three domains).",
+        f"One cockpit render = the {requests} metric queries the big-screen cockpit issues (KPIs of this month",
+        "and the previous period, the city map, 30-day trends and their comparison for the three domains,",
+        "the street and department rankings, and the overdue items behind the alert ticker).",
         f"Times are medians of {repeat} runs, in milliseconds.",
         "",
         "| scale | rows per fact table (services / complaints / grid) | first render | ours, cold | ours, warm "

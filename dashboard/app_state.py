@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import logging
 import threading
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, NoReturn
+from typing import Any, Literal, NoReturn, TypeVar
 
 import polars as pl
 import sqlalchemy as sa
 import streamlit as st
 
+from dashboard import bigscreen
 from dashboard.figures import complete_buckets, trend_figure
 from dashboard.formatting import format_change, format_datetime, format_index, format_number, format_value
 from dashboard.i18n import LANGUAGE_NAMES, LANGUAGES, TEXTS, metric_label, normalise_language, t
@@ -27,6 +30,7 @@ from dashboard.kpi import Kpi, Status, build_kpis
 from dashboard.periods import GRAINS, PERIODS, Period, resolve_period, trend_window
 from dashboard.queries import district_filters, kpi_requests, trend_requests
 from dashboard.theme import PLOTLY_CONFIG
+from data_access import schema
 from data_access.check import table_counts
 from data_access.engine import (
     DatabaseProblem,
@@ -45,6 +49,12 @@ from data_access.targets import resolve_targets, target_rows
 AS_OF_TTL_SECONDS = 30
 NAMES_TTL_SECONDS = 600
 ALL = "all"
+KIOSK_PARAM = "kiosk"
+ROTATE_PARAM = "rotate"
+MIN_ROTATE_SECONDS = 10
+_TRUE = ("1", "true", "yes", "on")
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 BadgeColour = Literal["red", "orange", "green", "gray"]
 _STATUS_BADGE: dict[Status | None, tuple[BadgeColour, str]] = {
@@ -83,10 +93,34 @@ def language() -> str:
     return normalise_language(st.session_state["lang"])
 
 
+def kiosk_mode() -> bool:
+    """``?kiosk=1``: a wall screen with no Streamlit chrome; remembered for the session."""
+    if KIOSK_PARAM not in st.session_state:
+        st.session_state[KIOSK_PARAM] = str(st.query_params.get(KIOSK_PARAM, "")).lower() in _TRUE
+    return bool(st.session_state[KIOSK_PARAM])
+
+
+def rotate_seconds() -> int | None:
+    """``?kiosk=1&rotate=30``: seconds each page of the playlist stays on screen (kiosk mode only)."""
+    if ROTATE_PARAM not in st.session_state:
+        raw = str(st.query_params.get(ROTATE_PARAM, "")).strip()
+        st.session_state[ROTATE_PARAM] = max(int(raw), MIN_ROTATE_SECONDS) if raw.isdigit() and int(raw) > 0 else 0
+    seconds = int(st.session_state[ROTATE_PARAM])
+    return seconds if seconds and kiosk_mode() else None
+
+
 def setup() -> str:
-    """Page config and the sidebar language switch; returns the language. Called by streamlit_app.py."""
+    """Page config, kiosk chrome and the sidebar language switch; returns the language. Called by streamlit_app.py."""
     lang = language()
-    st.set_page_config(page_title=t("app_title", lang), layout="wide")
+    kiosk = kiosk_mode()
+    st.set_page_config(
+        page_title=t("app_title", lang),
+        layout="wide",
+        initial_sidebar_state="collapsed" if kiosk else "auto",
+    )
+    if kiosk:  # no sidebar at all: the language comes from ?lang=
+        st.html(bigscreen.KIOSK_CSS)
+        return lang
     lang = normalise_language(
         st.sidebar.selectbox(t("language", lang), LANGUAGES, key="lang", format_func=LANGUAGE_NAMES.__getitem__)
     )
@@ -95,6 +129,36 @@ def setup() -> str:
     elif "lang" in st.query_params:
         del st.query_params["lang"]
     return lang
+
+
+def kiosk_params(lang: str) -> dict[str, str]:
+    """The query parameters that keep a wall screen in kiosk mode across page switches."""
+    params = {KIOSK_PARAM: "1"}
+    seconds = rotate_seconds()
+    if seconds:
+        params[ROTATE_PARAM] = str(seconds)
+    if lang != "zh":
+        params["lang"] = lang
+    return params
+
+
+def rotation(playlist: Sequence[Any], current: Any, seconds: int, lang: str) -> None:
+    """Kiosk playlist: after ``seconds`` on screen, switch to the next page of ``playlist`` (cyclic).
+
+    A fragment ticking every ``seconds`` in the browser; the page's own refresh fragment and any
+    fragment-only rerun leave the page's start time alone, so each page gets its full time.
+    """
+    paths = [page.url_path for page in playlist]
+    if current.url_path not in paths:
+        return
+    st.session_state["_rotation_since"] = time.monotonic()
+    following = playlist[(paths.index(current.url_path) + 1) % len(playlist)]
+
+    def turn() -> None:
+        if time.monotonic() - st.session_state.get("_rotation_since", time.monotonic()) >= seconds - 1:
+            st.switch_page(following, query_params=kiosk_params(lang))
+
+    st.fragment(turn, run_every=dt.timedelta(seconds=seconds))()
 
 
 # ---- database -----------------------------------------------------------------------------------
@@ -136,6 +200,26 @@ def _target_rows(url: str) -> list[dict[str, Any]]:
 def _districts(url: str) -> list[tuple[str, str]]:
     regions = region_names(_engine(url)).filter(pl.col("level") == "district").sort("code")
     return list(zip(regions["code"].to_list(), regions["name"].to_list(), strict=True))
+
+
+@st.cache_data(show_spinner=False, ttl=NAMES_TTL_SECONDS)
+def _grid_centres(url: str) -> dict[str, tuple[float, float]]:
+    """Grid code -> (lon, lat) of its centroid (``regions.center_lon/center_lat``); the map's point layer."""
+    r = schema.regions.c
+    statement = sa.select(r.code, r.center_lon, r.center_lat).where(
+        r.level == "grid", r.center_lon.is_not(None), r.center_lat.is_not(None)
+    )
+    with _engine(url).connect() as connection:
+        return {code: (float(lon), float(lat)) for code, lon, lat in connection.execute(statement)}
+
+
+@st.cache_data(show_spinner=False, ttl=NAMES_TTL_SECONDS)
+def _children(url: str) -> dict[str, list[str]]:
+    regions = region_names(_engine(url)).drop_nulls("parent_code")
+    grouped: dict[str, list[str]] = {}
+    for code, parent in regions.select("code", "parent_code").iter_rows():
+        grouped.setdefault(str(parent), []).append(str(code))
+    return grouped
 
 
 _demo_ready: set[str] = set()
@@ -225,8 +309,19 @@ class Context:
             reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
             stop_with_error(t("query_problem", self.lang, message=reason))
 
+    def query(self, request: MetricRequest) -> pl.DataFrame:
+        """run_metrics with the city's settings; failures raise (the big screen keeps its last good data)."""
+        return run_metrics(self.engine, request, self.city.three_rates, ttl_seconds=self.city.cache_ttl_seconds)
+
     def names(self, dimension: str) -> dict[str, str]:
         return _names(self.target.url, dimension)
+
+    def grid_centres(self) -> dict[str, tuple[float, float]]:
+        return _grid_centres(self.target.url)
+
+    def children(self, parent: str) -> list[str]:
+        """Codes of the regions directly below ``parent`` (the streets of a district)."""
+        return _children(self.target.url).get(parent, [])
 
     def districts(self) -> list[tuple[str, str]]:
         return _districts(self.target.url)
@@ -243,6 +338,56 @@ def stop_with_error(message: str) -> NoReturn:
     st.error(message)
     st.stop()
     raise AssertionError("unreachable")  # st.stop raises; this keeps type checkers honest
+
+
+def open_context(lang: str) -> Context:
+    """The context for a refresh: like ``load_context`` but problems raise instead of stopping the page."""
+    city = load_city()
+    target = resolve_target()
+    _verified(target.url)
+    as_of = _as_of(target.url)
+    if as_of is None:
+        raise DatabaseProblem(f"{target.display_url}: {t('no_data_yet', lang)}")
+    return Context(target=target, engine=_engine(target.url), city=city, lang=lang, as_of=as_of, meta=_meta(target.url))
+
+
+_LAST_GOOD: dict[Hashable, tuple[Any, dt.datetime]] = {}
+_LAST_GOOD_MAX = 64
+_last_good_lock = threading.Lock()
+
+
+def with_last_good(key: Hashable, load: Callable[[], T]) -> tuple[T, dt.datetime | None]:
+    """``(load(), None)``, remembered under ``key``; if loading fails, ``(last good value, when it was loaded)``.
+
+    Shared by every session of the process, so a screen opened during an outage still shows the
+    last numbers. Without any good value the failure propagates.
+    """
+    try:
+        value = load()
+    except Exception:
+        with _last_good_lock:
+            stored = _LAST_GOOD.get(key)
+        if stored is None:
+            raise
+        log.warning("big-screen refresh failed; showing the data of %s", stored[1], exc_info=True)
+        return stored[0], stored[1]
+    with _last_good_lock:
+        _LAST_GOOD.pop(key, None)
+        _LAST_GOOD[key] = (value, dt.datetime.now())
+        while len(_LAST_GOOD) > _LAST_GOOD_MAX:
+            del _LAST_GOOD[next(iter(_LAST_GOOD))]
+    return value, None
+
+
+def friendly_problem(exc: Exception, lang: str) -> str:
+    """One readable line for a failure (never a traceback)."""
+    if isinstance(exc, SettingsProblem):
+        return t("settings_problem", lang, message=str(exc))
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    message = reason[0] if reason else type(exc).__name__
+    if isinstance(exc, DatabaseProblem | sa.exc.SQLAlchemyError):
+        return t("db_problem", lang, message=message)
+    return t("query_problem", lang, message=message)
 
 
 def load_context(lang: str | None = None) -> Context:
@@ -283,18 +428,34 @@ def page_header(ctx: Context, title: str) -> None:
             st.badge(t("demo_badge", ctx.lang), color="orange", help=t("demo_note", ctx.lang))
 
 
-def period_control(ctx: Context, options: Sequence[str], default: str, key: str = "period") -> Period:
-    """A segmented switch over period presets; returns the preset resolved at the data's as-of time."""
+def _preset_from_query(key: str, options: Sequence[str]) -> bool:
+    """Take a widget's first value from ``?key=`` (links from the big screen's ticker); True when set."""
+    if key in st.session_state:
+        return True
+    value = st.query_params.get(key)
+    if value is not None and value in options:
+        st.session_state[key] = value
+        return True
+    return False
+
+
+def period_choice(lang: str, options: Sequence[str], default: str, key: str = "period") -> str:
+    """A segmented switch over period presets; returns the chosen preset's key."""
+    preset = _preset_from_query(key, options)
     choice = st.segmented_control(
-        t("period", ctx.lang),
+        t("period", lang),
         list(options),
-        default=default,
+        default=None if preset else default,
         required=True,
         key=key,
-        format_func=lambda key_: t(f"period_{key_}", ctx.lang),
+        format_func=lambda key_: t(f"period_{key_}", lang),
     )
-    period = resolve_period(str(choice or default), ctx.as_of)
-    return period
+    return str(choice or default)
+
+
+def period_control(ctx: Context, options: Sequence[str], default: str, key: str = "period") -> Period:
+    """A segmented switch over period presets; returns the preset resolved at the data's as-of time."""
+    return resolve_period(period_choice(ctx.lang, options, default, key), ctx.as_of)
 
 
 def period_caption(period: Period, lang: str) -> str:
@@ -305,6 +466,7 @@ def period_caption(period: Period, lang: str) -> str:
 def district_control(ctx: Context, key: str = "district") -> str | None:
     """District filter; ``None`` means the whole city."""
     districts = dict(ctx.districts())
+    _preset_from_query(key, [ALL, *districts])
     choice = st.selectbox(
         t("district", ctx.lang),
         [ALL, *districts],

@@ -281,3 +281,37 @@ def explore_figure(
     # Subplot titles are annotations: give them the chart font and keep them inside the figure.
     fig.update_annotations(font={"family": theme.FONT_FAMILY, "size": 15})
     return fig
+
+
+def stacked_trends(
+    panels: Sequence[tuple[str, pl.DataFrame, pl.DataFrame]],
+    *,
+    metrics: Sequence[str],
+    shift: Shift,
+    lang: str,
+    comparison_label: str,
+    grain: str = "day",
+) -> go.Figure:
+    """Several trends one above the other, sharing the time axis: (title, current, comparison) each.
+
+    Each panel is ``trend_figure``'s two traces; one legend (current solid, comparison dashed).
+    """
+    fig = make_subplots(
+        rows=len(panels),
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.1,
+        subplot_titles=[title for title, _, _ in panels],
+    )
+    for row, ((_title, current, previous), metric) in enumerate(zip(panels, metrics, strict=True), start=1):
+        single = trend_figure(
+            current, previous, grain=grain, metric=metric, shift=shift, lang=lang, comparison_label=comparison_label
+        )
+        for trace in single.data:
+            trace.update(showlegend=row == 1, legendgroup=trace.name)
+            fig.add_trace(trace, row=row, col=1)
+        fig.update_yaxes(ticksuffix=_axis_suffix(_unit(metric)), rangemode="tozero", row=row, col=1)
+    theme.base_layout(fig, height=max(300, 200 * len(panels)))
+    fig.update_xaxes(tickformat="%m-%d" if grain != "month" else "%Y-%m")
+    fig.update_annotations(font={"family": theme.FONT_FAMILY, "size": 17}, x=0.0, xanchor="left")
+    return fig

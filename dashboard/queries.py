@@ -6,6 +6,8 @@ page's idea of "the current period", "the comparison period" and "this district"
 
 from __future__ import annotations
 
+import datetime as dt
+
 from dashboard.periods import Period, TrendWindow
 from data_access.metric_registry import METRICS
 from data_access.query import DIMENSION_COLUMNS, TIME_GRAINS, Filter, MetricRequest, OrderBy, TimeRange
@@ -128,3 +130,80 @@ def breakdown_request(
         order_by=(order,),
         limit=limit,
     )
+
+
+# ---- the big-screen cockpit -------------------------------------------------------------------
+
+# Rankings: the 三率 composite by street (best and worst five), on-time completion by department.
+RANKING_SCORE = "complaint_composite_score"
+RANKING_SCORE_VOLUME = "complaint_received"
+RANKING_DEPARTMENT_RATE = "service_on_time_rate"
+RANKING_DEPARTMENT_VOLUME = "service_completed"
+# The map: complaints as a choropleth by district or street, grid events as bubbles on grid centroids.
+MAP_CHOROPLETH_METRIC = "complaint_received"
+MAP_POINT_METRIC = "grid_collected"
+MAP_LEVELS: tuple[str, ...] = ("district", "street")
+# The alert ticker until the early-warning module lands: open overdue items, by district and department.
+OVERDUE_METRIC: dict[str, str] = {
+    "services": "service_overdue_open",
+    "complaints": "complaint_overdue_open",
+    "grid": "grid_overdue_open",
+}
+TICKER_DIMENSIONS: tuple[str, ...] = ("district", "department")
+
+
+def ranking_requests(period: Period) -> tuple[MetricRequest, MetricRequest]:
+    """(composite score by street, on-time completion by department) over the current period."""
+    streets = breakdown_request((RANKING_SCORE, RANKING_SCORE_VOLUME), "street", period.current)
+    departments = breakdown_request((RANKING_DEPARTMENT_RATE, RANKING_DEPARTMENT_VOLUME), "department", period.current)
+    return streets, departments
+
+
+def map_requests(level: str, period: Period, district: str | None = None) -> tuple[MetricRequest, MetricRequest]:
+    """(complaints by ``level``, grid events by grid) for the current period, within a district when drilled.
+
+    Points are never loaded: grid events are counted per grid in the database and drawn on the
+    grid's centroid.
+    """
+    if level not in MAP_LEVELS:
+        raise ValueError(f"unknown map level {level!r} (known: {', '.join(MAP_LEVELS)})")
+    filters = district_filters(district)
+    areas = breakdown_request((MAP_CHOROPLETH_METRIC,), level, period.current, filters)
+    points = breakdown_request((MAP_POINT_METRIC,), "grid", period.current, filters)
+    return areas, points
+
+
+def overdue_requests(as_of: dt.datetime) -> list[MetricRequest]:
+    """Open overdue items at ``as_of`` (snapshot: all records received before it), by district and by department."""
+    return [
+        MetricRequest(
+            metrics=(metric,),
+            dimensions=(dimension,),
+            as_of=as_of,
+            order_by=(OrderBy(metric, descending=True),),
+        )
+        for metric in OVERDUE_METRIC.values()
+        for dimension in TICKER_DIMENSIONS
+    ]
+
+
+def cockpit_requests(
+    period: Period,
+    window: TrendWindow,
+    *,
+    map_level: str = "district",
+    map_district: str | None = None,
+) -> list[MetricRequest]:
+    """Every metric request one render of the big-screen cockpit issues, in render order.
+
+    ``bench`` measures exactly this list; the page builds its requests with the same functions.
+    """
+    requests: list[MetricRequest] = []
+    for domain in DOMAINS:
+        requests.extend(kpi_requests(COCKPIT_ROWS[domain], period))
+    requests.extend(map_requests(map_level, period, map_district))
+    for domain in DOMAINS:
+        requests.extend(trend_requests((VOLUME_METRIC[domain],), window))
+    requests.extend(ranking_requests(period))
+    requests.extend(overdue_requests(period.current.end))
+    return requests

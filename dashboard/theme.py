@@ -57,3 +57,45 @@ def base_layout(fig: go.Figure, *, title: str | None = None, height: int = 360) 
     fig.update_xaxes(automargin=True, gridcolor=GRID_LINE, title=None)
     fig.update_yaxes(automargin=True, gridcolor=GRID_LINE, title=None, rangemode="tozero")
     return fig
+
+
+# ---- the big screen (dark) ---------------------------------------------------------------------
+WALL_TEXT = "#E8F1FF"
+WALL_MUTED = "#93A9C9"
+WALL_GRID = "rgba(147, 169, 201, 0.16)"
+WALL_PRIMARY = "#35C3FF"  # current period on the dark screen
+WALL_COMPARISON = "#8C9BB5"
+_WALL_COLOURS = {PRIMARY: WALL_PRIMARY, COMPARISON: WALL_COMPARISON}
+
+
+def wall_layout(fig: go.Figure, *, height: int, font_size: int = 15) -> go.Figure:
+    """Turn a chart built with ``base_layout`` into the big screen's dark look (bright lines, light text)."""
+    for trace in fig.data:
+        line = getattr(trace, "line", None)
+        if line is not None and line.color in _WALL_COLOURS:
+            line.color = _WALL_COLOURS[line.color]
+        marker = getattr(trace, "marker", None)
+        if marker is not None and isinstance(marker.color, str) and marker.color in _WALL_COLOURS:
+            marker.color = _WALL_COLOURS[marker.color]
+    fig.update_layout(
+        template="plotly_dark",
+        font={"family": FONT_FAMILY, "size": font_size, "color": WALL_TEXT},
+        title=None,
+        height=height,
+        margin={"l": 4, "r": 10, "t": 30, "b": 4, "autoexpand": True},
+        legend={
+            "orientation": "h",
+            "x": 1.0,
+            "xanchor": "right",
+            "y": 1.02,
+            "yanchor": "bottom",
+            "font": {"size": font_size - 1, "color": WALL_MUTED},
+            "bgcolor": "rgba(0,0,0,0)",
+        },
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        hoverlabel={"font": {"family": FONT_FAMILY, "size": font_size}},
+    )
+    fig.update_xaxes(gridcolor=WALL_GRID, showgrid=False, linecolor=WALL_GRID, tickfont={"color": WALL_MUTED})
+    fig.update_yaxes(gridcolor=WALL_GRID, zeroline=False, tickfont={"color": WALL_MUTED}, nticks=4)
+    return fig

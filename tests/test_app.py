@@ -8,6 +8,8 @@ formatted the way the cards format them.
 from __future__ import annotations
 
 import datetime as dt
+import html
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,6 +111,21 @@ def shown(at: AppTest) -> list[str]:
     return [metric.value for metric in at.metric]
 
 
+def html_text(at: AppTest) -> str:
+    """Everything the page drew with st.html (the big screen's cards, rankings and ticker)."""
+    return "\n".join(element.proto.body for element in at.get("html"))
+
+
+def cards(at: AppTest) -> dict[str, str]:
+    """The big screen's KPI cards: metric name -> the value shown (read from the card's data attributes)."""
+    return dict(re.findall(r'class="cs-kpi"[^>]*data-metric="([^"]+)" data-value="([^"]+)"', html_text(at)))
+
+
+def cockpit_values(at: AppTest) -> list[str]:
+    found = cards(at)
+    return [html.unescape(found[name]) for name in COCKPIT]
+
+
 def open_page(page: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception, at.exception
@@ -127,8 +144,13 @@ def test_every_page_renders_without_error(demo_db: Demo, page: str) -> None:
     at = open_page(page)
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
+    if page == "pages/cockpit.py":
+        assert "演示数据" in html_text(at)  # the big screen's demo badge
+        assert len(cards(at)) == len(COCKPIT) and all(value != "—" for value in cards(at).values())
+        assert len(at.get("plotly_chart")) == 2, "trend panel and map"
+        return
     assert "演示数据" in texts(at)  # the demo badge (st.badge renders as markdown)
-    if page in ("pages/cockpit.py", "pages/services.py", "pages/complaints.py", "pages/grid.py"):
+    if page in ("pages/services.py", "pages/complaints.py", "pages/grid.py"):
         assert at.metric, "KPI cards missing"
         assert all(metric.value != "—" for metric in at.metric[:1])
         assert at.get("plotly_chart"), "charts missing"
@@ -136,25 +158,54 @@ def test_every_page_renders_without_error(demo_db: Demo, page: str) -> None:
 
 def test_cockpit_kpis_equal_the_metric_layer(demo_db: Demo) -> None:
     at = open_page("pages/cockpit.py")
-    labels = [metric.label for metric in at.metric]
-    assert labels == [METRICS[name].label_zh for name in COCKPIT]
+    assert list(cards(at)) == list(COCKPIT)
+    for name in COCKPIT:
+        assert f">{METRICS[name].label_zh}<" in html_text(at)
     month_start = demo_db.midnight.replace(day=1)
-    assert shown(at) == expected_values(demo_db, COCKPIT, month_start, demo_db.cutoff)  # default: 本月
-    assert len(at.get("plotly_chart")) == 3
-    assert "杭州市" in texts(at) and demo_db.as_of.strftime("%Y-%m-%d %H:%M") in texts(at)
+    assert cockpit_values(at) == expected_values(demo_db, COCKPIT, month_start, demo_db.cutoff)  # default: 本月
+    board = html_text(at)
+    assert "杭州市" in board and demo_db.as_of.strftime("%Y-%m-%d %H:%M") in board
+    assert "cs-rank-row" in board and "cs-ticker" in board
 
 
 def test_cockpit_period_switch_changes_the_numbers(demo_db: Demo) -> None:
     at = open_page("pages/cockpit.py")
-    month = shown(at)
+    month = cockpit_values(at)
     at.segmented_control(key="period").set_value("today").run()
     assert not at.exception
-    today = shown(at)
+    today = cockpit_values(at)
     assert today == expected_values(demo_db, COCKPIT, demo_db.midnight, demo_db.cutoff)
     assert month != today
     at.segmented_control(key="period").set_value("week").run()
     monday = demo_db.midnight - dt.timedelta(days=demo_db.as_of.weekday())
-    assert shown(at) == expected_values(demo_db, COCKPIT, monday, demo_db.cutoff)
+    assert cockpit_values(at) == expected_values(demo_db, COCKPIT, monday, demo_db.cutoff)
+
+
+def test_cockpit_map_drills_into_a_district_and_back(demo_db: Demo) -> None:
+    at = open_page("pages/cockpit.py")
+    districts = region_names(demo_db.engine).filter(pl.col("level") == "district")
+    city_map = at.get("plotly_chart")[1].proto.spec
+    at.selectbox(key="map_district").set_value(districts["code"][0]).run()
+    assert not at.exception
+    drilled = at.get("plotly_chart")[1].proto.spec
+    streets = region_names(demo_db.engine).filter(pl.col("parent_code") == districts["code"][0])["code"].to_list()
+    assert all(code in drilled for code in streets) and drilled != city_map
+    at.button(key="cs_back").click().run()
+    assert not at.exception and at.selectbox(key="map_district").value == "all"
+
+
+def test_kiosk_mode_hides_the_chrome(demo_db: Demo) -> None:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["kiosk"] = "1"
+    at.run()
+    assert not at.exception
+    assert not at.sidebar.children, "kiosk mode leaves the sidebar empty (no language switch)"
+    kiosk_css = html_text(at)
+    for chrome in ("stHeader", "stToolbar", "stMainMenu", "stAppDeployButton", "stSidebar"):
+        assert f'[data-testid="{chrome}"]' in kiosk_css
+    assert len(cards(at)) == len(COCKPIT)
+    normal = open_page("pages/cockpit.py")
+    assert 'data-testid="stAppDeployButton"' not in html_text(normal) and normal.sidebar.children
 
 
 def test_services_district_filter_gives_the_district_numbers(demo_db: Demo) -> None:
@@ -239,8 +290,8 @@ def test_english_via_query_parameter(demo_db: Demo) -> None:
     at.query_params["lang"] = "en"
     at.run()
     assert not at.exception
-    assert at.metric[0].label == "Cases received"
-    assert "City overview" in texts(at)
+    assert ">Cases received<" in html_text(at)
+    assert "City Operations Cockpit" in html_text(at)
 
 
 def test_bad_database_url_shows_one_error(demo_db: Demo, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -250,7 +301,7 @@ def test_bad_database_url_shows_one_error(demo_db: Demo, monkeypatch: pytest.Mon
         assert not at.exception, page
         assert len(at.error) == 1, page
         assert "127.0.0.1" in at.error[0].value
-        assert not at.metric
+        assert not at.metric and not cards(at)
 
 
 def test_database_missing_a_table_names_it(demo_db: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -289,6 +340,6 @@ def test_embedded_database_is_filled_with_the_demo_on_first_start(
     assert not at.error, [e.value for e in at.error]
     assert calls and calls[-1] == 1.0
     assert any("演示数据" in info.value for info in at.info)
-    assert len(at.metric) == len(COCKPIT)
+    assert len(cards(at)) == len(COCKPIT)
     assert (tmp_path / "data" / "cockpit.duckdb").exists()
     dispose_engine(f"duckdb:///{tmp_path / 'data' / 'cockpit.duckdb'}")

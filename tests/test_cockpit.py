@@ -1,0 +1,156 @@
+"""The big-screen cockpit: shared queries across screens, the last-good fallback, the alert ticker.
+
+App-level tests run the real app (AppTest) on the tiny literal city of ``tests/fixture_city.py``,
+whose overdue items are known by hand; pure helpers are tested directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+import pytest
+import sqlalchemy as sa
+from streamlit.testing.v1 import AppTest
+
+from dashboard import app_state, bigscreen, maps, ticker
+from dashboard.periods import resolve_period, trend_window
+from dashboard.queries import OVERDUE_METRIC, cockpit_requests
+from data_access import metrics
+from data_access.metrics import RESULTS, data_as_of
+from tests import fixture_city
+
+APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
+
+
+@pytest.fixture
+def tiny_app(tiny_engine: sa.Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[sa.Engine]:
+    """The app pointed at the tiny fixture city, with empty shared caches."""
+    monkeypatch.setenv("COCKPIT_DATABASE_URL", tiny_engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("COCKPIT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("COCKPIT_CITY", raising=False)
+    RESULTS.clear()
+    app_state._LAST_GOOD.clear()
+    yield tiny_engine
+    RESULTS.clear()
+    app_state._LAST_GOOD.clear()
+
+
+def board(at: AppTest) -> str:
+    return "\n".join(element.proto.body for element in at.get("html"))
+
+
+def values(at: AppTest) -> dict[str, str]:
+    return dict(re.findall(r'class="cs-kpi"[^>]*data-metric="([^"]+)" data-value="([^"]+)"', board(at)))
+
+
+def open_cockpit() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def test_ticker_shows_the_overdue_items(tiny_app: sa.Engine) -> None:
+    at = open_cockpit()
+    alerts = re.findall(r'<a href="([^"]+)"[^>]*class="cs-alert"[^>]*>(.*?)</a>', board(at))
+    text = " ".join(message for _, message in alerts)
+    # By hand: T5 (西湖区) and T6 (上城区) are open past their limit; S4 (西湖区) and S6 (上城区) too; E3 (西湖区).
+    assert "西湖区 · 超期未办结 1 件" in text and "上城区 · 超期未办结 1 件" in text
+    assert "西湖区 · 超期未处置 1 件" in text
+    assert "城市管理局 · 超期未办结 2 件" in text  # T5 and T6 are both department A's
+    links = [link for link, _ in alerts]
+    assert f"complaints?district={fixture_city.D2}" in links and f"grid?district={fixture_city.D2}" in links
+
+
+def test_twenty_screens_cost_one_set_of_queries(tiny_app: sa.Engine) -> None:
+    before = metrics.statements_executed
+    open_cockpit()
+    first = metrics.statements_executed - before
+    as_of = data_as_of(tiny_app)
+    assert as_of is not None
+    expected = set(cockpit_requests(resolve_period("month", as_of), trend_window("day", as_of)))
+    assert first == len(expected)
+    for _ in range(4):  # four more wall screens (sessions) within the cache TTL
+        open_cockpit()
+    assert metrics.statements_executed - before == first
+
+
+def test_failed_refresh_keeps_the_last_good_numbers(tiny_app: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = open_cockpit()
+    good = values(at)
+    assert good["complaint_received"] == "5 件"  # T1–T5 were received in February (as-of 28 Feb)
+
+    def broken(*_: object, **__: object) -> pl.DataFrame:
+        raise sa.exc.OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(app_state, "run_metrics", broken)
+    RESULTS.clear()
+    at.run()
+    assert not at.exception and not at.error
+    assert values(at) == good
+    assert "数据更新失败，显示" in board(at)
+
+
+def test_no_data_at_all_shows_one_readable_line(tiny_app: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*_: object, **__: object) -> pl.DataFrame:
+        raise sa.exc.OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(app_state, "run_metrics", broken)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert len(at.error) == 1 and "server closed the connection" in at.error[0].value
+
+
+def test_overdue_alerts_shape_and_order() -> None:
+    frames = {
+        ("complaints", "district"): pl.DataFrame({"district": ["A", "B", "C"], "complaint_overdue_open": [8, 1, 0]}),
+        ("grid", "department"): pl.DataFrame({"department": ["X"], "grid_overdue_open": [3]}),
+    }
+    alerts = ticker.overdue_alerts(frames, {"district": {"A": "上城区"}}, dt.datetime(2026, 2, 28))
+    assert list(alerts.columns) == list(ticker.ALERT_SCHEMA)
+    assert alerts["observed"].to_list() == [8.0, 3.0, 1.0]  # high first, then by count; zero dropped
+    assert alerts["severity"].to_list() == ["high", "high", "medium"]
+    assert alerts["message_zh"][0] == "上城区 · 超期未办结 8 件（占全市 89%）"
+    assert alerts["link"].to_list() == ["complaints?district=A", "grid", "complaints?district=B"]
+    items = ticker.ticker_items(alerts, "en")
+    assert items[0].tag == "Overdue" and "Overdue open tickets: 8" in items[0].message
+    assert set(OVERDUE_METRIC) == {"services", "complaints", "grid"}
+
+
+def test_ticker_html_escapes_and_links() -> None:
+    item = bigscreen.TickerItem("high", "超期", "<b>x</b>", "grid?district=1")
+    markup = bigscreen.ticker_html([item], "zh")
+    assert "&lt;b&gt;x&lt;/b&gt;" in markup and 'href="grid?district=1"' in markup
+    assert "当前没有超期事项" in bigscreen.ticker_html([], "zh")
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [("12,601 件", ("12,601", "件")), ("95.0%", ("95.0", "%")), ("17.8 小时", ("17.8", "小时")), ("—", ("—", ""))],
+)
+def test_split_unit(text: str, parts: tuple[str, str]) -> None:
+    assert bigscreen.split_unit(text) == parts
+
+
+def test_map_view_fits_the_regions_and_reads_clicks() -> None:
+    lon, lat, zoom = maps.fit_view((119.0, 29.0, 121.0, 31.0), 860, 600)
+    assert lon == pytest.approx(120.0) and 29.9 < lat < 30.1 and 7.0 < zoom < 9.0
+    assert maps.selected_code({"selection": {"points": [{"location": "330102"}]}}) == "330102"
+    assert maps.selected_code({"selection": {"points": [{"customdata": ["330106"]}]}}) == "330106"
+    assert maps.selected_code({"selection": {"points": []}}) is None
+    assert maps.selected_code(None) is None
+    assert maps.OFFLINE_STYLE.get("glyphs") is None and maps.OFFLINE_STYLE["sources"] == {}
+
+
+def test_kiosk_playlist_is_read_from_the_url(tiny_app: sa.Engine) -> None:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["kiosk"] = "1"
+    at.query_params["rotate"] = "3"
+    at.run()
+    assert not at.exception and values(at), "the playlist starts with the cockpit"
+    assert at.session_state["rotate"] == app_state.MIN_ROTATE_SECONDS  # clamped: a page needs time to be read
+    assert not at.sidebar.children
