@@ -30,7 +30,9 @@ from dashboard.kpi import Kpi, Status, build_kpis
 from dashboard.periods import GRAINS, PERIODS, Period, resolve_period, trend_window
 from dashboard.queries import district_filters, kpi_requests, trend_requests
 from dashboard.theme import PLOTLY_CONFIG
+from dashboard.ticker import ticker_alerts
 from data_access import schema
+from data_access.cache import ResultCache
 from data_access.check import table_counts
 from data_access.engine import (
     DatabaseProblem,
@@ -540,6 +542,34 @@ def auto_refresh(seconds: int) -> Callable[[Callable[[], None]], Callable[[], No
         return st.fragment(body, run_every=dt.timedelta(seconds=max(seconds, 5)))
 
     return wrap
+
+
+# ---- the big screen's ticker ------------------------------------------------------------------------
+
+# Alerts change by the day; a full early-warning run costs seconds at city scale, so every screen
+# of the process shares one result per (database, as-of time) for five minutes, loaded once.
+EARLY_WARNING_TTL_SECONDS = 300
+_early_warnings: ResultCache[pl.DataFrame] = ResultCache(ttl_seconds=EARLY_WARNING_TTL_SECONDS, max_entries=16)
+
+
+def early_warning_alerts(ctx: Context) -> pl.DataFrame:
+    """The early-warning module's alerts at the data's as-of time, city-wide, cached and shared."""
+    from dashboard.alerts import compute_alerts  # heavy module: imported when a screen first needs it
+
+    return _early_warnings.get_or_load((ctx.target.url, ctx.as_of), lambda: compute_alerts(ctx.engine, as_of=ctx.as_of))
+
+
+def ticker_source(ctx: Context) -> Callable[[pl.DataFrame], pl.DataFrame]:
+    """The ticker's lines: early-warning alerts; the metric layer's overdue list if that run fails."""
+
+    def source(fallback: pl.DataFrame) -> pl.DataFrame:
+        try:
+            return ticker_alerts(early_warning_alerts(ctx))
+        except Exception:  # never blank the wall: log it and keep the overdue list
+            log.exception("early-warning run failed; the ticker shows the metric layer's overdue items")
+            return fallback
+
+    return source
 
 
 # ---- sections shared by the topic pages ---------------------------------------------------------

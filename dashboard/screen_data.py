@@ -130,7 +130,7 @@ def gather(
     targets: Callable[[Sequence[str]], dict[str, float]],
     names: Callable[[str], Mapping[str, str]],
     lang: str,
-    alerts: Callable[[Period, Mapping[tuple[str, str], pl.DataFrame]], pl.DataFrame] | None = None,
+    alerts: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
 ) -> Snapshot:
     """Run the screen's requests (the order of ``queries.cockpit_requests``) and assemble a snapshot."""
     period = resolve_period(view.period, as_of)
@@ -169,7 +169,8 @@ def gather(
         for dimension in TICKER_DIMENSIONS:
             overdue[(domain, dimension)] = run(next(requests))
     fallback = overdue_alerts(overdue, {d: names(d) for d in TICKER_DIMENSIONS}, as_of)
-    alert_frame = fallback if alerts is None else alerts(period, overdue)
+    # The ticker's source (the early-warning module) gets the metric layer's overdue list to fall back on.
+    alert_frame = fallback if alerts is None else alerts(fallback)
 
     return Snapshot(
         view=view,

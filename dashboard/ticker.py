@@ -126,3 +126,37 @@ def ticker_items(alerts: pl.DataFrame, lang: str) -> list[TickerItem]:
             )
         )
     return items
+
+
+# How many of each operational kind the ticker shows after the detected risks.
+TICKER_OVERDUE = 5
+TICKER_DUE_SOON = 3
+
+
+def ticker_alerts(
+    early_warning: pl.DataFrame, *, overdue: int = TICKER_OVERDUE, due_soon: int = TICKER_DUE_SOON
+) -> pl.DataFrame:
+    """The ticker's lines from the early-warning module's alerts, in this module's columns.
+
+    Detected risks (surges, jumps, drops, stalls, repeat clusters) come first, all of them, most
+    severe first; then the ``overdue`` largest overdue groups and the ``due_soon`` largest
+    near-deadline groups: hundreds of department × district deadline rows would drown the risks.
+    """
+    if early_warning.height == 0:
+        return pl.DataFrame(schema=ALERT_SCHEMA)
+    frame = early_warning.rename({"message": "message_zh"}) if "message" in early_warning.columns else early_warning
+    order = pl.col("severity").replace_strict(_SEVERITY_ORDER, default=9)
+    detections = frame.filter(~pl.col("kind").is_in(["overdue", "due_soon"])).sort(
+        [order, "observed"], descending=[False, True], maintain_order=True
+    )
+    largest = [
+        frame.filter(pl.col("kind") == kind).sort("observed", descending=True, maintain_order=True).head(count)
+        for kind, count in (("overdue", overdue), ("due_soon", due_soon))
+    ]
+    chosen = pl.concat([detections, *largest], how="vertical_relaxed")
+    return chosen.select(
+        [
+            pl.col(name).cast(dtype, strict=False) if name in chosen.columns else pl.lit(None, dtype).alias(name)
+            for name, dtype in ALERT_SCHEMA.items()
+        ]
+    )

@@ -68,6 +68,7 @@ def _load(view: View) -> Snapshot:
         targets=live.targets,
         names=live.names,
         lang=lang,
+        alerts=app_state.ticker_source(live),
     )
 
 

@@ -7,6 +7,7 @@ whose overdue items are known by hand; pure helpers are tested directly.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,9 +35,11 @@ def tiny_app(tiny_engine: sa.Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: 
     monkeypatch.delenv("COCKPIT_CITY", raising=False)
     RESULTS.clear()
     app_state._LAST_GOOD.clear()
+    app_state._early_warnings.clear()
     yield tiny_engine
     RESULTS.clear()
     app_state._LAST_GOOD.clear()
+    app_state._early_warnings.clear()
 
 
 def board(at: AppTest) -> str:
@@ -54,15 +57,45 @@ def open_cockpit() -> AppTest:
     return at
 
 
-def test_ticker_shows_the_overdue_items(tiny_app: sa.Engine) -> None:
+def ticker_lines(at: AppTest) -> list[tuple[str, str]]:
+    """(link, message without its tag) for every ticker line."""
+    found = re.findall(r'<a href="([^"]+)"[^>]*class="cs-alert"[^>]*>(.*?)</a>', board(at))
+    return [(html.unescape(link), re.sub(r"<b>.*?</b>", "", message).strip()) for link, message in found]
+
+
+def test_ticker_shows_the_early_warning_overdue_items(tiny_app: sa.Engine) -> None:
     at = open_cockpit()
-    alerts = re.findall(r'<a href="([^"]+)"[^>]*class="cs-alert"[^>]*>(.*?)</a>', board(at))
-    text = " ".join(message for _, message in alerts)
+    lines = ticker_lines(at)
+    # By hand, open past their limit at the as-of time, per district × department:
+    # T5 (西湖区, 城管), T6 (上城区, 城管); S4 (西湖区, 市监), S6 (上城区, 城管), S7 (上城区, 市监);
+    # E3 (西湖区, 市监).
+    possible = {
+        "上城区 城市管理局 12345诉求超期未办结 1 件",
+        "西湖区 城市管理局 12345诉求超期未办结 1 件",
+        "上城区 城市管理局 政务服务办件超期未办结 1 件",
+        "上城区 市场监督管理局 政务服务办件超期未办结 1 件",
+        "西湖区 市场监督管理局 政务服务办件超期未办结 1 件",
+        "西湖区 市场监督管理局 网格事件超期未办结 1 件",
+    }
+    messages = [message for _, message in lines]
+    assert len(messages) == ticker.TICKER_OVERDUE  # the five largest of the six (nothing is near its deadline)
+    assert set(messages) <= possible
+    link = dict((message, link) for link, message in lines).get("西湖区 城市管理局 12345诉求超期未办结 1 件")
+    assert link is None or link.startswith(f"complaints?district={fixture_city.D2}&department={fixture_city.A}")
+
+
+def test_ticker_falls_back_to_the_metric_layer(tiny_app: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(_: object) -> pl.DataFrame:
+        raise RuntimeError("early warning unavailable")
+
+    monkeypatch.setattr(app_state, "early_warning_alerts", broken)
+    at = open_cockpit()
+    text = " ".join(message for _, message in ticker_lines(at))
     # By hand: T5 (西湖区) and T6 (上城区) are open past their limit; S4 (西湖区) and S6 (上城区) too; E3 (西湖区).
     assert "西湖区 · 超期未办结 1 件" in text and "上城区 · 超期未办结 1 件" in text
     assert "西湖区 · 超期未处置 1 件" in text
     assert "城市管理局 · 超期未办结 2 件" in text  # T5 and T6 are both department A's
-    links = [link for link, _ in alerts]
+    links = [link for link, _ in ticker_lines(at)]
     assert f"complaints?district={fixture_city.D2}" in links and f"grid?district={fixture_city.D2}" in links
 
 
