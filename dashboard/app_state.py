@@ -27,7 +27,8 @@ from dashboard.figures import complete_buckets, trend_figure
 from dashboard.formatting import format_change, format_datetime, format_index, format_number, format_value
 from dashboard.i18n import LANGUAGE_NAMES, LANGUAGES, TEXTS, metric_label, normalise_language, t
 from dashboard.kpi import Kpi, Status, build_kpis
-from dashboard.periods import GRAINS, PERIODS, Period, resolve_period, trend_window
+from dashboard.links import LINK_PARAMS, LinkFilters, parse_link, request_filters
+from dashboard.periods import GRAINS, PERIODS, Period, custom_period, resolve_period, trend_window
 from dashboard.queries import district_filters, kpi_requests, trend_requests
 from dashboard.theme import PLOTLY_CONFIG
 from dashboard.ticker import ticker_alerts
@@ -44,7 +45,7 @@ from data_access.engine import (
     schema_problems,
 )
 from data_access.metrics import code_names, data_as_of, latest_record_times, region_names, run_metrics
-from data_access.query import MetricRequest, RequestError
+from data_access.query import Filter, MetricRequest, RequestError
 from data_access.settings import CityConfig, SettingsProblem, load_city
 from data_access.targets import resolve_targets, target_rows
 
@@ -575,32 +576,94 @@ def ticker_source(ctx: Context) -> Callable[[pl.DataFrame], pl.DataFrame]:
 # ---- sections shared by the topic pages ---------------------------------------------------------
 
 
-def topic_controls(ctx: Context) -> tuple[Period, str | None]:
-    """Period presets and the district filter, side by side; returns (period, district or None)."""
+@dataclass(frozen=True)
+class TopicView:
+    """What a topic page shows: the period, the district chosen, and every filter its requests carry."""
+
+    period: Period
+    district: str | None
+    filters: tuple[Filter, ...]
+
+
+@st.cache_data(show_spinner=False, ttl=NAMES_TTL_SECONDS)
+def _region_levels(url: str) -> dict[str, str]:
+    regions = region_names(_engine(url))
+    return dict(zip(regions["code"].to_list(), regions["level"].to_list(), strict=True))
+
+
+def link_filters(ctx: Context) -> LinkFilters:
+    """The filters a link (from the alert ticker or the alerts CLI) put in the page's URL, checked."""
+    params = {key: str(st.query_params[key]) for key in LINK_PARAMS if key in st.query_params}
+    if not params:
+        return LinkFilters()
+    return parse_link(params, _region_levels(ctx.target.url), ctx.names("department"), ctx.names("category_l1"))
+
+
+def topic_controls(ctx: Context, table: str) -> TopicView:
+    """Period presets and the district filter, plus any filters a link carried; returns the view."""
+    link = link_filters(ctx)
     left, right = st.columns([3, 2], vertical_alignment="bottom")
     with left:
         period = period_control(ctx, PERIODS, default="month")
     with right:
         district = district_control(ctx)
-    st.caption(period_caption(period, ctx.lang))
-    return period, district
-
-
-def kpi_section(ctx: Context, metrics: tuple[str, ...], period: Period, district: str | None) -> list[Kpi]:
-    """The KPI row of a topic page for a period and district, with comparison and target index."""
     filters = district_filters(district)
-    current, previous = kpi_requests(metrics, period, filters)
-    kpis = build_kpis(metrics, ctx.run(current), ctx.run(previous), ctx.targets(metrics, district))
+    if link.active:
+        period, filters = _apply_link(ctx, link, table, period, district, filters)
+    elif link.notices:
+        st.warning(t("link_ignored", ctx.lang, params=", ".join(link.notices)))
+    st.caption(period_caption(period, ctx.lang))
+    return TopicView(period, district, filters)
+
+
+def _apply_link(
+    ctx: Context, link: LinkFilters, table: str, period: Period, district: str | None, filters: tuple[Filter, ...]
+) -> tuple[Period, tuple[Filter, ...]]:
+    """Narrow the view to what the link shows, say so, and offer to clear it."""
+    lang = ctx.lang
+    extra, dropped = request_filters(link, table)
+    if link.district is not None and district not in (None, link.district):
+        extra = tuple(item for item in extra if item.dimension != "region")  # the viewer chose another district
+    if any(item.dimension == "region" for item in extra):
+        filters = ()  # the link's region is at least as fine as the district
+    if link.time_range is not None:
+        period = custom_period(link.time_range, ctx.as_of)
+    ignored = (*link.notices, *dropped)
+    if ignored:
+        st.warning(t("link_ignored", lang, params=", ".join(ignored)))
+    parts = [_link_part(ctx, item) for item in extra]
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.info(t("link_active", lang, filters="；".join(parts) or "—"))
+        if st.button(t("link_clear", lang), key="link_clear"):
+            for key in LINK_PARAMS:
+                if key in st.query_params:
+                    del st.query_params[key]
+            st.rerun()
+    return period, (*filters, *extra)
+
+
+def _link_part(ctx: Context, item: Filter) -> str:
+    code = item.values[0]
+    if item.dimension == "region":
+        level = _region_levels(ctx.target.url).get(code, "district")
+        return f"{t(f'dim_{level}', ctx.lang)}：{ctx.names(level).get(code, code)}"
+    return f"{t(f'dim_{item.dimension}', ctx.lang)}：{ctx.names(item.dimension).get(code, code)}"
+
+
+def kpi_section(ctx: Context, metrics: tuple[str, ...], view: TopicView) -> list[Kpi]:
+    """The KPI row of a topic page for its view, with comparison and target index."""
+    current, previous = kpi_requests(metrics, view.period, view.filters)
+    kpis = build_kpis(metrics, ctx.run(current), ctx.run(previous), ctx.targets(metrics, view.district))
     render_kpis(kpis, ctx.lang)
     return kpis
 
 
-def trend_section(ctx: Context, metric: str, district: str | None) -> None:
+def trend_section(ctx: Context, metric: str, view: TopicView) -> None:
     """A grain switch and the metric's trend with the comparison window dashed."""
     lang = ctx.lang
     grain = grain_control(ctx)
     window = trend_window(grain, ctx.as_of)
-    current, previous = trend_requests((metric,), window, district_filters(district))
+    current, previous = trend_requests((metric,), window, view.filters)
     comparison = t({"day": "compare_five_weeks", "week": "compare_previous", "month": "compare_last_year"}[grain], lang)
     figure = trend_figure(
         complete_buckets(ctx.run(current), grain, window.current, metric),

@@ -131,6 +131,17 @@ def resolve_period(key: str, as_of: dt.datetime) -> Period:
     )
 
 
+def custom_period(current: TimeRange, as_of: dt.datetime) -> Period:
+    """An explicit range (from a link): compared with the same length just before and a year earlier."""
+    return Period(
+        key="custom",
+        as_of=as_of,
+        current=current,
+        previous=current.previous(),
+        last_year=Shift(months=12).range_back(current),
+    )
+
+
 def trend_window(grain: str, as_of: dt.datetime) -> TrendWindow:
     """The last 30 complete days, 13 complete weeks or 12 complete months before the as-of time.
 

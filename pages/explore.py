@@ -7,7 +7,7 @@ import streamlit as st
 from dashboard import app_state
 from dashboard.figures import explore_figure
 from dashboard.i18n import metric_label, t
-from dashboard.queries import DOMAINS, breakdown_request, district_filters, domain_dimensions, domain_metrics
+from dashboard.queries import DOMAIN_TABLES, DOMAINS, breakdown_request, domain_dimensions, domain_metrics
 from dashboard.tables import display_table
 from dashboard.theme import PLOTLY_CONFIG
 
@@ -34,14 +34,14 @@ with right:
     dimension = st.selectbox(
         t("dimension", lang), domain_dimensions(domain), key="dimension", format_func=lambda d: t(f"dim_{d}", lang)
     )
-period, district = app_state.topic_controls(ctx)
+view = app_state.topic_controls(ctx, DOMAIN_TABLES[domain])
 
 if not metrics:
     st.info(t("choose_metric", lang))
     st.stop()
 
 selected = tuple(name for name in choices if name in metrics)  # registry order, whatever the click order
-result = ctx.run(breakdown_request(selected, dimension, period.current, district_filters(district)))
+result = ctx.run(breakdown_request(selected, dimension, view.period.current, view.filters))
 if result.height == 0:
     st.info(t("no_rows", lang))
     st.stop()
@@ -59,7 +59,7 @@ st.dataframe(table, hide_index=True, key="explore_table")
 st.download_button(
     t("download_csv", lang),
     table.write_csv().encode("utf-8-sig"),  # with BOM, so Excel opens the Chinese headers correctly
-    file_name=f"{domain}_{dimension}_{period.key}.csv",
+    file_name=f"{domain}_{dimension}_{view.period.key}.csv",
     mime="text/csv",
     key="download",
 )

@@ -7,25 +7,24 @@ import streamlit as st
 from dashboard import app_state
 from dashboard.figures import bar_figure, stage_frame
 from dashboard.i18n import t
-from dashboard.queries import GRID_STAGES, STAGE_METRICS, TOPIC_KPIS, VOLUME_METRIC, district_filters, totals_request
+from dashboard.queries import GRID_STAGES, STAGE_METRICS, TOPIC_KPIS, VOLUME_METRIC, totals_request
 from dashboard.theme import PLOTLY_CONFIG
 from data_access.metric_defs import Unit
 
 ctx = app_state.load_context()
 lang = ctx.lang
 app_state.page_header(ctx, t("page_grid", lang))
-period, district = app_state.topic_controls(ctx)
+view = app_state.topic_controls(ctx, "grid_events")
+period = view.period
 
 st.subheader(t("kpis", lang))
-app_state.kpi_section(ctx, TOPIC_KPIS["grid"], period, district)
+app_state.kpi_section(ctx, TOPIC_KPIS["grid"], view)
 
 st.subheader(t("trend", lang))
-app_state.trend_section(ctx, VOLUME_METRIC["grid"], district)
+app_state.trend_section(ctx, VOLUME_METRIC["grid"], view)
 
 st.subheader(t("breakdown", lang))
-stages = stage_frame(
-    ctx.run(totals_request(STAGE_METRICS, period.current, district_filters(district))), GRID_STAGES, lang
-)
+stages = stage_frame(ctx.run(totals_request(STAGE_METRICS, period.current, view.filters)), GRID_STAGES, lang)
 if stages["hours"].null_count() == stages.height:
     st.info(t("no_rows", lang))
 else:

@@ -7,27 +7,28 @@ import streamlit as st
 from dashboard import app_state
 from dashboard.figures import bar_figure, target_colours
 from dashboard.i18n import t
-from dashboard.queries import TOPIC_KPIS, VOLUME_METRIC, breakdown_request, district_filters
+from dashboard.queries import TOPIC_KPIS, VOLUME_METRIC, breakdown_request
 from dashboard.theme import PLOTLY_CONFIG
 from data_access.metric_defs import Direction, Unit
 
 ctx = app_state.load_context()
 lang = ctx.lang
 app_state.page_header(ctx, t("page_services", lang))
-period, district = app_state.topic_controls(ctx)
+view = app_state.topic_controls(ctx, "service_cases")
+period = view.period
 
 st.subheader(t("kpis", lang))
-app_state.kpi_section(ctx, TOPIC_KPIS["services"], period, district)
+app_state.kpi_section(ctx, TOPIC_KPIS["services"], view)
 
 st.subheader(t("trend", lang))
-app_state.trend_section(ctx, VOLUME_METRIC["services"], district)
+app_state.trend_section(ctx, VOLUME_METRIC["services"], view)
 
 st.subheader(t("breakdown", lang))
 rate = "service_on_time_rate"
 by_department = ctx.run(
-    breakdown_request((rate, "service_completed"), "department", period.current, district_filters(district))
+    breakdown_request((rate, "service_completed"), "department", period.current, view.filters)
 ).drop_nulls(rate)
-target = ctx.targets((rate,), district).get(rate)
+target = ctx.targets((rate,), view.district).get(rate)
 if by_department.height == 0:
     st.info(t("no_rows", lang))
 else:
