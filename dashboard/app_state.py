@@ -44,7 +44,7 @@ from data_access.engine import (
     resolve_target,
     schema_problems,
 )
-from data_access.metrics import code_names, data_as_of, latest_record_times, region_names, run_metrics
+from data_access.metrics import RESULTS, code_names, data_as_of, latest_record_times, region_names, run_metrics
 from data_access.query import Filter, MetricRequest, RequestError
 from data_access.settings import CityConfig, SettingsProblem, load_city
 from data_access.targets import resolve_targets, target_rows
@@ -343,11 +343,41 @@ def stop_with_error(message: str) -> NoReturn:
     raise AssertionError("unreachable")  # st.stop raises; this keeps type checkers honest
 
 
+DATA_VERSION_TTL_SECONDS = 5
+_seen_versions: dict[str, str | None] = {}
+
+
+@st.cache_data(show_spinner=False, ttl=DATA_VERSION_TTL_SECONDS)
+def _data_version(url: str) -> str | None:
+    """What ``cockpit_meta.data_version`` says now: every import that changes data writes a new one."""
+    return read_meta(_engine(url)).get("data_version")
+
+
+def follow_data_version(url: str) -> bool:
+    """Drop every cached answer of this process when an import has changed the data; True if it did.
+
+    An import (``python -m data_access.ingest``) may run in another process: a new data version is
+    the only sign of it, checked at most every few seconds, so no viewer sees stale numbers for
+    longer than that plus one refresh.
+    """
+    version = _data_version(url)
+    with _last_good_lock:
+        changed = url in _seen_versions and _seen_versions[url] != version
+        _seen_versions[url] = version
+    if changed:
+        RESULTS.clear()
+        _early_warnings.clear()
+        for cached in (_as_of, _meta, _names, _districts, _target_rows, _region_levels, _children, _grid_centres):
+            cached.clear()
+    return changed
+
+
 def open_context(lang: str) -> Context:
     """The context for a refresh: like ``load_context`` but problems raise instead of stopping the page."""
     city = load_city()
     target = resolve_target()
     _verified(target.url)
+    follow_data_version(target.url)
     as_of = _as_of(target.url)
     if as_of is None:
         raise DatabaseProblem(f"{target.display_url}: {t('no_data_yet', lang)}")
@@ -405,6 +435,7 @@ def load_context(lang: str | None = None) -> Context:
         engine = _engine(target.url)
         _ensure_embedded_demo(target, engine, lang)
         _verified(target.url)
+        follow_data_version(target.url)
         as_of = _as_of(target.url)
         meta = _meta(target.url)
     except DatabaseProblem as problem:
