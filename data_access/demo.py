@@ -7,19 +7,22 @@ events for the regions in the city config's GeoJSON layers, with a few injected 
 in ``demo_anomalies``) that the cockpit's alerts and drill-downs should find. Everything is drawn
 from ``numpy.random.default_rng`` streams keyed by the seed, so the same seed, scale and end date
 always give the same rows. Facts are generated and written one calendar month at a time, so memory
-stays bounded at any scale; DuckDB is loaded through Arrow, other engines with batched inserts.
+stays bounded at any scale; DuckDB is loaded from Parquet staging files, other engines with batched inserts.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import dataclasses
 import datetime as dt
 import json
 import math
 import re
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -1620,7 +1623,7 @@ def _apply_stalls(world: World, stages: FloatArray, grid: IntArray, rng: np.rand
 
 
 # --------------------------------------------------------------------------------------------
-# Writing: DuckDB through Arrow, everything else through batched Core inserts.
+# Writing: DuckDB through Parquet staging files, everything else through batched Core inserts.
 # --------------------------------------------------------------------------------------------
 
 CONTRACT_TABLES: tuple[sa.Table, ...] = (
@@ -1629,10 +1632,38 @@ CONTRACT_TABLES: tuple[sa.Table, ...] = (
     schema.demo_anomalies,
     schema.cockpit_meta,
 )
+STAGE_PREFIX = "_demo_stage_"  # DuckDB fact tables are built under this prefix, then renamed into place
+# DuckDB's memory limit while it builds the fact tables: it caps the buffer cache of freshly written
+# blocks; the ART index of the table being built is pinned, so the limit grows with the largest table.
+LOAD_MEMORY_FLOOR = 1 << 30
+LOAD_MEMORY_PER_ROW = 100
+_SIZE_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "KIB": 1 << 10, "MIB": 1 << 20,
+               "GIB": 1 << 30, "TIB": 1 << 40}  # fmt: skip
+
+
+def _size_bytes(text: str) -> float:
+    """A DuckDB size setting ('18.6 GiB', '500MB') in bytes; infinite when it cannot be read."""
+    match = re.fullmatch(r"\s*([0-9.]+)\s*([A-Za-z]*)\s*", text)
+    if not match or match.group(2).upper() not in _SIZE_UNITS:
+        return math.inf
+    return float(match.group(1)) * _SIZE_UNITS[match.group(2).upper()]
 
 
 class Writer:
-    """Replaces the contract tables' rows inside one transaction, whatever the engine."""
+    """Replaces the contract tables' rows all-or-nothing, whatever the engine.
+
+    PostgreSQL and MySQL: one transaction of batched inserts. DuckDB got the same once, but a
+    transaction there holds what it inserted (the Arrow chunks registered for each INSERT, the
+    transaction-local rows and the primary keys' ART indexes) in memory until it commits: about
+    0.5 GB per million fact rows, 14 GB at scale 30. So DuckDB keeps the guarantee another way:
+    fact chunks go to Parquet files in a scratch directory next to the database; once all are
+    written, each fact table is built as a staging copy (same DDL, prefixed name) by one
+    ``INSERT ... SELECT`` from its files in its own transaction, which DuckDB streams to disk, index
+    included, under a temporarily lowered memory limit; then one short transaction replaces the
+    small tables' rows and swaps the staging tables in (DROP + RENAME). Until that commit the
+    contract tables are untouched; on failure the staging tables are dropped (leftovers of a killed
+    run are dropped by the next one).
+    """
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
@@ -1640,49 +1671,112 @@ class Writer:
         self._raw: Any = None
         self._duck: Any = None
         self._connection: sa.Connection | None = None
+        self._scratch: Path | None = None
+        self._parts: dict[str, list[Path]] = {}
+        self._small: list[tuple[sa.Table, pl.DataFrame]] = []
+        self._rows: dict[str, int] = {}
 
     def __enter__(self) -> Writer:
         if self.is_duckdb:
             self._raw = self.engine.raw_connection()
             self._duck = self._raw.driver_connection
-            self._duck.begin()
+            self._drop_staging()
+            self._scratch = Path(tempfile.mkdtemp(prefix=".demo-load-", dir=self._scratch_parent()))
         else:
             self._connection = self.engine.connect()
             self._connection.begin()
-        for table in CONTRACT_TABLES:
-            self._delete(table)
+            for table in CONTRACT_TABLES:
+                self._connection.execute(table.delete())
         return self
 
     def __exit__(self, exc_type: object, exc: object, traceback: object) -> None:
         try:
             if self.is_duckdb:
-                (self._duck.rollback if exc_type else self._duck.commit)()
+                try:
+                    if not exc_type:
+                        self._load_duckdb()
+                finally:
+                    with contextlib.suppress(Exception):  # never mask the error that got us here
+                        self._drop_staging()
             elif self._connection is not None:
                 (self._connection.rollback if exc_type else self._connection.commit)()
         finally:
+            if self._scratch is not None:
+                shutil.rmtree(self._scratch, ignore_errors=True)
             if self._raw is not None:
                 self._raw.close()
             if self._connection is not None:
                 self._connection.close()
 
-    def _delete(self, table: sa.Table) -> None:
-        if self.is_duckdb:
-            self._duck.execute(f"DELETE FROM {table.name}")
-        else:
-            assert self._connection is not None
-            self._connection.execute(table.delete())
+    def _scratch_parent(self) -> str | None:
+        """The database's own directory (same disk as the data), or the system temp dir for :memory:."""
+        database = self.engine.url.database
+        if database and database != ":memory:" and not database.startswith("md:"):
+            return str(Path(database).resolve().parent)
+        return None
+
+    def _drop_staging(self) -> None:
+        for table in schema.FACT_TABLES:
+            self._duck.execute(f'DROP TABLE IF EXISTS "{STAGE_PREFIX}{table.name}"')
+
+    def _load_duckdb(self) -> None:
+        previous = str(self._duck.execute("SELECT current_setting('memory_limit')").fetchone()[0])
+        limit = max(LOAD_MEMORY_FLOOR, LOAD_MEMORY_PER_ROW * max(self._rows.values(), default=0))
+        lowered = limit < _size_bytes(previous)
+        if lowered:
+            self._duck.execute(f"SET memory_limit = '{limit}B'")
+        try:
+            for table in schema.FACT_TABLES:  # each in its own transaction: memory stays bounded
+                stage = f"{STAGE_PREFIX}{table.name}"
+                ddl = sa.schema.CreateTable(table.to_metadata(sa.MetaData(), name=stage))
+                self._duck.execute(str(ddl.compile(dialect=self.engine.dialect)))
+                files = [str(path) for path in self._parts.get(table.name, [])]
+                if files:
+                    columns = ", ".join(f'"{c.name}"' for c in table.columns)
+                    self._duck.execute(
+                        f'INSERT INTO "{stage}" ({columns}) SELECT {columns} FROM read_parquet(?)', [files]
+                    )
+        finally:
+            if lowered:
+                self._duck.execute(f"SET memory_limit = '{previous}'")
+        self._duck.begin()
+        try:
+            for table in schema.FACT_TABLES:
+                self._duck.execute(f'DROP TABLE IF EXISTS "{table.name}"')
+                self._duck.execute(f'ALTER TABLE "{STAGE_PREFIX}{table.name}" RENAME TO "{table.name}"')
+            for table in CONTRACT_TABLES:
+                if table not in schema.FACT_TABLES:
+                    self._duck.execute(f'DELETE FROM "{table.name}"')
+            for table, frame in self._small:
+                self._append_duckdb(table.name, frame)
+            self._duck.commit()
+        except BaseException:
+            self._duck.rollback()
+            raise
+
+    def _append_duckdb(self, name: str, frame: pl.DataFrame) -> None:
+        columns = ", ".join(f'"{c}"' for c in frame.columns)
+        self._duck.register("demo_chunk", frame.to_arrow())
+        try:
+            self._duck.execute(f'INSERT INTO "{name}" ({columns}) SELECT {columns} FROM demo_chunk')
+        finally:
+            self._duck.unregister("demo_chunk")
 
     def insert(self, table: sa.Table, frame: pl.DataFrame) -> int:
         """Append a frame whose columns are the table's columns, in order."""
         if frame.height == 0:
             return 0
         if self.is_duckdb:
-            columns = ", ".join(f'"{c}"' for c in frame.columns)
-            self._duck.register("demo_chunk", frame.to_arrow())
-            try:
-                self._duck.execute(f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM demo_chunk")
-            finally:
-                self._duck.unregister("demo_chunk")
+            if table in schema.FACT_TABLES:
+                assert self._scratch is not None
+                parts = self._parts.setdefault(table.name, [])
+                path = self._scratch / f"{table.name}-{len(parts):06d}.parquet"
+                # Same dtypes in every part; lz4 costs less CPU than zstd on both ends.
+                frame.cast(pl.Schema(_polars_schema(table))).write_parquet(path, compression="lz4")
+                parts.append(path)
+                self._rows[table.name] = self._rows.get(table.name, 0) + frame.height
+            else:
+                self._small.append((table, frame))
         else:
             assert self._connection is not None
             for part in frame.iter_slices(BATCH_ROWS):

@@ -485,3 +485,57 @@ def test_unreachable_database_is_a_clean_error(capsys: pytest.CaptureFixture[str
     assert demo.main(["--url", url, "--scale", str(SCALE)]) == 2
     error = capsys.readouterr().err
     assert "Cannot connect" in error and "Traceback" not in error
+
+
+def _generate_small(path: Path, seed: int = SEED) -> demo.DemoSummary:
+    url = f"duckdb:///{path}"
+    try:
+        return demo.generate_demo(db.get_engine(url), scale=0.002, seed=seed, end=END)
+    finally:
+        db.dispose_engine(url)
+
+
+def _table_names(path: Path) -> set[str]:
+    with duckdb.connect(str(path), read_only=True) as connection:
+        return {name for (name,) in connection.sql("SELECT table_name FROM duckdb_tables()").fetchall()}
+
+
+@pytest.mark.parametrize("where", ["generating", "swapping"])
+def test_failed_regeneration_leaves_the_previous_demo_intact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    path = tmp_path / "kept.duckdb"
+    _generate_small(path)
+    before = _read(path)
+    assert before["service_cases"].height > 100
+    calls = itertools.count()
+
+    if where == "generating":  # halfway through the fact chunks, with Parquet parts already written
+        real_chunk = demo.grid_event_chunk
+
+        def failing_chunk(*args: Any, **kwargs: Any) -> pl.DataFrame:
+            if next(calls) == 5:
+                raise RuntimeError("injected failure")
+            return real_chunk(*args, **kwargs)
+
+        monkeypatch.setattr(demo, "grid_event_chunk", failing_chunk)
+    else:  # inside the final transaction, after the new fact tables replaced the old ones
+        real_append = demo.Writer._append_duckdb
+
+        def failing_append(self: demo.Writer, name: str, frame: pl.DataFrame) -> None:
+            if name == "targets":
+                raise RuntimeError("injected failure")
+            real_append(self, name, frame)
+
+        monkeypatch.setattr(demo.Writer, "_append_duckdb", failing_append)
+    with pytest.raises(RuntimeError, match="injected failure"):
+        _generate_small(path, seed=SEED + 1)
+
+    after = _read(path)
+    for name in (*CONTENT_TABLES, "cockpit_meta"):
+        assert after[name].equals(before[name]), name
+    assert not any(name.startswith(demo.STAGE_PREFIX) for name in _table_names(path))
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".demo-load-")) == []
+    monkeypatch.undo()
+    summary = _generate_small(path, seed=SEED + 1)  # and the next attempt succeeds
+    assert _read(path)["service_cases"].height == summary.service_cases
