@@ -37,6 +37,7 @@ import sqlalchemy as sa
 
 from data_access import engine as db
 from data_access import schema
+from data_access.demo_geo import URBAN_CORE
 from data_access.settings import CityConfig, load_city
 
 Progress = Callable[[float, str], None]
@@ -138,7 +139,6 @@ DISTRICT_POPULATION: dict[str, int] = {
     "330127": 330_000,  # 淳安县
     "330182": 440_000,  # 建德市
 }
-URBAN_CORE = frozenset({"330102", "330105", "330106", "330108"})
 
 # First day of the Spring Festival holiday: every volume dips that week.
 SPRING_FESTIVAL = tuple(
