@@ -31,7 +31,7 @@ from dashboard.links import LINK_PARAMS, LinkFilters, parse_link, request_filter
 from dashboard.periods import GRAINS, PERIODS, Period, custom_period, resolve_period, trend_window
 from dashboard.queries import district_filters, kpi_requests, trend_requests
 from dashboard.theme import PLOTLY_CONFIG
-from dashboard.ticker import ticker_alerts
+from dashboard.ticker import alerts_for_page, ticker_alerts
 from data_access import schema
 from data_access.cache import ResultCache
 from data_access.check import table_counts
@@ -679,6 +679,45 @@ def _link_part(ctx: Context, item: Filter) -> str:
         level = _region_levels(ctx.target.url).get(code, "district")
         return f"{t(f'dim_{level}', ctx.lang)}：{ctx.names(level).get(code, code)}"
     return f"{t(f'dim_{item.dimension}', ctx.lang)}：{ctx.names(item.dimension).get(code, code)}"
+
+
+@st.cache_data(show_spinner=False, ttl=NAMES_TTL_SECONDS)
+def _parents(url: str) -> dict[str, str | None]:
+    regions = region_names(_engine(url))
+    return dict(zip(regions["code"].to_list(), regions["parent_code"].to_list(), strict=True))
+
+
+def alerts_section(ctx: Context, table: str, view: TopicView) -> None:
+    """The early-warning alerts of this page's data inside its region: risks first, each with its link."""
+    lang = ctx.lang
+    region = next((item.values[0] for item in view.filters if item.dimension == "region"), view.district)
+    try:
+        found = alerts_for_page(early_warning_alerts(ctx), table, region, _parents(ctx.target.url))
+    except Exception:  # the page stays useful without its alert list
+        log.exception("early-warning run failed on a topic page")
+        st.caption(t("alerts_unavailable", lang))
+        return
+    if found.height == 0:
+        st.caption(t("alerts_none", lang))
+        return
+    message = "message_en" if lang == "en" else "message"
+    shown = pl.DataFrame(
+        {
+            t("alert_severity", lang): [t(f"severity_{value}", lang) for value in found["severity"].to_list()],
+            t("alert_kind", lang): [
+                t(f"alert_kind_{kind}", lang) if f"alert_kind_{kind}" in TEXTS else kind
+                for kind in found["kind"].to_list()
+            ],
+            t("alert_message", lang): found[message].to_list(),
+            t("alert_link", lang): found["link"].to_list(),
+        }
+    )
+    st.dataframe(
+        shown,
+        hide_index=True,
+        key="alerts",
+        column_config={t("alert_link", lang): st.column_config.LinkColumn(display_text=t("alert_open", lang))},
+    )
 
 
 def kpi_section(ctx: Context, metrics: tuple[str, ...], view: TopicView) -> list[Kpi]:

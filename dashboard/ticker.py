@@ -160,3 +160,29 @@ def ticker_alerts(
             for name, dtype in ALERT_SCHEMA.items()
         ]
     )
+
+
+def alerts_for_page(
+    alerts: pl.DataFrame, table: str, region: str | None, parents: Mapping[str, str | None], *, limit: int = 20
+) -> pl.DataFrame:
+    """A topic page's alerts: its fact table's, inside its region (any alert at or below it), risks first.
+
+    ``parents`` maps each region code to its parent's, so a street's alert shows on its district's page.
+    """
+    if alerts.height == 0:
+        return alerts
+
+    def inside(code: str | None) -> bool:
+        seen = 0
+        while code is not None and seen < 8:  # region trees are four levels deep; stop on bad data
+            if code == region:
+                return True
+            code, seen = parents.get(code), seen + 1
+        return False
+
+    mine = alerts.filter(pl.col("domain") == table)
+    if region is not None:
+        mine = mine.filter(pl.col("region_code").map_elements(inside, return_dtype=pl.Boolean))
+    order = pl.col("severity").replace_strict(_SEVERITY_ORDER, default=9)
+    operational = pl.col("kind").is_in(["overdue", "due_soon"])
+    return mine.sort([operational, order, "observed"], descending=[False, False, True], maintain_order=True).head(limit)

@@ -20,6 +20,9 @@ period = view.period
 st.subheader(t("kpis", lang))
 app_state.kpi_section(ctx, TOPIC_KPIS["services"], view)
 
+st.subheader(t("alerts", lang))
+app_state.alerts_section(ctx, "service_cases", view)
+
 st.subheader(t("trend", lang))
 app_state.trend_section(ctx, VOLUME_METRIC["services"], view)
 

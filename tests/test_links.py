@@ -77,8 +77,10 @@ def tiny_app(tiny_engine: sa.Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: 
     monkeypatch.delenv("COCKPIT_CITY", raising=False)
     RESULTS.clear()
     app_state._LAST_GOOD.clear()
+    app_state._early_warnings.clear()
     yield tiny_engine
     RESULTS.clear()
+    app_state._early_warnings.clear()
 
 
 def open_with(params: dict[str, str]) -> AppTest:
@@ -117,3 +119,20 @@ def test_bad_link_falls_back_with_a_notice(tiny_app: sa.Engine) -> None:
     received = {metric.label: metric.value for metric in at.metric}[METRICS["complaint_received"].label_zh]
     # the default view: this month (February at the fixture's as-of), the whole city: T1..T5
     assert received == "5 件"
+
+
+def alert_messages(at: AppTest) -> list[str]:
+    """The 说明 column of the page's alert table."""
+    (table,) = [frame.value for frame in at.dataframe if "说明" in frame.value.columns]
+    return [str(value) for value in table["说明"].to_list()]
+
+
+def test_topic_pages_list_their_alerts_in_their_region(tiny_app: sa.Engine) -> None:
+    # By hand: unresolved past their limit at the as-of time — T5 (西湖区, 城管) and T6 (上城区, 城管).
+    at = open_with({})
+    assert sorted(alert_messages(at)) == [
+        "上城区 城市管理局 12345诉求超期未办结 1 件",
+        "西湖区 城市管理局 12345诉求超期未办结 1 件",
+    ]
+    at = open_with({"district": city.D2})
+    assert alert_messages(at) == ["西湖区 城市管理局 12345诉求超期未办结 1 件"]
