@@ -124,8 +124,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "map_level_street": ("按街道", "Streets"),
     "map_areas": ("诉求量（件）", "Complaints"),
     "map_hint": (
-        "色块：诉求量；光晕：网格事件密度。选择区县查看其街道。",
-        "Areas: complaints; glow: grid-event density. Choose a district to see its streets.",
+        "色块：诉求量；光晕：网格事件密度。点击区县（或右上角选择）查看其街道。",
+        "Areas: complaints; glow: grid-event density. Click a district (or choose it above) to see its streets.",
     ),
     "map_hint_drilled": (
         "色块：各街道诉求量；光晕：网格事件密度。点击“返回全市”回到全市。",

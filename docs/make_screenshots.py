@@ -10,7 +10,8 @@ and saves a PNG:
 
 * ``cockpit_1080p.png``, ``cockpit_2160p.png``, ``cockpit_3840x1080.png``: the big screen in kiosk
   mode at 1920×1080, on a 3840×2160 wall (browser at 200 % display scaling) and on a 32:9 wall;
-* ``cockpit_drilled_1080p.png``: the same after choosing a district in the map's drill-down box;
+* ``cockpit_drilled_1080p.png``: the same after a real mouse click inside a district on the map (the
+  largest one on screen): the script fails unless the map then shows that district's streets;
 * ``services_1080p.png``, ``complaints_1080p.png``, ``grid_1080p.png``: the topic pages.
 
 Every request the browser sends is recorded (``Network.requestWillBeSent``); the script fails,
@@ -60,6 +61,32 @@ READY_JS = """
 })()
 """
 
+# The big screen's map: region code -> [x, y, hit points] in viewport pixels, the (x, y) being the
+# region's hit point (dashboard/maps.py: the last trace, customdata = code) nearest the mean of them all.
+REGIONS_JS = """
+(() => {
+  const gd = document.querySelector('.st-key-cs_panel_map .js-plotly-plot');
+  if (!gd || !gd._fullData || !gd._fullData.length) return null;
+  const layout = gd._fullLayout, box = gd.getBoundingClientRect();
+  const zoom = box.width / layout.width;  // the page is CSS-zoomed to fit the screen
+  const hits = gd._fullData[gd._fullData.length - 1], groups = {};
+  hits.customdata.forEach((code, i) => { (groups[code] = groups[code] || []).push([hits.x[i], hits.y[i]]); });
+  const out = {};
+  for (const [code, points] of Object.entries(groups)) {
+    const mx = points.reduce((a, p) => a + p[0], 0) / points.length;
+    const my = points.reduce((a, p) => a + p[1], 0) / points.length;
+    let best = points[0], bestDistance = Infinity;
+    for (const p of points) {
+      const d = (p[0] - mx) ** 2 + (p[1] - my) ** 2;
+      if (d < bestDistance) { bestDistance = d; best = p; }
+    }
+    out[code] = [box.left + (layout._size.l + layout.xaxis.l2p(best[0])) * zoom,
+                 box.top + (layout._size.t + layout.yaxis.l2p(best[1])) * zoom, points.length];
+  }
+  return out;
+})()
+"""
+
 
 @dataclass(frozen=True)
 class Shot:
@@ -69,17 +96,17 @@ class Shot:
     height: int
     need: tuple[str, ...] = ()
     kiosk: bool = False
-    drill: bool = False
+    drill: bool = False  # click a district on the map and wait for its streets
     scale: int = 1  # device pixels per CSS pixel (a 4K wall at 200 % display scaling: 1920×1080 × 2)
 
 
+MAP = ".st-key-cs_panel_map .shapelayer path"  # the map's regions are drawn
+COCKPIT = (".cs-kpi", MAP, ".cs-ticker")
 SHOTS = (
-    Shot("cockpit_1080p", "/?kiosk=1", 1920, 1080, (".cs-kpi", ".maplibregl-canvas", ".cs-ticker"), kiosk=True),
-    Shot("cockpit_drilled_1080p", "/?kiosk=1", 1920, 1080, (".cs-kpi", ".maplibregl-canvas"), kiosk=True, drill=True),
-    Shot(
-        "cockpit_2160p", "/?kiosk=1", 1920, 1080, (".cs-kpi", ".maplibregl-canvas", ".cs-ticker"), kiosk=True, scale=2
-    ),
-    Shot("cockpit_3840x1080", "/?kiosk=1", 3840, 1080, (".cs-kpi", ".maplibregl-canvas", ".cs-ticker"), kiosk=True),
+    Shot("cockpit_1080p", "/?kiosk=1", 1920, 1080, COCKPIT, kiosk=True),
+    Shot("cockpit_drilled_1080p", "/?kiosk=1", 1920, 1080, COCKPIT, kiosk=True, drill=True),
+    Shot("cockpit_2160p", "/?kiosk=1", 1920, 1080, COCKPIT, kiosk=True, scale=2),
+    Shot("cockpit_3840x1080", "/?kiosk=1", 3840, 1080, COCKPIT, kiosk=True),
     Shot("services_1080p", "/services", 1920, 1080, ('[data-testid="stMetric"]',)),
     Shot("complaints_1080p", "/complaints", 1920, 1080, ('[data-testid="stMetric"]',)),
     Shot("grid_1080p", "/grid", 1920, 1080, ('[data-testid="stMetric"]',)),
@@ -199,6 +226,18 @@ class Page:
                 "Input.dispatchMouseEvent", type=kind, x=centre[0], y=centre[1], button="left", clickCount=1
             )
 
+    async def click_at(self, x: float, y: float) -> None:
+        """A real mouse click (move, press, release) at viewport pixel (x, y)."""
+        await self.call("Input.dispatchMouseEvent", type="mouseMoved", x=x, y=y)
+        await asyncio.sleep(0.3)  # let Plotly see the hover before the press
+        for kind in ("mousePressed", "mouseReleased"):
+            await self.call("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=1)
+
+    async def map_regions(self) -> dict[str, list[float]]:
+        """Region code -> viewport pixel (x, y) of a point well inside it on the big screen's map."""
+        regions: dict[str, list[float]] = await self.evaluate(REGIONS_JS)
+        return regions or {}
+
     async def wait_ready(self, need: tuple[str, ...], timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
         script = READY_JS % json.dumps(list(need))
@@ -223,17 +262,13 @@ async def shoot(debug_port: int, base: str, shot: Shot, out: Path) -> list[str]:
             "Emulation.setDeviceMetricsOverride",
             width=shot.width,
             height=shot.height,
-            deviceScaleFactor=1,
+            deviceScaleFactor=shot.scale,
             mobile=False,
         )
         await page.call("Page.navigate", url=base + shot.path)
         await page.wait_ready(shot.need)
-        if shot.drill:  # choose the first district in the map's drill-down box
-            await page.click('[data-testid="stSelectbox"] button[aria-haspopup="listbox"]')
-            await asyncio.sleep(1.0)
-            await page.click('[role="option"]:nth-child(2)')
-            await asyncio.sleep(1.5)
-            await page.wait_ready((*shot.need, ".st-key-cs_back"))
+        if shot.drill:
+            await drill(page, shot)
         if shot.kiosk and shot.height == 1080:
             scrolls = await page.evaluate(
                 "(() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
@@ -245,6 +280,21 @@ async def shoot(debug_port: int, base: str, shot: Shot, out: Path) -> list[str]:
         (out / f"{shot.name}.png").write_bytes(base64.b64decode(shot_data["data"]))
         await page.call("Page.close")
         return page.requests
+
+
+async def drill(page: Page, shot: Shot) -> None:
+    """Click inside the largest district on the map; fail unless the map then shows its streets."""
+    before = await page.map_regions()
+    if not before:
+        raise RuntimeError("no regions on the map to click")
+    code, (x, y, _) = max(before.items(), key=lambda item: item[1][2])
+    await page.click_at(x, y)
+    await asyncio.sleep(1.5)
+    await page.wait_ready((*shot.need, ".st-key-cs_back"), timeout=60)
+    after = await page.map_regions()
+    if not after or code in after or set(after) & set(before):
+        raise RuntimeError(f"clicking district {code} did not drill the map into its streets: {sorted(after)}")
+    print(f"  clicked district {code} at ({x:.0f}, {y:.0f}): the map shows its {len(after)} streets")
 
 
 def foreign(urls: list[str]) -> list[str]:

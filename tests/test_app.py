@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import Any
 import polars as pl
 import pytest
 import sqlalchemy as sa
+from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.testing.v1 import AppTest
 
 from dashboard.formatting import format_value
@@ -192,6 +194,49 @@ def test_cockpit_map_drills_into_a_district_and_back(demo_db: Demo) -> None:
     assert all(code in drilled for code in streets) and drilled != city_map
     at.button(key="cs_back").click().run()
     assert not at.exception and at.selectbox(key="map_district").value == "all"
+
+
+def click_map(at: AppTest, code: str) -> AppTest:
+    """What the browser sends when a viewer clicks inside region ``code`` on the big screen's map: the
+    plotly chart's selection state with the hit point nearest the click (the last trace holds them)."""
+    chart = at.get("plotly_chart")[1].proto
+    hits = json.loads(chart.spec)["data"][-1]
+    index = hits["customdata"].index(code)
+    point = {
+        "curve_number": len(json.loads(chart.spec)["data"]) - 1,
+        "point_number": index,
+        "point_index": index,
+        "customdata": code,
+        "hovertext": hits["hovertext"][index],
+    }
+    selection = {"selection": {"points": [point], "point_indices": [index], "box": [], "lasso": []}}
+    states = at._tree.get_widget_states()
+    states.widgets.append(WidgetState(id=chart.id, string_value=json.dumps(selection)))
+    return at._run(states)
+
+
+def test_cockpit_map_click_drills_into_the_district(demo_db: Demo) -> None:
+    at = open_page("pages/cockpit.py")
+    regions = region_names(demo_db.engine)
+    district = regions.filter(pl.col("level") == "district")["code"][1]
+    streets = regions.filter(pl.col("parent_code") == district)["code"].to_list()
+    city_map = json.loads(at.get("plotly_chart")[1].proto.spec)
+    assert district in city_map["data"][-1]["customdata"], "every district is clickable"
+    assert {trace["type"] for trace in city_map["data"]} <= {"scatter", "heatmap"}, "no MapLibre traces"
+    click_map(at, district)
+    assert not at.exception and at.selectbox(key="map_district").value == district
+    drilled = json.loads(at.get("plotly_chart")[1].proto.spec)
+    assert set(drilled["data"][-1]["customdata"]) == set(streets)
+    assert {shape["name"] for shape in drilled["layout"]["shapes"]} == set(streets)
+    click_map(at, streets[0])  # a street of the drilled district: stays put
+    assert not at.exception and at.selectbox(key="map_district").value == district
+    at.button(key="cs_back").click().run()
+    assert not at.exception and at.selectbox(key="map_district").value == "all"
+    at.segmented_control(key="map_level").set_value("street").run()
+    other = regions.filter(pl.col("level") == "district")["code"][0]
+    street = regions.filter(pl.col("parent_code") == other)["code"][0]
+    click_map(at, street)  # city-wide street map: a street drills into its district
+    assert not at.exception and at.selectbox(key="map_district").value == other
 
 
 def test_kiosk_mode_hides_the_chrome(demo_db: Demo) -> None:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import math
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 import sqlalchemy as sa
@@ -22,6 +24,7 @@ from dashboard.periods import resolve_period, trend_window
 from dashboard.queries import OVERDUE_METRIC, cockpit_requests
 from data_access import metrics
 from data_access.metrics import RESULTS, data_as_of
+from data_access.settings import load_city
 from tests import fixture_city
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
@@ -169,14 +172,84 @@ def test_split_unit(text: str, parts: tuple[str, str]) -> None:
     assert bigscreen.split_unit(text) == parts
 
 
-def test_map_view_fits_the_regions_and_reads_clicks() -> None:
-    lon, lat, zoom = maps.fit_view((119.0, 29.0, 121.0, 31.0), 860, 600)
-    assert lon == pytest.approx(120.0) and 29.9 < lat < 30.1 and 7.0 < zoom < 9.0
-    assert maps.selected_code({"selection": {"points": [{"location": "330102"}]}}) == "330102"
-    assert maps.selected_code({"selection": {"points": [{"customdata": ["330106"]}]}}) == "330106"
+def test_map_view_fits_the_regions_undistorted() -> None:
+    (x0, x1), (y0, y1), ratio = maps.fit_view((119.0, 29.0, 121.0, 31.0), 860, 600)
+    assert ratio == pytest.approx(1 / math.cos(math.radians(30.0)))
+    assert x0 < 119.0 and x1 > 121.0 and y0 < 29.0 and y1 > 31.0 and (x0 + x1) / 2 == pytest.approx(120.0)
+    assert (x1 - x0) / ((y1 - y0) * ratio) == pytest.approx(860 / 600), "the view has the chart's aspect"
+
+
+def test_map_click_reads_the_region_code() -> None:
+    point = {"curve_number": 2, "point_index": 7, "x": 120.1, "y": 30.2}
+    assert maps.selected_code({"selection": {"points": [{**point, "customdata": "330102"}]}}) == "330102"
+    assert maps.selected_code({"selection": {"points": [{**point, "customdata": ["330106"]}]}}) == "330106"
     assert maps.selected_code({"selection": {"points": []}}) is None
+    assert maps.selected_code({"selection": {"points": [point]}}) is None
     assert maps.selected_code(None) is None
-    assert maps.OFFLINE_STYLE.get("glyphs") is None and maps.OFFLINE_STYLE["sources"] == {}
+
+
+SQUARE = [(0.0, 0.0), (10.0, 0.0), (10.0, 10.0), (0.0, 10.0), (0.0, 0.0)]
+HOLE = [(4.0, 4.0), (6.0, 4.0), (6.0, 6.0), (4.0, 6.0), (4.0, 4.0)]
+
+
+def test_hit_points_cover_a_region_but_not_its_holes() -> None:
+    hits = maps.hit_points([[SQUARE, HOLE]], 1.0, 1.0, (5.0, 5.0))
+    assert all(0 <= x <= 10 and 0 <= y <= 10 for x, y in hits)
+    assert not any(4 < x < 6 and 4 < y < 6 for x, y in hits)
+    assert (2.0, 2.0) in hits and (8.0, 7.0) in hits
+    assert maps.hit_points([[[(0.1, 0.1), (0.2, 0.1), (0.2, 0.2), (0.1, 0.1)]]], 1.0, 1.0, (0.15, 0.12)) == [
+        (0.15, 0.12)
+    ], "a region smaller than the lattice is still clickable at its centre"
+    assert maps.svg_path([[SQUARE]]).startswith("M0.00000,0.00000L10.00000,0.00000") and maps.svg_path([]) == ""
+
+
+def test_density_glow_peaks_at_the_heaviest_point_and_fades() -> None:
+    xs, ys, z = maps.density_grid([2.5, 7.5], [2.5, 2.5], [10.0, 5.0], (0.0, 10.0), (0.0, 10.0), (10, 10), (1.0, 1.0))
+    assert len(xs) == 10 and len(ys) == 10 and z.shape == (10, 10)
+    lone = 1 / maps.GLOW_SATURATION  # the heaviest point alone: scaled by the largest weight
+    assert z[2, 2] == pytest.approx(lone, abs=1e-3) and z[2, 7] == pytest.approx(lone / 2, abs=0.01)
+    assert z[2, 3] < z[2, 2] and z[9, 9] < 0.001, "a Gaussian glow, gone far away"
+    assert maps.density_grid([], [], [], (0.0, 1.0), (0.0, 1.0), (4, 4), (1.0, 1.0))[2].max() == 0
+
+
+def test_map_figure_is_offline_and_every_region_is_clickable() -> None:
+    city = load_city()
+    layer = city.geo["district"]
+    collection = maps.load_features(layer.file, layer.code_property)
+    codes = [str(f["properties"][layer.code_property]) for f in collection["features"]]
+    areas = pl.DataFrame({"district": codes, "complaint_received": list(range(len(codes)))})
+    points = pl.DataFrame({"lon": [120.17, 120.2], "lat": [30.27, 30.3], "grid_collected": [4, 9]})
+    figure = maps.map_figure(
+        collection,
+        areas,
+        points,
+        code_property=layer.code_property,
+        area_metric="complaint_received",
+        point_metric="grid_collected",
+        names={},
+        area_label="诉求量",
+        point_label="网格事件",
+        lang="zh",
+        width=860,
+        height=586,
+    )
+    spec = figure.to_plotly_json()
+    assert [trace["type"] for trace in spec["data"]] == ["heatmap", "scatter"], "no MapLibre trace, nothing to fetch"
+    assert "map" not in spec["layout"] and "mapbox" not in spec["layout"] and "geo" not in spec["layout"]
+    assert [shape["name"] for shape in spec["layout"]["shapes"]] == codes
+    fills = [shape["fillcolor"] for shape in spec["layout"]["shapes"]]
+    assert fills[0] != fills[-1], "coloured by complaints"
+    hits = spec["data"][-1]
+    assert set(hits["customdata"]) == set(codes) and hits["marker"]["opacity"] == 0
+    by_code = {str(f["properties"][layer.code_property]): f for f in collection["features"]}
+    xs, ys = figure.data[-1].x, figure.data[-1].y  # numpy (sent as typed arrays)
+    for x, y, code in list(zip(xs, ys, hits["customdata"], strict=True))[::25]:
+        parts = maps.polygons(by_code[code]["geometry"])
+        inside = [maps.inside_ring(np.array([x]), np.array([y]), rings[0])[0] for rings in parts]
+        assert any(inside), f"hit point of {code} outside it"
+    assert spec["layout"]["clickmode"] == "event+select" and spec["layout"]["yaxis"]["scaleanchor"] == "x"
+    heat = np.asarray(figure.data[0].z)
+    assert heat.dtype == np.uint8 and 0 < heat.max() <= figure.data[0].zmax and heat.min() == 0
 
 
 def test_kiosk_playlist_is_read_from_the_url(tiny_app: sa.Engine) -> None:
