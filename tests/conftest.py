@@ -66,5 +66,24 @@ def mysql_engine() -> Iterator[sa.Engine]:
 
 
 @pytest.fixture
+def tiny_app(tiny_engine: sa.Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[sa.Engine]:
+    """The app pointed at the tiny fixture city, with every process-wide cache empty before and after."""
+    from dashboard import app_state
+    from data_access.metrics import RESULTS
+
+    def clear() -> None:
+        RESULTS.clear()
+        app_state._LAST_GOOD.clear()
+        app_state._early_warnings.clear()
+
+    monkeypatch.setenv("COCKPIT_DATABASE_URL", tiny_engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("COCKPIT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("COCKPIT_CITY", raising=False)
+    clear()
+    yield tiny_engine
+    clear()
+
+
+@pytest.fixture
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent

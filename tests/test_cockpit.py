@@ -10,7 +10,6 @@ import datetime as dt
 import html
 import math
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -28,21 +27,6 @@ from data_access.settings import load_city
 from tests import fixture_city
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
-
-
-@pytest.fixture
-def tiny_app(tiny_engine: sa.Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[sa.Engine]:
-    """The app pointed at the tiny fixture city, with empty shared caches."""
-    monkeypatch.setenv("COCKPIT_DATABASE_URL", tiny_engine.url.render_as_string(hide_password=False))
-    monkeypatch.setenv("COCKPIT_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("COCKPIT_CITY", raising=False)
-    RESULTS.clear()
-    app_state._LAST_GOOD.clear()
-    app_state._early_warnings.clear()
-    yield tiny_engine
-    RESULTS.clear()
-    app_state._LAST_GOOD.clear()
-    app_state._early_warnings.clear()
 
 
 def board(at: AppTest) -> str:

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
-from dashboard import app_state
 from dashboard.formatting import format_value
 from dashboard.links import LinkFilters, category_dimension, parse_link, request_filters
 from data_access.metric_registry import METRICS
-from data_access.metrics import RESULTS, run_metrics
+from data_access.metrics import run_metrics
 from data_access.query import Filter, MetricRequest, TimeRange
 from tests import fixture_city as city
 
@@ -68,19 +66,6 @@ def test_request_filters_per_table() -> None:
         (Filter("region", (city.D2,)), Filter("department", (city.B,))),
         ("category=C02.01",),
     )
-
-
-@pytest.fixture
-def tiny_app(tiny_engine: sa.Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[sa.Engine]:
-    monkeypatch.setenv("COCKPIT_DATABASE_URL", tiny_engine.url.render_as_string(hide_password=False))
-    monkeypatch.setenv("COCKPIT_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("COCKPIT_CITY", raising=False)
-    RESULTS.clear()
-    app_state._LAST_GOOD.clear()
-    app_state._early_warnings.clear()
-    yield tiny_engine
-    RESULTS.clear()
-    app_state._early_warnings.clear()
 
 
 def open_with(params: dict[str, str]) -> AppTest:
