@@ -39,6 +39,7 @@ import sqlalchemy as sa
 from dashboard.periods import cutoff
 from data_access import alert_queries as aq
 from data_access.engine import REPO_ROOT, DatabaseProblem, check_database, get_engine, resolve_target
+from data_access.metric_registry import STAGE_LABELS
 from data_access.metrics import data_as_of, run_metrics
 from data_access.query import EVERYTHING, REGION_DIMENSIONS, MetricRequest, Scope, TimeRange
 
@@ -76,15 +77,7 @@ DOMAIN_NAMES: dict[str, tuple[str, str]] = {
     "complaints": ("12345诉求", "12345 tickets"),
     "grid_events": ("网格事件", "grid events"),
 }
-STAGES: tuple[str, ...] = ("file", "dispatch", "handle", "feedback", "verify", "close")
-STAGE_NAMES: dict[str, tuple[str, str]] = {
-    "file": ("立案", "filing"),
-    "dispatch": ("派遣", "dispatch"),
-    "handle": ("处置", "handling"),
-    "feedback": ("处置反馈", "feedback"),
-    "verify": ("核查", "verification"),
-    "close": ("结案", "closing"),
-}
+STAGES: tuple[str, ...] = tuple(STAGE_LABELS)
 CATEGORY_LEVELS: tuple[str, ...] = ("category_l1", "category_l2", "category_l3")
 WARMUP_DAYS = 14  # evaluated before a window so that episodes crossing its start get their true start
 
@@ -1031,7 +1024,7 @@ def score_drop_message(region: str, observed: float, expected: float, window: in
 
 
 def stall_message(region: str, stage: str, wait_days: int, observed: float, expected: float) -> tuple[str, str]:
-    zh, en = STAGE_NAMES[stage]
+    zh, en = STAGE_LABELS[stage]
     return (
         f"{region} 网格事件 {_fmt(observed)} 件滞留{zh}环节超过 {wait_days} 日，常态 {expected:.1f} 件",
         f"{region}: {_fmt(observed)} grid events waiting in {en} for over {wait_days} day(s), normally {expected:.1f}",

@@ -164,7 +164,8 @@ _grid_overdue_open = AllOf(
         Exceeds(HoursBetween("dispatched_at", AsOf()), Col("time_limit_hours")),
     )
 )
-_STAGE_LABELS = {
+# The grid workflow stages after collection, with their Chinese and English names.
+STAGE_LABELS: dict[str, tuple[str, str]] = {
     "file": ("立案", "filing"),
     "dispatch": ("派遣", "dispatch"),
     "handle": ("处置", "handling"),
@@ -177,7 +178,7 @@ _STAGE_LABELS = {
 def _stage_metrics() -> Iterator[Metric]:
     """Median hours spent reaching each workflow stage from the one before it."""
     for (_, previous), (stage, column) in zip(schema.GRID_WORKFLOW, schema.GRID_WORKFLOW[1:], strict=False):
-        zh, en = _STAGE_LABELS[stage]
+        zh, en = STAGE_LABELS[stage]
         yield Metric(
             f"grid_stage_hours_{stage}",
             "grid_events",

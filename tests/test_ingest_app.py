@@ -13,19 +13,12 @@ from streamlit.testing.v1 import AppTest
 from data_access import ingest, schema
 from data_access.engine import dispose_engine, get_engine
 from data_access.metrics import data_as_of
+from tests.test_app import PAGES
 
 REPO = Path(__file__).resolve().parent.parent
 APP = str(REPO / "streamlit_app.py")
 SF_CITY = REPO / "config" / "sf_city.toml"
 FIXTURE = REPO / "tests" / "fixtures" / "sf311_sample_50.csv"
-PAGES = (
-    "pages/cockpit.py",
-    "pages/services.py",
-    "pages/complaints.py",
-    "pages/grid.py",
-    "pages/explore.py",
-    "pages/admin.py",
-)
 
 
 @pytest.fixture(scope="module")
