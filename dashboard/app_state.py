@@ -286,7 +286,8 @@ def _ensure_embedded_demo(target: DatabaseTarget, engine: sa.Engine, lang: str) 
         _as_of.clear()
         _meta.clear()
     if job.generated:
-        st.info(t("demo_generated", lang))
+        # A toast, not a banner: on the dark wall a light banner is unreadable and pushes the screen down.
+        st.toast(t("demo_generated", lang))
 
 
 @dataclass(frozen=True)

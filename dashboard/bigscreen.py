@@ -1,10 +1,11 @@
 """The leadership big screen (领导驾驶舱大屏) as HTML and CSS: pure functions, no Streamlit here.
 
 The screen is designed at 1920×1080 CSS pixels. ``FIT_SCRIPT`` zooms the page body by
-``min(width / 1920, height / 1080)``, so a 3840×2160 wall shows the same layout twice as large
-(text grows with the screen, nothing stretches), and a 32:9 wall keeps the height and widens
-the columns (no borders, no distortion). Everything is drawn with system CJK fonts, named in
-``theme.FONT_FAMILY``; nothing is loaded from anywhere.
+``min(width / 1920, height / 1080)``, the width being what the sidebar leaves when one is shown,
+so a 3840×2160 wall shows the same layout twice as large (text grows with the screen, nothing
+stretches), and a 32:9 wall keeps the height and widens the columns (no borders, no distortion).
+Everything is drawn with system CJK fonts, named in ``theme.FONT_FAMILY``; nothing is loaded from
+anywhere.
 
 Cards, rankings and the ticker are plain HTML (``st.html``) so their size, contrast and
 colours are under our control at three metres; each card carries ``data-metric`` and
@@ -176,7 +177,9 @@ FIT_SCRIPT = f"""
 <script>
 (function () {{
   function fit() {{
-    var zoom = Math.min(window.innerWidth / {DESIGN_WIDTH}, window.innerHeight / {DESIGN_HEIGHT});
+    var sidebar = document.querySelector('[data-testid="stSidebar"]');
+    var taken = sidebar ? Math.max(0, sidebar.getBoundingClientRect().right) : 0;
+    var zoom = Math.min((window.innerWidth - taken) / {DESIGN_WIDTH}, window.innerHeight / {DESIGN_HEIGHT});
     zoom = Math.max(0.5, Math.round(zoom * 1000) / 1000);
     var main = document.querySelector('[data-testid="stMainBlockContainer"]');
     var wanted = zoom === 1 ? '' : String(zoom);

@@ -384,7 +384,7 @@ def test_embedded_database_is_filled_with_the_demo_on_first_start(
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
     assert calls and calls[-1] == 1.0
-    assert any("演示数据" in info.value for info in at.info)
+    assert any("演示数据" in toast.value for toast in at.toast)
     assert len(cards(at)) == len(COCKPIT)
     assert (tmp_path / "data" / "cockpit.duckdb").exists()
     dispose_engine(f"duckdb:///{tmp_path / 'data' / 'cockpit.duckdb'}")
