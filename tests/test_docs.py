@@ -173,3 +173,18 @@ def test_three_rate_settings_are_documented() -> None:
     three_rates = METRICS_DOC.split("## The 三率 weights", 1)[1]
     for setting in SETTINGS:
         assert f"{setting} = " in three_rates, setting
+
+
+README = (DOCS.parent / "README.md").read_text(encoding="utf-8")
+
+
+def test_readme_has_each_section_once_and_exactly_two_set_up_commands() -> None:
+    """A bad edit once interleaved a section between every character of the README (8 MB of it)."""
+    headings = [line for line in README.splitlines() if line.startswith("#")]
+    assert len(headings) == len(set(headings)), "a README heading appears twice"
+    assert len(README) < 20_000, f"README is {len(README)} characters: a section was pasted repeatedly"
+    commands = [line for line in README.splitlines() if line.startswith("python3 -m venv .venv")]
+    assert commands == [
+        "python3 -m venv .venv && .venv/bin/pip install -r requirements.txt && .venv/bin/streamlit run streamlit_app.py",
+        "python3 -m venv .venv && .venv/bin/pip install -r requirements-dev.txt && .venv/bin/python -m pytest",
+    ]
