@@ -6,8 +6,9 @@ with the first rule it breaks, in this order: values that do not parse (``bad_da
 outside the city (``out_of_bounds``), a region that cannot be found (``unknown_region``,
 ``region_mismatch``), an unknown category or department when the mapping says ``reject``
 (``unknown_category``, ``unknown_department``), a required value missing (``missing``), text too
-long for its column (``too_long``), a later time before the record's start (``time_order``), an id
-seen before in the same file (``duplicate_id``).
+long for its column (``too_long``), a later time before the record's start (``time_order``). Ids seen
+before in the same import (``duplicate_id``) are found over the whole import once every batch is
+through (``data_access.fact_writer``), among the rows valid by all the other rules.
 """
 
 from __future__ import annotations
@@ -457,9 +458,6 @@ class Transformer:
             early = (pl.col(name) < pl.col(start)).fill_null(False)
             value = pl.col(name).dt.strftime("%Y-%m-%d %H:%M:%S")
             rules.append(Rule(name, "time_order", early, value))
-        id_column = self.mapping.id_column
-        duplicate = ~pl.col(id_column).is_first_distinct() & pl.col(id_column).is_not_null()
-        rules.append(Rule(id_column, "duplicate_id", duplicate, pl.col(id_column)))
 
     def _split(self, work: pl.DataFrame, rules: list[Rule]) -> Prepared:
         chain: Any = pl.when(rules[0].failed).then(0)
