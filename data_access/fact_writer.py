@@ -227,7 +227,7 @@ class FactWriter:
         return BatchOutcome(self.to_load - existing, existing - same, same)
 
     def _finish_server(self, connection: sa.Connection, work: duckdb.DuckDBPyConnection) -> BatchOutcome:
-        """PostgreSQL/MySQL: the rows to load, read by the work engine in batches, each upserted through a temp table."""
+        """PostgreSQL/MySQL: the rows to load, read by the work engine in batches, upserted via a temp table."""
         upsert = ServerUpsert(connection, self.table)
         totals = [0, 0, 0]
         try:

@@ -37,8 +37,8 @@ import sqlalchemy as sa
 
 from data_access import engine as db
 from data_access import schema
-from data_access.fact_writer import BatchOutcome as BatchOutcome  # re-exported: what a write did
 from data_access.fact_writer import FILE, FactWriter, parquet_source, polars_types, quote_path, work_engine
+from data_access.fact_writer import BatchOutcome as BatchOutcome  # re-exported: what a write did
 from data_access.mapping import Mapping, MappingProblem, load_mapping, preset_path
 from data_access.readers import ROW, SourceProblem, open_source
 from data_access.regions import RegionProblem, load_regions
@@ -177,10 +177,12 @@ class Quarantine:
         if self.parts:
             sources.append(f'SELECT {FILE}, {ROW}, "column", reason, value FROM {parquet_source(self.parts)}')
         if writer.duplicates_file is not None:
+            first_at = f"CASE WHEN d.first_file = d.{FILE} THEN '' ELSE f.name || ' ' END || 'row ' || d.first_row"
             sources.append(
-                f"SELECT d.{FILE}, d.{ROW}, '{id_column}' AS \"column\", 'duplicate_id' AS reason, d.id || ' (first at ' || "
-                f"CASE WHEN d.first_file = d.{FILE} THEN '' ELSE f.name || ' ' END || 'row ' || d.first_row || ')' AS value "
-                f"FROM read_parquet({quote_path(writer.duplicates_file)}) d JOIN import_files f ON f._file = d.first_file"
+                f"SELECT d.{FILE}, d.{ROW}, '{id_column}' AS \"column\", 'duplicate_id' AS reason, "
+                f"d.id || ' (first at ' || {first_at} || ')' AS value "
+                f"FROM read_parquet({quote_path(writer.duplicates_file)}) d "
+                "JOIN import_files f ON f._file = d.first_file"
             )
         merged = " UNION ALL ".join(sources)
         self.path.parent.mkdir(parents=True, exist_ok=True)

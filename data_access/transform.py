@@ -35,6 +35,8 @@ TRUE_WORDS = ("true", "t", "yes", "y", "1", "是", "已", "√")
 FALSE_WORDS = ("false", "f", "no", "n", "0", "否", "未", "×")
 POINT_PATTERN = r"^\s*\(?\s*(-?[0-9.]+)\s*[, ]\s*(-?[0-9.]+)\s*\)?\s*$"
 WILDCARD = "*"
+# Types parsed frame by frame (a cheap first try, the costly one only on the rows it left).
+EAGER_TYPES = (sa.DateTime, sa.Float, sa.Boolean)
 CATEGORY_PREFIX = {"complaints": "C", "grid_events": "G", "service_cases": "S"}
 # Later timestamps that must not precede the record's start, per table: (start, later columns).
 TIME_ORDER: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -194,6 +196,17 @@ def source_name(column: str) -> str:
     return f"src:{column}"
 
 
+def _parse_reason(kind: sa.types.TypeEngine[Any]) -> str | None:
+    """The reject reason of a column whose text is set but does not parse (None: text is taken as it is)."""
+    if isinstance(kind, sa.DateTime):
+        return "bad_date"
+    if isinstance(kind, (sa.Float, sa.Integer)):
+        return "bad_number"
+    if isinstance(kind, sa.Boolean):
+        return "bad_boolean"
+    return None
+
+
 def _value_map(expr: pl.Expr, mapping: dict[str, Any]) -> pl.Expr:
     def as_text(value: Any) -> str | None:
         if value is None:
@@ -253,15 +266,30 @@ class Transformer:
             work = work.with_columns(pl.col(name).fill_null(self._parse_date(rest, fmt)))
         return work
 
+    def _numbers(self, work: pl.DataFrame, name: str) -> pl.DataFrame:
+        """Parse ``raw:<name>`` as a number; thousands separators are dropped only where the plain read fails."""
+        raw = pl.col(f"raw:{name}")
+        work = work.with_columns(raw.cast(pl.Float64, strict=False).alias(name))
+        if work.get_column(name).null_count() > work.get_column(f"raw:{name}").null_count():
+            rest = pl.when(pl.col(name).is_null()).then(raw).str.replace_all(",", "", literal=True)
+            work = work.with_columns(pl.col(name).fill_null(rest.cast(pl.Float64, strict=False)))
+        return work
+
+    def _booleans(self, work: pl.DataFrame, name: str) -> pl.DataFrame:
+        """Parse ``raw:<name>`` as yes/no, deciding once per distinct text (a yes/no column has few)."""
+        words: dict[str, bool | None] = {}
+        for value in work.get_column(f"raw:{name}").unique().to_list():
+            if value is not None:
+                lower = value.lower()
+                words[value] = True if lower in TRUE_WORDS else (False if lower in FALSE_WORDS else None)
+        parsed = pl.col(f"raw:{name}").replace_strict(
+            list(words), list(words.values()), default=None, return_dtype=pl.Boolean()
+        )
+        return work.with_columns(parsed.alias(name))
+
     def _typed(self, column: sa.Column[Any], text: pl.Expr) -> tuple[pl.Expr, str | None]:
         """(parsed value, reason when text is set but the parse is NULL)."""
         kind = column.type
-        if isinstance(kind, sa.Boolean):
-            lower = text.str.to_lowercase()
-            value = pl.when(lower.is_in(TRUE_WORDS)).then(True).when(lower.is_in(FALSE_WORDS)).then(False)
-            return value.otherwise(None), "bad_boolean"
-        if isinstance(kind, sa.Float):
-            return text.str.replace_all(",", "").cast(pl.Float64, strict=False), "bad_number"
         if isinstance(kind, sa.Integer):
             number = text.cast(pl.Float64, strict=False)
             return pl.when(number == number.round()).then(number.cast(pl.Int64)), "bad_number"
@@ -292,16 +320,26 @@ class Transformer:
             raw[name] = text.alias(f"raw:{name}")
         work = src.with_columns(*raw.values())
         parsed: list[pl.Expr] = []
+        read_as: dict[tuple[str, str], str] = {}  # (reason, raw expression) -> the column already parsed from it
         for column in table.columns:
-            if isinstance(column.type, sa.DateTime):
-                work = self._dates(work, column.name)
-                reason: str | None = "bad_date"
+            name, kind = column.name, column.type
+            reason = _parse_reason(kind)
+            if isinstance(kind, EAGER_TYPES):
+                first = read_as.setdefault((str(reason), str(raw[name])), name)
+                if first != name:  # one source column feeding two contract columns (resolved, closed): parse once
+                    work = work.with_columns(pl.col(first).alias(name))
+                elif isinstance(kind, sa.DateTime):
+                    work = self._dates(work, name)
+                elif isinstance(kind, sa.Float):
+                    work = self._numbers(work, name)
+                else:
+                    work = self._booleans(work, name)
             else:
-                value, reason = self._typed(column, pl.col(f"raw:{column.name}"))
-                parsed.append(value.alias(column.name))
+                value, reason = self._typed(column, pl.col(f"raw:{name}"))
+                parsed.append(value.alias(name))
             if reason is not None:
-                failed = pl.col(f"raw:{column.name}").is_not_null() & pl.col(column.name).is_null()
-                rules.append(Rule(column.name, reason, failed, pl.col(f"raw:{column.name}")))
+                failed = pl.col(f"raw:{name}").is_not_null() & pl.col(name).is_null()
+                rules.append(Rule(name, reason, failed, pl.col(f"raw:{name}")))
         work = work.with_columns(parsed)
         for column in table.columns:
             allowed = schema.ALLOWED_VALUES.get((table.name, column.name))
@@ -367,7 +405,11 @@ class Transformer:
             if spec.method == "code" and len(self._given_levels()) > 1:
                 rules.append(Rule("region", "region_mismatch", pl.col("region_mismatch"), pl.col("raw:region")))
             region_column = next(iter(spec.columns.values()))
-        work = work.with_columns(list(self._expand(work.get_column("finest")).values()))
+        derived = [f"derived:{column}" for column in self._region_columns()]
+        if all(name in work.columns for name in derived):  # already expanded for the mismatch rule
+            work = work.with_columns(pl.col(name).alias(name.removeprefix("derived:")) for name in derived)
+        else:
+            work = work.with_columns(list(self._expand(work.get_column("finest")).values()))
         rules.append(Rule(region_column, "unknown_region", pl.col("finest").is_null(), pl.col("raw:region")))
         return work
 
