@@ -72,6 +72,7 @@ class IngestSummary:
     data_version: str | None = None
     committed: bool = False
     seconds: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per phase: validate, duplicates, database
 
     @property
     def valid(self) -> int:
@@ -282,17 +283,20 @@ def ingest_files(
         writer = FactWriter(fact, scratch, batch_rows)
         for index, path in enumerate(paths):
             _load_file(index, path, names[index], mapping, transformer, writer, sink, summary, batch_rows)
+        summary.phases["validate"] = time.perf_counter() - began
         with work_engine(scratch) as work:
             duplicates = writer.find_duplicates(work)
             if duplicates:
                 summary.rejected["duplicate_id"] += duplicates
             sink.write(work, names, writer, mapping.id_column)
             summary.quarantine = sink.path if sink.rows or duplicates else None
+            summary.phases["duplicates"] = time.perf_counter() - began - summary.phases["validate"]
             if writer.to_load:
                 _load_database(engine, writer, work, transformer, regions.rows(), city, summary)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     summary.seconds = time.perf_counter() - began
+    summary.phases["database"] = summary.seconds - sum(summary.phases.values())
     if summary.committed:
         _forget_cached_results()
     return summary
