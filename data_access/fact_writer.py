@@ -279,4 +279,8 @@ class ServerUpsert:
         return BatchOutcome(frame.height - existing, existing - same, same)
 
     def close(self) -> None:
-        self.batch.drop(self.connection)
+        # MySQL commits the open transaction on a plain DROP TABLE; DROP TEMPORARY TABLE does not.
+        if self.connection.dialect.name in ("mysql", "mariadb"):
+            self.connection.execute(sa.text(f"DROP TEMPORARY TABLE {self.batch.name}"))
+        else:
+            self.batch.drop(self.connection)
