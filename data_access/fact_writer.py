@@ -81,6 +81,16 @@ def size_bytes(text: str) -> float:
     return float(match.group(1)) * _SIZE_UNITS[match.group(2).upper()]
 
 
+def _midpoint(shown: str) -> str:
+    """A size that DuckDB shows as ``shown`` again ('7.4 GiB' -> '7.45 GiB'): restoring it does not drift."""
+    match = re.fullmatch(r"\s*([0-9]+)(?:\.([0-9]+))?\s*([A-Za-z]*)\s*", shown)
+    if not match:
+        return shown
+    decimals = len(match.group(2) or "")
+    value = float(f"{match.group(1)}.{match.group(2) or '0'}") + 0.5 * 10**-decimals
+    return f"{value:.{decimals + 1}f} {match.group(3)}"
+
+
 @contextlib.contextmanager
 def work_engine(scratch: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """A private in-memory DuckDB for the import's own set work, capped in memory, spilling into ``scratch``."""
@@ -106,8 +116,10 @@ def capped_memory(duck: Any, limit: str = LOAD_MEMORY) -> Iterator[None]:
     try:
         yield
     finally:
-        if lowered:
-            duck.execute(f"SET memory_limit = '{previous_limit}'")
+        if lowered:  # the setting reads back truncated: RESET is exact when it was the default
+            duck.execute("RESET memory_limit")
+            if str(duck.execute("SELECT current_setting('memory_limit')").fetchone()[0]) != previous_limit:
+                duck.execute(f"SET memory_limit = '{_midpoint(previous_limit)}'")
         duck.execute(f"SET preserve_insertion_order = {str(previous_order).lower()}")
 
 
