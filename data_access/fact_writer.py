@@ -153,7 +153,8 @@ class FactWriter:
         if frame.height == 0:
             return 0
         path = self.scratch / f"valid-{len(self.parts):06d}.parquet"
-        frame.select(list(self._schema)).cast(self._schema).write_parquet(path, compression="lz4")
+        # lz4 and no statistics: the cheapest Parquet to write; it is read once, whole.
+        frame.select(list(self._schema)).cast(self._schema).write_parquet(path, compression="lz4", statistics=False)
         self.parts.append(path)
         self.staged += frame.height
         return frame.height

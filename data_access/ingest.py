@@ -116,12 +116,8 @@ def upsert_rows(connection: sa.Connection, table: sa.Table, rows: Sequence[dict[
     key = next(iter(table.primary_key.columns)).name
     rows = list({row[key]: row for row in rows}.values())
     wanted = [{column.name: row.get(column.name) for column in table.columns} for row in rows]
-    keys = [row[key] for row in wanted]
-    existing: dict[Any, dict[str, Any]] = {}
-    for start in range(0, len(keys), 1000):
-        chunk = keys[start : start + 1000]
-        for found in connection.execute(sa.select(table).where(table.c[key].in_(chunk))).mappings():
-            existing[found[key]] = dict(found)
+    # Dimension tables are small (thousands of regions): one read of the whole table beats keyed lookups.
+    existing = {found[key]: dict(found) for found in connection.execute(sa.select(table)).mappings()}
     changed = [row for row in wanted if existing.get(row[key]) != row]
     stale = [row[key] for row in changed if row[key] in existing]
     for start in range(0, len(stale), 1000):

@@ -234,6 +234,7 @@ class Transformer:
             mapping.values.get("department_code", {}), mapping.departments, mapping.unknown_departments
         )
         self._ancestors: dict[str, dict[str, str]] = {}
+        self._known_codes: dict[str, pl.Series] = {}
 
     # ---- parsing -------------------------------------------------------------------------------
 
@@ -424,7 +425,9 @@ class Transformer:
         resolved: dict[str, pl.Expr] = {}
         if spec.method == "code":
             for level in levels:
-                known = [r.code for r in self.regions.levels[level]]
+                known = self._known_codes.setdefault(
+                    level, pl.Series([r.code for r in self.regions.levels[level]], dtype=pl.String())
+                )
                 resolved[level] = pl.when(texts[level].is_in(known)).then(texts[level])
         else:
             parent: str | None = None
