@@ -428,7 +428,7 @@ class Transformer:
                 known = self._known_codes.setdefault(
                     level, pl.Series([r.code for r in self.regions.levels[level]], dtype=pl.String())
                 )
-                resolved[level] = pl.when(texts[level].is_in(known)).then(texts[level])
+                resolved[level] = pl.when(texts[level].is_in(known.implode())).then(texts[level])
         else:
             parent: str | None = None
             for level in levels:
