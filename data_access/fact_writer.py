@@ -255,6 +255,28 @@ class FactWriter:
         return BatchOutcome(*totals)
 
 
+def bulk_insert(connection: sa.Connection, table: str, frame: pl.DataFrame) -> None:
+    """Append a frame to a table of the open transaction, by the fastest path the driver has.
+
+    psycopg (PostgreSQL): ``COPY … FROM STDIN``. Others: the driver's ``executemany`` with plain tuples
+    in slices (PyMySQL sends each slice as one multi-row INSERT), not SQLAlchemy's per-row binding.
+    """
+    names = ", ".join(f'"{name}"' if connection.dialect.name == "postgresql" else f"`{name}`" for name in frame.columns)
+    cursor: Any = connection.connection.cursor()
+    try:
+        if connection.dialect.name == "postgresql" and hasattr(cursor, "copy"):
+            with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in frame.iter_rows():
+                    copy.write_row(row)
+            return
+        marks = ", ".join(["%s"] * frame.width)
+        statement = f"INSERT INTO {table} ({names}) VALUES ({marks})"
+        for part in frame.iter_slices(INSERT_SLICE):
+            cursor.executemany(statement, part.rows())
+    finally:
+        cursor.close()
+
+
 class ServerUpsert:
     """Upserts batches into a fact table of PostgreSQL/MySQL through one temporary table.
 
@@ -273,8 +295,7 @@ class ServerUpsert:
     def write(self, frame: pl.DataFrame) -> BatchOutcome:
         c, t, b, key = self.connection, self.table, self.batch, self.key
         names = [column.name for column in t.columns]
-        for part in frame.select(names).iter_slices(INSERT_SLICE):
-            c.execute(b.insert(), part.to_dicts())
+        bulk_insert(c, b.name, frame.select(names))
         existing = same = 0
         if not self.target_was_empty:
             identical = sa.and_(*[t.c[name].is_not_distinct_from(b.c[name]) for name in names])

@@ -57,7 +57,7 @@ REASONS: dict[str, str] = {
     "missing": "required value missing",
     "too_long": "text longer than the column allows",
     "time_order": "a later time is before the record's start time",
-    "duplicate_id": "id already seen earlier in this import",
+    "duplicate_id": "id of an earlier valid row of this import",
 }
 
 
