@@ -19,6 +19,7 @@ the URL can widen what the viewer may see (scope is applied by the metric layer,
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -143,10 +144,12 @@ def parse_state(params: Mapping[str, str], vocabulary: Vocabulary, table: str) -
 def _consistent(regions: Sequence[tuple[str, str]], parents: Mapping[str, str | None]) -> bool:
     """Each region named in the URL lies inside the coarser one named before it."""
     codes = [code for _, code in regions]
-    return all(parent in region_path(child, parents) for parent, child in zip(codes, codes[1:], strict=False))
+    return all(parent in region_path(child, parents) for parent, child in itertools.pairwise(codes))
 
 
-def _period(params: Mapping[str, str], time_range: TimeRange | None, notices: list[str]) -> tuple[str, TimeRange | None]:
+def _period(
+    params: Mapping[str, str], time_range: TimeRange | None, notices: list[str]
+) -> tuple[str, TimeRange | None]:
     period = params.get("period")
     if period is None:
         return (CUSTOM, time_range) if time_range is not None else (DEFAULT_PERIOD, None)
