@@ -10,7 +10,6 @@ frame leaves this module unless the caller is allowed to see personal data.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -18,7 +17,8 @@ import polars as pl
 import sqlalchemy as sa
 
 from data_access.cache import ResultCache
-from data_access.compiler import FACT_TABLES, compiled_sql, record_conditions
+from data_access.cached_select import cached_select
+from data_access.compiler import FACT_TABLES, record_conditions
 from data_access.dialects import hours_between
 from data_access.masking import mask_values
 from data_access.metric_registry import METRICS, TIME_COLUMN
@@ -232,24 +232,13 @@ def fetch_details(
     rates = rates or ThreeRates()
     rows_sql, total_sql = detail_statements(request, rates, engine.dialect.name)
 
-    def run(statement: sa.Select[Any], shape: Callable[[list[sa.Row[Any]]], pl.DataFrame]) -> pl.DataFrame:
-        sql, params = compiled_sql(statement, engine.dialect)
-
-        def load() -> pl.DataFrame:
-            with engine.connect() as connection:
-                return shape(list(connection.execute(statement)))
-
-        if cache is None:
-            return load()
-        key = (engine.url.render_as_string(hide_password=False), sql, params)
-        return cache.get_or_load(key, load, ttl_seconds)
-
-    total = int(run(total_sql, lambda rows: pl.DataFrame({"n": [rows[0][0]]}))["n"][0])
+    total_frame = cached_select(engine, total_sql, lambda rows: pl.DataFrame({"n": [rows[0][0]]}), cache, ttl_seconds)
+    total = int(total_frame["n"][0])
     last_page = max(1, -(-total // request.page_size))
     if request.page > last_page:  # the view shrank under the viewer (a filter, an import): show its last page
         request = replace(request, page=last_page)
         rows_sql, _ = detail_statements(request, rates, engine.dialect.name)
-    frame = run(rows_sql, lambda rows: _frame(table, rows))
+    frame = cached_select(engine, rows_sql, lambda rows: _frame(table, rows), cache, ttl_seconds)
     if not reveal_personal_data:
         frame = frame.with_columns(
             pl.Series(name, mask_values(frame[name].to_list()), dtype=pl.String())
