@@ -10,6 +10,7 @@ whose stop is set by the as-of time. One GROUP BY query; only the bin counts com
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,7 +55,7 @@ def bin_labels(edges: tuple[float, ...], unit: str = "h") -> list[str]:
         return f"{value:g}"
 
     labels = [f"<{number(edges[0])}{unit}"]
-    labels += [f"{number(low)}–{number(high)}{unit}" for low, high in zip(edges, edges[1:], strict=False)]
+    labels += [f"{number(low)}–{number(high)}{unit}" for low, high in itertools.pairwise(edges)]
     labels.append(f"≥{number(edges[-1])}{unit}")
     return labels
 
@@ -68,7 +69,7 @@ def histogram_statement(request: HistogramRequest, rates: ThreeRates, dialect: s
         if column not in table.c:
             raise RequestError(f"{table.name} has no column {column!r}")
     edges = request.edges
-    if not edges or any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
+    if not edges or any(b <= a for a, b in itertools.pairwise(edges)):
         raise RequestError(f"histogram edges must be increasing, got {edges}")
     where = record_conditions(request.metric_request(), rates, dialect)
     as_of = request.metric_request().effective_as_of
