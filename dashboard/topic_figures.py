@@ -38,12 +38,12 @@ def clicked_code(selection: Any, codes: Sequence[str]) -> str | None:
         data = point.get("customdata")
         if isinstance(data, list):
             data = data[0] if data else None
-        if isinstance(data, str) and data in codes:
-            return data
-        for key in ("id", "label"):
-            value = point.get(key)
-            if isinstance(value, str) and value in codes:
-                return value
+        named = [value for value in (data, point.get("id")) if isinstance(value, str)]
+        if named:  # the point says which code it is: trust only that
+            found = next((value for value in named if value in codes), None)
+            if found is not None:
+                return found
+            continue
         index = point.get("point_index", point.get("point_number"))
         if isinstance(index, int) and 0 <= index < len(codes):
             return codes[index]
