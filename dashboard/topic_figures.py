@@ -185,7 +185,7 @@ def limit_share_figure(
         )
     height = max(280, 110 + 26 * len(departments))
     theme.base_layout(fig, title=title, height=height)
-    fig.update_layout(barmode="stack", bargap=0.25)
+    fig.update_layout(barmode="stack", bargap=0.25, legend={"traceorder": "normal"})
     fig.update_xaxes(range=[0, 100], ticksuffix="%")
     fig.update_yaxes(autorange="reversed", type="category")
     return fig

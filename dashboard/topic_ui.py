@@ -46,7 +46,7 @@ from dashboard.topic_state import (
     region_path,
     state_params,
 )
-from dashboard.topic_tables import detail_frame
+from dashboard.topic_tables import OVERDUE_COLUMNS, detail_frame
 from data_access import schema
 from data_access.details import COMPUTED, DETAIL_COLUMNS, DetailPage, fetch_details
 from data_access.distributions import HistogramRequest, histogram
@@ -682,8 +682,11 @@ def overdue_list(page: TopicPage) -> None:
         st.caption(t("overdue_none", lang))
         return
     st.caption(t("overdue_count", lang, n=format_number(found.total), shown=found.rows.height))
+    columns = OVERDUE_COLUMNS[page.table]
     st.dataframe(
-        detail_frame(found.rows, page.table, _names_by_column(page), lang), hide_index=True, key="overdue_table"
+        detail_frame(found.rows, page.table, _names_by_column(page), lang, columns),
+        hide_index=True,
+        key="overdue_table",
     )
 
 
