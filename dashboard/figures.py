@@ -322,7 +322,7 @@ def stacked_trends(
 # ---- the analyst workbench (issue 6) ---------------------------------------------------------------
 
 WORKBENCH_TOP_N = 30  # categories drawn along an axis (the table below has every row)
-WORKBENCH_SERIES = 8  # values of a second dimension drawn as separate series
+WORKBENCH_SERIES = len(theme.PALETTE)  # values of a second dimension drawn as series, one colour each
 _HEAT_SCALE: list[list[Any]] = [[0.0, "#EEF4FB"], [0.5, "#6FA6DB"], [1.0, theme.PRIMARY]]
 _NO_VALUE_FILL = "#EEF1F5"
 
@@ -415,7 +415,9 @@ def workbench_figure(
             if chart == "line":
                 trace = go.Scatter(**common, mode="lines+markers", line={"color": colour, "width": 2.5})
             else:
-                trace = go.Bar(**common, marker={"color": colour})
+                # Only counts add up: rates, scores and hours of the series stand side by side, never stacked.
+                group = "stack" if chart == "stacked" and unit is Unit.COUNT else str(index)
+                trace = go.Bar(**common, marker={"color": colour}, offsetgroup=group)
             fig.add_trace(trace, row=row, col=1)
         fig.update_yaxes(ticksuffix=_axis_suffix(unit), row=row, col=1)
     theme.base_layout(fig, height=max(360, 300 * len(metrics) + (40 if second else 0)))

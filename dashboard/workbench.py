@@ -349,6 +349,8 @@ def chart_problem(state: WorkbenchState) -> str | None:
         return "wb_heatmap_needs_two"
     if state.chart == "map" and (not state.dimensions or state.dimensions[0] not in MAP_LEVELS):
         return "wb_map_needs_region"
+    if state.chart == "map" and len(state.dimensions) > 1:
+        return "wb_map_one_dimension"
     if state.chart in ("line", "bar", "stacked", "heatmap", "map") and not state.dimensions:
         return "wb_chart_needs_dimension"
     return None
