@@ -47,6 +47,15 @@ DEFAULT_HEIGHT = 500
 PNG_SCALE = 2  # PNG pixels per CSS pixel: sharp when printed or projected
 MIN_MARGIN = 24  # px of paper around the plot in a file (on screen the page gives that room)
 RENDER_TIMEOUT_SECONDS = 90
+# Chromium pings update, time and spell-check services on its own; on an intranet these only time out.
+QUIET_BROWSER_FLAGS: tuple[str, ...] = (
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--no-first-run",
+    "--disable-features=SpellCheck,OptimizationHints,MediaRouter",
+)
 # Chromium costs ~150 MB and a core while it renders; two renders at once are enough for a city office.
 _renders = threading.BoundedSemaphore(2)
 

@@ -717,8 +717,8 @@ def print_pdf(page: str) -> bytes:
             "--no-sandbox",
             "--disable-gpu",
             "--no-pdf-header-footer",
-            "--no-first-run",
             "--disable-extensions",
+            *export.QUIET_BROWSER_FLAGS,
             f"--user-data-dir={Path(folder) / 'profile'}",
             f"--print-to-pdf={target}",
             source.as_uri(),
@@ -806,6 +806,34 @@ def render_pptx(briefing: Briefing) -> bytes:
     out = io.BytesIO()
     deck.save(out)
     return out.getvalue()
+
+
+PPTX_MIME = export.MIME_TYPES["pptx"]
+
+
+def file_stem(briefing: Briefing) -> str:
+    kind = t("report_monthly" if briefing.period.kind == "month" else "report_weekly", briefing.lang)
+    return export.file_stem(briefing.city, kind, briefing.period.text)
+
+
+def recent_periods(kind: str, as_of: dt.datetime, count: int = 12) -> list[str]:
+    """The last ``count`` months (``YYYY-MM``) or ISO weeks (``YYYY-Www``) up to the running one, newest first.
+
+    The running period comes second: a briefing is usually made for the period that just ended.
+    """
+    periods: list[str] = []
+    if kind == "month":
+        year, month = as_of.year, as_of.month
+        for _ in range(count):
+            periods.append(f"{year:04d}-{month:02d}")
+            year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    else:
+        day = as_of.date()
+        for _ in range(count):
+            iso = day.isocalendar()
+            periods.append(f"{iso.year:04d}-W{iso.week:02d}")
+            day -= dt.timedelta(days=7)
+    return periods[1:2] + periods[:1] + periods[2:]
 
 
 # ---- command line --------------------------------------------------------------------------------------
