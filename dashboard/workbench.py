@@ -196,14 +196,16 @@ def parse_params(params: Mapping[str, str], choices: Choices) -> tuple[Workbench
         state = replace(state, channels=tuple(dict.fromkeys(v for v in values if v in allowed_channels)))
 
     chart = params.get("chart")
-    if chart is not None:
-        if chart in CHART_TYPES:
-            state = replace(state, chart=chart)
-        else:
-            notices.append(_shown("chart", chart))
-    elif state.dimensions[:1] != (TIME,):
-        state = replace(state, chart="bar")  # no chart named: bars suit a category axis better than lines
+    if chart is not None and chart not in CHART_TYPES:
+        notices.append(_shown("chart", chart))
+        chart = None
+    # no (valid) chart named: lines for time, bars for a category axis
+    state = replace(state, chart=chart or natural_chart(state))
     return state, tuple(notices)
+
+
+def natural_chart(state: WorkbenchState) -> str:
+    return "line" if state.dimensions[:1] == (TIME,) else "bar"
 
 
 def _parse_dimensions(state: WorkbenchState, names: list[str]) -> tuple[WorkbenchState, list[str]]:
@@ -274,8 +276,7 @@ def to_params(state: WorkbenchState) -> dict[str, str]:
         params["category"] = ",".join(state.categories)
     if state.channels:
         params["channel"] = ",".join(state.channels)
-    natural_chart = "line" if state.dimensions[:1] == (TIME,) else "bar"
-    if state.chart != natural_chart:
+    if state.chart != natural_chart(state):
         params["chart"] = state.chart
     return params
 

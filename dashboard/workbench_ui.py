@@ -377,15 +377,14 @@ def saved_views_menu(ctx: app_state.Context, state: wb.WorkbenchState) -> None:
     if message:
         st.toast(message)
     with st.popover(t("wb_saved_views", lang)):
-        with st.form("wb_save_form", clear_on_submit=True, border=False):
-            name = st.text_input(t("wb_view_name", lang), max_chars=saved_views.MAX_NAME_LENGTH, key="wb_view_name")
-            if st.form_submit_button(t("wb_save", lang)):
-                try:
-                    saved = saved_views.save_view(ctx.engine, name, wb.query_string(state), owner(ctx))
-                except saved_views.SavedViewProblem as problem:
-                    st.error(t("wb_save_failed", lang, reason=str(problem)))
-                else:
-                    st.success(t("wb_view_saved", lang, name=saved.name))
+        name = st.text_input(t("wb_view_name", lang), max_chars=saved_views.MAX_NAME_LENGTH, key="wb_view_name")
+        if st.button(t("wb_save", lang), key="wb_save"):
+            try:
+                saved = saved_views.save_view(ctx.engine, name, wb.query_string(state), owner(ctx))
+            except saved_views.SavedViewProblem as problem:
+                st.error(t("wb_save_failed", lang, reason=str(problem)))
+            else:
+                st.success(t("wb_view_saved", lang, name=saved.name))
         try:
             views = saved_views.list_views(ctx.engine, owner(ctx))
         except saved_views.SavedViewProblem as problem:
