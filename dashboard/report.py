@@ -670,10 +670,28 @@ def render_html(briefing: Briefing, svgs: Sequence[bytes] | None = None) -> str:
 _RADICAL = re.compile(r"<(2[EF][0-9A-Fa-f]{2})>")
 
 
+# CJK Radicals Supplement forms Chromium picks for simplified characters; NFKC leaves these alone.
+# (Kangxi radicals, U+2F00–U+2FD5, have NFKC decompositions and need no table.)
+RADICAL_SUPPLEMENT: dict[int, str] = {
+    0x2E9F: "母", 0x2EA0: "民", 0x2EC1: "门", 0x2EC4: "西", 0x2EC5: "见", 0x2EC6: "角", 0x2EC9: "贝",
+    0x2ECB: "车", 0x2ED3: "长", 0x2ED8: "青", 0x2EDA: "页", 0x2EDB: "风", 0x2EDC: "飞", 0x2EDD: "食",
+    0x2EE2: "马", 0x2EE5: "鱼", 0x2EE6: "鸟", 0x2EE8: "麦", 0x2EE9: "黄", 0x2EEC: "齐", 0x2EEE: "齿",
+    0x2EF0: "龙", 0x2EF3: "龟",
+}  # fmt: skip
+
+
+def ordinary_character(char: str) -> str:
+    """The ideograph a radical code point stands for in running text (月 for ⽉, 门 for ⻔)."""
+    if ord(char) in RADICAL_SUPPLEMENT:
+        return RADICAL_SUPPLEMENT[ord(char)]
+    normal = unicodedata.normalize("NFKC", char)
+    return normal if len(normal) == 1 else char
+
+
 def _ordinary(match: re.Match[str]) -> str:
     char = chr(int(match.group(1), 16))
-    normal = unicodedata.normalize("NFKC", char)
-    return f"<{ord(normal):04X}>" if len(normal) == 1 and normal != char else match.group(0)
+    normal = ordinary_character(char)
+    return f"<{ord(normal):04X}>" if normal != char else match.group(0)
 
 
 def fix_text_layer(pdf: bytes, title: str, author: str) -> bytes:
