@@ -40,8 +40,8 @@ def test_a_running_period_is_cut_at_the_as_of_time_and_compared_like_for_like() 
         report.resolve(report.parse_period("2026-03"), dt.datetime(2026, 2, 10))
 
 
-def _briefing(engine: sa.Engine, scope: Scope = Scope()) -> report.Briefing:
-    return report.build_briefing(engine, load_city(), "2026-02", scope=scope, as_of=city.AS_OF)
+def _briefing(engine: sa.Engine, scope: Scope | None = None) -> report.Briefing:
+    return report.build_briefing(engine, load_city(), "2026-02", scope=scope or Scope(), as_of=city.AS_OF)
 
 
 def test_kpis_and_summary_come_from_the_scoped_numbers(tiny_engine: sa.Engine) -> None:
