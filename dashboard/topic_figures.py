@@ -361,3 +361,33 @@ def add_alert_markers(
         )
     )
     return fig
+
+
+def histogram_table(
+    frame: pl.DataFrame,
+    *,
+    labels: Sequence[str],
+    lang: str,
+    by: str | None = None,
+    names: Mapping[str, str] | None = None,
+) -> pl.DataFrame:
+    """A histogram as a table: [group,] bin label, count — what its chart's export holds."""
+    columns: dict[str, list[Any]] = {}
+    if by is not None:
+        columns[t(f"dim_{by}", lang)] = [(names or {}).get(code, code) for code in frame[by].to_list()]
+    columns[t("bin", lang)] = [labels[index] for index in frame["bin"].to_list()]
+    columns[t("count", lang)] = frame["count"].to_list()
+    return pl.DataFrame(columns)
+
+
+def funnel_table(row: pl.DataFrame, *, stages: Sequence[str], hours: Sequence[str | None], lang: str) -> pl.DataFrame:
+    """The funnel as a table: stage, events reaching it, median hours spent in it."""
+    counts = [int(row[name][0] or 0) if row.height else 0 for name in stages]
+    medians = [row[hour][0] if (hour and row.height) else None for hour in hours]
+    return pl.DataFrame(
+        {
+            t("stage", lang): [metric_label(name, lang) for name in stages],
+            t("count", lang): counts,
+            t("median_hours_column", lang): [None if m is None else round(float(m), 1) for m in medians],
+        }
+    )
