@@ -51,7 +51,7 @@ from dashboard.topic_tables import OVERDUE_COLUMNS, detail_frame
 from data_access import schema
 from data_access.details import COMPUTED, DETAIL_COLUMNS, DetailPage, fetch_details
 from data_access.distributions import HistogramRequest, histogram
-from data_access.query import MetricRequest, RequestError, TimeRange
+from data_access.query import RequestError, TimeRange
 
 log = logging.getLogger(__name__)
 MAP_WIDTH, MAP_HEIGHT = 760, 520
@@ -429,10 +429,6 @@ def trend(page: TopicPage, alerts: pl.DataFrame, metric: str | None = None, key:
     export_ui.chart(ctx, figure, data, key=key, title=figure.layout.title.text or metric_label(metric, lang))
 
 
-def alert_list(page: TopicPage, alerts: pl.DataFrame) -> None:
-    app_state.render_alerts(page.ctx, alerts)
-
-
 # -- the drill map ---------------------------------------------------------------------------------
 
 
@@ -731,10 +727,6 @@ def detail_table(page: TopicPage) -> None:
     )
 
 
-def metric_rows(page: TopicPage, request: MetricRequest) -> pl.DataFrame:
-    return page.ctx.run(request)
-
-
 def render_page(domain: str, title_key: str, sections: Callable[[TopicPage], None]) -> None:
     """A whole topic page: header and filters, KPIs, trend with alerts, drill map, breakdowns,
     the page's own ``sections``, and the records behind it all."""
@@ -751,7 +743,7 @@ def render_page(domain: str, title_key: str, sections: Callable[[TopicPage], Non
         trend(page, alerts)
     with right:
         st.markdown(f"**{t('alerts', lang)}**")
-        alert_list(page, alerts)
+        app_state.render_alerts(ctx, alerts)
     st.subheader(t("map_section", lang))
     drill_map(page)
     st.subheader(t("breakdown", lang))
