@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import platform
 import statistics
 import time
@@ -107,6 +108,8 @@ def measure(engine: sa.Engine, domain: str, as_of: dt.datetime, rates: ThreeRate
 
 
 def table(timings: list[Timing], scale: float, rows: str, repeat: int) -> str:
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+
     def ms(value: float) -> str:
         return f"{value * 1000:,.1f} ms" if value < 10 else f"{value:,.1f} s"
 
@@ -114,7 +117,8 @@ def table(timings: list[Timing], scale: float, rows: str, repeat: int) -> str:
         f"# Topic pages: one render, a filter change, a drill step (scale {scale:g})",
         "",
         f"`python -m bench.topic_pages --scale {scale:g} --repeat {repeat}` on {platform.node()}"
-        f" ({platform.machine()}, {platform.python_version()}); {rows}. Medians of {repeat} runs.",
+        f" ({platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}); {rows}."
+        f" Medians of {repeat} runs; load average {load} (1, 5, 15 min) when it finished.",
         "",
         "| page | reads | render cold | render warm | filter change cold | warm | drill step cold | warm |",
         "|---|---|---|---|---|---|---|---|",
