@@ -290,7 +290,8 @@ class ServerUpsert:
         copies = [sa.Column(column.name, column.type) for column in table.columns]
         self.batch = sa.Table("ingest_batch", sa.MetaData(), *copies, prefixes=["TEMPORARY"])
         self.batch.create(connection)
-        self.target_was_empty = connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one() == 0
+        first = connection.execute(sa.select(table.c[self.key]).limit(1)).first()
+        self.target_was_empty = first is None  # then no batch needs comparing (duplicates are gone already)
 
     def write(self, frame: pl.DataFrame) -> BatchOutcome:
         c, t, b, key = self.connection, self.table, self.batch, self.key

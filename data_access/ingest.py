@@ -5,9 +5,10 @@
 
 Reads CSV (UTF-8, UTF-8 with BOM, GB18030/GBK, detected), XLSX, Parquet and Open311 GeoReport v2 JSON
 in bounded batches; maps columns and values with a mapping file (``docs/ingest.md``); validates every
-row and writes the rejected ones to a quarantine CSV with row number, column and reason; and loads the
-rest in **one transaction**, upserting by id (a newer version of a record replaces the older one, an
-identical one changes nothing). The city's regions (from its GeoJSON layers), the categories and the
+row, staging the valid ones to Parquet (``data_access.fact_writer``) and the rejected ones, with row
+number, column and reason, to a quarantine CSV; finds duplicate ids over the whole import; and only
+then loads the rows in **one transaction**, upserting by id (a newer version of a record replaces the
+older one, an identical one changes nothing). The city's regions (from its GeoJSON layers), the categories and the
 departments the records use are written in the same transaction, and ``cockpit_meta`` gets a new
 ``data_version`` so the app can drop cached results.
 
@@ -162,7 +163,9 @@ class Quarantine:
         self.parts.append(part)
         self.rows += rejects.height
 
-    def write(self, work: Any, file_names: Sequence[str], writer: FactWriter, id_column: str) -> None:
+    def write(
+        self, work: duckdb.DuckDBPyConnection, file_names: Sequence[str], writer: FactWriter, id_column: str
+    ) -> None:
         """Merge the staged rejects and the writer's duplicates into the quarantine CSV (or remove a stale one)."""
         if not self.parts and writer.duplicates_file is None:
             if self.path.is_file() and self.path.name.endswith(QUARANTINE_SUFFIX):
@@ -281,14 +284,19 @@ def ingest_files(
             _load_file(index, path, names[index], mapping, transformer, writer, sink, summary, batch_rows)
         summary.phases["validate"] = time.perf_counter() - began
         with work_engine(scratch) as work:
-            duplicates = writer.find_duplicates(work)
+            try:
+                duplicates = writer.find_duplicates(work)
+                sink.write(work, names, writer, mapping.id_column)
+            except (duckdb.Error, OSError) as exc:
+                raise IngestProblem(f"staging the import in {scratch} failed, nothing was written: {exc}") from exc
             if duplicates:
                 summary.rejected["duplicate_id"] += duplicates
-            sink.write(work, names, writer, mapping.id_column)
             summary.quarantine = sink.path if sink.rows or duplicates else None
             summary.phases["duplicates"] = time.perf_counter() - began - summary.phases["validate"]
             if writer.to_load:
                 _load_database(engine, writer, work, transformer, regions.rows(), city, summary)
+    except OSError as exc:  # the scratch folder (a full disk) or the quarantine file
+        raise IngestProblem(f"cannot write {exc.filename or scratch}: {exc.strerror or exc}") from exc
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     summary.seconds = time.perf_counter() - began
