@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import app_state
+from dashboard import app_state, auth_ui
 from dashboard.figures import explore_figure
 from dashboard.i18n import metric_label, t
 from dashboard.queries import DOMAIN_TABLES, DOMAINS, breakdown_request, domain_dimensions, domain_metrics
@@ -56,10 +56,15 @@ if result.height > TOP_N and dimension not in ("day", "week", "month"):
 st.subheader(t("table", lang))
 table = display_table(result, dimension=dimension, metrics=selected, names=names, lang=lang)
 st.dataframe(table, hide_index=True, key="explore_table")
-st.download_button(
-    t("download_csv", lang),
-    table.write_csv().encode("utf-8-sig"),  # with BOM, so Excel opens the Chinese headers correctly
-    file_name=f"{domain}_{dimension}_{view.period.key}.csv",
-    mime="text/csv",
-    key="download",
-)
+if ctx.can("export"):
+    file_name = f"{domain}_{dimension}_{view.period.key}.csv"
+    st.download_button(
+        t("download_csv", lang),
+        table.write_csv().encode("utf-8-sig"),  # with BOM, so Excel opens the Chinese headers correctly
+        file_name=file_name,
+        mime="text/csv",
+        key="download",
+        on_click=auth_ui.export_callback(
+            "explore", auth_ui.view_filters(view.period, view.filters), table.height, file_name
+        ),
+    )
