@@ -81,5 +81,10 @@ def audit_rows(engine: sa.Engine, action: str | None = None) -> list[dict[str, A
         return [dict(row) for row in connection.execute(statement).mappings()]
 
 
+def html_text(at: AppTest) -> str:
+    """Everything drawn with st.html (the big screen's cards, rankings and ticker)."""
+    return "\n".join(element.proto.body for element in at.get("html"))
+
+
 def kpis(at: AppTest) -> dict[str, str]:
     return {metric.label: metric.value for metric in at.metric}
