@@ -108,10 +108,15 @@ class _Signed:
 
     viewer: Viewer
     signed_in_at: dt.datetime
-    checked_at: float = field(default_factory=time.monotonic)
+    checked_at: float = field(default_factory=lambda: _clock())
 
 
 # ---- helpers ------------------------------------------------------------------------------------------
+
+
+def _clock() -> float:
+    """Seconds on a monotonic clock (a function of its own, so tests can move it on)."""
+    return time.monotonic()
 
 
 def _session_id() -> str | None:
@@ -260,12 +265,12 @@ def _still_signed_in(engine: sa.Engine, config: AccessConfig) -> _Signed | None:
     if viewer.method != "token" and local_now() - signed.signed_in_at > dt.timedelta(hours=config.session_hours):
         _end(engine, signed, "expired", "auth_expired")
         return None
-    if time.monotonic() - signed.checked_at >= config.recheck_seconds:
+    if _clock() - signed.checked_at >= config.recheck_seconds:
         fresh = users.current_viewer(engine, viewer)
         if fresh is None:
             _end(engine, signed, "revoked", "auth_revoked")
             return None
-        signed.viewer, signed.checked_at = fresh, time.monotonic()
+        signed.viewer, signed.checked_at = fresh, _clock()
     return signed
 
 
@@ -519,7 +524,7 @@ def _finish(reads: _Reads) -> None:
         return
     key = reads.key()
     seen: dict[str, float] = st.session_state.setdefault(VIEWS_KEY, {})
-    now = time.monotonic()
+    now = _clock()
     window = settings(st.session_state.get("lang", "zh")).repeat_view_minutes * 60
     if key in seen and now - seen[key] < window:
         return
