@@ -398,3 +398,12 @@ def test_audit_rows_survive_a_failing_write(secured_city: tuple[sa.Engine, dict[
     monkeypatch.setattr(audit, "record", refuse)
     go(at, "pages/services.py")
     assert not at.error and at.metric
+
+
+def test_every_access_setting_is_documented(repo_root: Path) -> None:
+    from data_access import access
+
+    doc = (repo_root / "docs" / "configuration.md").read_text(encoding="utf-8")
+    keys = [key for section in access._KEYS.values() for key in section]
+    keys += [*access._KEYS, *access._GROUP_KEYS, access.ACCESS_ENV, auth_ui.TOKEN_PARAM]
+    assert [key for key in keys if f"`{key}`" not in doc and f"[{key}]" not in doc] == []
