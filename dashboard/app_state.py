@@ -36,6 +36,8 @@ from data_access import schema
 from data_access.access import NOTHING, Viewer, intersect, visible_regions
 from data_access.cache import ResultCache
 from data_access.check import table_counts
+from data_access.details import DetailPage, DetailRequest, fetch_details
+from data_access.distributions import HistogramRequest, histogram
 from data_access.engine import (
     DatabaseProblem,
     DatabaseTarget,
@@ -327,13 +329,18 @@ class Context:
         """``export``, ``admin``, ``unmasked``: what the viewer's role and grants allow."""
         return permission in self.permissions
 
-    def scoped(self, request: MetricRequest) -> MetricRequest:
-        """The request narrowed to the viewer's scope (a request's own scope can only narrow it further)."""
+    def narrowed(self, scope: Scope) -> Scope:
+        """A request's scope narrowed to the viewer's (a request's own scope can only narrow it further)."""
         if self.scope.unrestricted:
-            return request
-        if request.scope.unrestricted:
-            return replace(request, scope=self.scope)
-        return replace(request, scope=intersect(request.scope, self.scope, _parents(self.target.url)))
+            return scope
+        if scope.unrestricted:
+            return self.scope
+        return intersect(scope, self.scope, _parents(self.target.url))
+
+    def scoped(self, request: MetricRequest) -> MetricRequest:
+        """The request narrowed to the viewer's scope."""
+        scope = self.narrowed(request.scope)
+        return request if scope == request.scope else replace(request, scope=scope)
 
     def run(self, request: MetricRequest) -> pl.DataFrame:
         """run_metrics with the city's 三率 settings and cache TTL; a failure stops the page cleanly."""
@@ -351,6 +358,28 @@ class Context:
         request = self.scoped(request)
         frame = run_metrics(self.engine, request, self.city.three_rates, ttl_seconds=self.city.cache_ttl_seconds)
         auth_ui.note_read(request, frame.height)
+        return frame
+
+    def details(self, request: DetailRequest) -> DetailPage:
+        """One page of the records behind a number, in the viewer's scope; personal data masked unless
+        the viewer's role or grants allow ``unmasked``. Failures raise (the page decides how to show them)."""
+        request = replace(request, scope=self.narrowed(request.scope))
+        reveal = self.can("unmasked")
+        found = fetch_details(
+            self.engine,
+            request,
+            self.city.three_rates,
+            reveal_personal_data=reveal,
+            ttl_seconds=self.city.cache_ttl_seconds,
+        )
+        auth_ui.note_read(request.metric_request(), found.rows.height, unmasked=reveal)
+        return found
+
+    def histogram(self, request: HistogramRequest) -> pl.DataFrame:
+        """Bin counts of a duration distribution, in the viewer's scope. Failures raise."""
+        request = replace(request, scope=self.narrowed(request.scope))
+        frame = histogram(self.engine, request, self.city.three_rates, ttl_seconds=self.city.cache_ttl_seconds)
+        auth_ui.note_read(request.metric_request(), frame.height)
         return frame
 
     def names(self, dimension: str) -> dict[str, str]:
@@ -789,8 +818,8 @@ def _parents(url: str) -> dict[str, str | None]:
 
 
 def region_levels(ctx: Context) -> dict[str, str]:
-    """Region code → level, for every region (cached)."""
-    return _region_levels(ctx.target.url)
+    """Region code → level, for every region the viewer may see (cached)."""
+    return ctx.region_levels()
 
 
 def region_parents(ctx: Context) -> dict[str, str | None]:

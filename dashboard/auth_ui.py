@@ -468,6 +468,7 @@ class _Reads:
     end: dt.datetime | None = None
     rows: int = 0
     reads: int = 0
+    unmasked: bool = False
 
     def summary(self) -> dict[str, Any]:
         found: dict[str, Any] = {key: sorted(values) for key, values in sorted(self.filters.items())}
@@ -484,13 +485,15 @@ class _Reads:
         return json.dumps([self.page, summary], ensure_ascii=False, sort_keys=True)
 
 
-def note_read(request: MetricRequest, rows: int) -> None:
-    """Count one answered request towards this page run's view (called by ``app_state.Context``)."""
+def note_read(request: MetricRequest, rows: int, *, unmasked: bool = False) -> None:
+    """Count one answered request towards this page run's view (called by ``app_state.Context``);
+    ``unmasked``: detail rows were shown with personal data in clear (recorded with the view)."""
     if get_script_run_ctx() is None:
         return
     reads: _Reads | None = st.session_state.get(READS_KEY)
     if reads is None:
         return
+    reads.unmasked = reads.unmasked or unmasked
     for item in request.filters:
         reads.filters.setdefault(item.dimension, set()).update(item.values)
     reads.dimensions.update(request.dimensions)
@@ -541,7 +544,7 @@ def _finish(reads: _Reads) -> None:
         page=reads.page,
         filters=reads.summary(),
         rows=reads.rows,
-        detail={"scope": describe_scope(access.scope)},
+        detail={"scope": describe_scope(access.scope), **({"unmasked": True} if reads.unmasked else {})},
     )
 
 

@@ -92,7 +92,9 @@ def test_a_success_resets_the_failure_count(accounts: sa.Engine) -> None:
     config = AccessConfig(max_failed_logins=2)
     assert not users.authenticate(accounts, "alice", "nope nope nope", config=config).ok
     assert users.authenticate(accounts, "alice", PASSWORD, config=config).ok
-    assert users.authenticate(accounts, "alice", "nope nope nope", config=config).outcome is users.Outcome.WRONG_PASSWORD
+    assert (
+        users.authenticate(accounts, "alice", "nope nope nope", config=config).outcome is users.Outcome.WRONG_PASSWORD
+    )
 
 
 def test_unknown_disabled_and_passwordless_accounts(accounts: sa.Engine) -> None:
@@ -113,9 +115,11 @@ def test_password_and_role_rules_are_named(accounts: sa.Engine) -> None:
         users.add_user(accounts, "alice", "analyst", password="short", actor="test")
     with pytest.raises(users.UserProblem, match="must not be the account name"):
         users.add_user(accounts, "alice_smith", "analyst", password="Alice_Smith", actor="test")
-    with pytest.raises(AccessProblem, match="leader .* whole city"):
-        users.add_user(accounts, "boss", "leader", password=PASSWORD, scope=Scope(regions=frozenset({city.D1})), actor="t")
-    with pytest.raises(AccessProblem, match="department head .* needs"):
+    with pytest.raises(AccessProblem, match=r"leader .* whole city"):
+        users.add_user(
+            accounts, "boss", "leader", password=PASSWORD, scope=Scope(regions=frozenset({city.D1})), actor="t"
+        )
+    with pytest.raises(AccessProblem, match=r"department head .* needs"):
         users.add_user(accounts, "head", "department_head", password=PASSWORD, actor="test")
     with pytest.raises(users.UserProblem, match="unknown region code"):
         users.add_user(
@@ -309,7 +313,7 @@ def test_one_account_turns_sign_in_on(secured_city: tuple[sa.Engine, dict[str, s
 
 
 def test_roles_see_their_pages(secured_city: tuple[sa.Engine, dict[str, str]]) -> None:
-    engine, extra = secured_city
+    _, extra = secured_city
     for name, allowed in (("leader", DATA_PAGES), ("analyst", DATA_PAGES), ("admin", (*DATA_PAGES, *ADMIN_PAGES))):
         at = signed_in(name, PASSWORD)
         for page in allowed:
@@ -378,7 +382,9 @@ def test_a_bad_token_shows_the_login_page_with_a_notice(secured_city: tuple[sa.E
     assert len([row for row in audit_rows(engine, "login_failed") if row["page"] == "kiosk"]) == 1
 
 
-def test_the_gate_never_fails_open(secured_city: tuple[sa.Engine, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_gate_never_fails_open(
+    secured_city: tuple[sa.Engine, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
     def broken(engine: sa.Engine) -> int:
         raise sa.exc.OperationalError("SELECT count(*)", {}, Exception("server closed the connection"))
 
@@ -388,7 +394,9 @@ def test_the_gate_never_fails_open(secured_city: tuple[sa.Engine, dict[str, str]
     assert not at.metric and not on_login_page(at)
 
 
-def test_audit_rows_survive_a_failing_write(secured_city: tuple[sa.Engine, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_audit_rows_survive_a_failing_write(
+    secured_city: tuple[sa.Engine, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A database that refuses the audit INSERT does not break the page (the problem is logged)."""
 
     def refuse(*args: object, **kwargs: object) -> str:

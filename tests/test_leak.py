@@ -12,20 +12,23 @@ Hand counts, February 2026 (the fixture's month; as-of 2026-02-28 08:00):
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 import sqlalchemy as sa
+from streamlit.testing.v1 import AppTest
 
 from dashboard import app_state
 from dashboard.queries import DOMAINS, domain_dimensions
+from data_access import users
 from data_access.engine import resolve_target
 from data_access.metric_registry import METRICS
 from data_access.metrics import run_metrics
 from data_access.query import Filter, MetricRequest, Scope, TimeRange
 from data_access.settings import load_city
 from tests import fixture_city as city
-from tests.app_driver import ADMIN_PAGES, DATA_PAGES, go, html_text, kpis, rendered, signed_in
+from tests.app_driver import ADMIN_PAGES, DATA_PAGES, audit_rows, go, html_text, kpis, rendered, signed_in, start
 from tests.conftest import PASSWORD
 
 # Everything that names 西湖区 (D2) or anything inside it; codes of D2's street, community and grid start with D2.
@@ -55,7 +58,9 @@ def cockpit_cards(text: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("head", ["head_d1", "head_a"])
-def test_a_head_sees_nothing_of_the_other_on_any_page(secured_city: tuple[sa.Engine, dict[str, str]], head: str) -> None:
+def test_a_head_sees_nothing_of_the_other_on_any_page(
+    secured_city: tuple[sa.Engine, dict[str, str]], head: str
+) -> None:
     at = signed_in(head, PASSWORD)
     forbidden = FORBIDDEN[head]
     for page in DATA_PAGES:
@@ -200,3 +205,56 @@ def test_the_early_warning_list_is_scoped(secured_city: tuple[sa.Engine, dict[st
         "上城区 城市管理局 政务服务办件超期未办结 1 件",
         "上城区 市场监督管理局 政务服务办件超期未办结 1 件",
     ]
+
+
+def table_columns(at: AppTest, column: str) -> list[list[str]]:
+    """The values of ``column`` in every table that has it, in page order, each sorted."""
+    frames = [element.value for element in at.dataframe if column in element.value.columns]
+    return [sorted(str(value) for value in frame[column].tolist()) for frame in frames]
+
+
+# (head, February's tickets, February's cases, cases open past their limit) in the head's scope, by hand:
+# D1 holds T1, T2 / S1, S2, S7, S8, overdue S6 (A) and S7 (B); A holds T1, T2, T5 / S1, S2, S5, overdue S6.
+OWN_ROWS = [
+    ("head_d1", ["T1", "T2"], ["S1", "S2", "S7", "S8"], ["S6", "S7"]),
+    ("head_a", ["T1", "T2", "T5"], ["S1", "S2", "S5"], ["S6"]),
+]
+
+
+@pytest.mark.parametrize(("head", "tickets", "cases", "overdue"), OWN_ROWS, ids=[row[0] for row in OWN_ROWS])
+def test_detail_rows_are_the_heads_own_and_masked(
+    secured_city: tuple[sa.Engine, dict[str, str]], head: str, tickets: list[str], cases: list[str], overdue: list[str]
+) -> None:
+    engine, _ = secured_city
+    at = go(signed_in(head, PASSWORD), "pages/complaints.py")
+    assert table_columns(at, "工单编号") == [tickets]
+    text = rendered(at)
+    assert not [value for value in city.PERSONAL_NUMBERS if value in text], "personal data shown unmasked"
+    assert "来电人王**" in text and "138****5678" in text  # T2's text, masked
+    view = [row for row in audit_rows(engine, "view") if row["page"] == "complaints"][-1]
+    assert "unmasked" not in json.loads(view["detail"])
+    go(at, "pages/services.py")
+    assert table_columns(at, "办件编号") == [overdue, cases]  # the overdue list, then the detail table
+
+
+def test_only_a_grant_reveals_personal_data_and_the_view_records_it(
+    secured_city: tuple[sa.Engine, dict[str, str]],
+) -> None:
+    engine, _ = secured_city
+    users.grant(engine, "head_d1", actor="test", allow=["unmasked"])
+    at = go(signed_in("head_d1", PASSWORD), "pages/complaints.py")
+    text = rendered(at)
+    assert "13812345678" in text and "王建国" in text  # T2 is in D1: shown in clear to the granted head
+    assert "330106199001011234" not in text  # T5 is outside the scope, granted or not
+    view = [row for row in audit_rows(engine, "view") if row["page"] == "complaints"][-1]
+    assert json.loads(view["detail"])["unmasked"] is True
+    users.grant(engine, "head_d1", actor="test", revoke=["unmasked"])
+    again = go(signed_in("head_d1", PASSWORD), "pages/complaints.py")
+    assert "13812345678" not in rendered(again)
+
+
+def test_sign_in_off_masks_personal_data(tiny_app: sa.Engine) -> None:
+    at = start()
+    go(at, "pages/complaints.py")
+    text = rendered(at)
+    assert not [value for value in city.PERSONAL_NUMBERS if value in text]
