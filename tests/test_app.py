@@ -39,6 +39,7 @@ PAGES = (
     "pages/grid.py",
     "pages/explore.py",
     "pages/admin.py",
+    "pages/audit.py",
 )
 COCKPIT = (
     "service_received",
