@@ -585,7 +585,8 @@ def _service_item_names(url: str) -> dict[str, str]:
     """Service item code → name (the items are not a dimension table: read the distinct pairs)."""
     c = schema.service_cases.c
     with app_state.engine_for(url).connect() as connection:
-        return dict(connection.execute(sa.select(c.service_item_code, c.service_item_name).distinct()).tuples().all())
+        rows = connection.execute(sa.select(c.service_item_code, c.service_item_name).distinct())
+        return {str(code): str(name) for code, name in rows}
 
 
 def _service_items(page: TopicPage) -> None:
