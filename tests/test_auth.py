@@ -415,3 +415,31 @@ def test_every_access_setting_is_documented(repo_root: Path) -> None:
     keys = [key for section in access._KEYS.values() for key in section]
     keys += [*access._KEYS, *access._GROUP_KEYS, access.ACCESS_ENV, auth_ui.TOKEN_PARAM]
     assert [key for key in keys if f"`{key}`" not in doc and f"[{key}]" not in doc] == []
+
+
+@pytest.mark.parametrize("kind", ["postgresql", "mysql"])
+def test_accounts_tokens_and_trail_work_on_the_servers(
+    kind: str, request: pytest.FixtureRequest, fast_hashes: None
+) -> None:
+    engine: sa.Engine = request.getfixturevalue({"postgresql": "postgres_engine", "mysql": "mysql_engine"}[kind])
+    city.load(engine)
+    try:
+        users.add_user(engine, "head", "department_head", password=PASSWORD, scope=Scope(regions=frozenset({city.D1})),
+                       actor="test")  # fmt: skip
+        assert users.authenticate(engine, "head", "wrong password!").outcome is users.Outcome.WRONG_PASSWORD
+        signed = users.authenticate(engine, "head", PASSWORD)
+        assert signed.ok and signed.viewer is not None and signed.viewer.scope == Scope(regions=frozenset({city.D1}))
+        users.add_user(engine, "wall", "screen", actor="test")
+        token_id, token = users.issue_token(engine, "wall", actor="test", days=3)
+        assert users.token_sign_in(engine, token) is not None
+        users.revoke_token(engine, token_id, actor="test")
+        assert users.token_sign_in(engine, token) is None
+        assert users.account_count(engine) == 2
+        found = audit.search(engine, actions=["login_failed"])
+        assert sorted(json.loads(detail)["reason"] for detail in found["detail"].to_list()) == [
+            "revoked_token",
+            "wrong_password",
+        ]
+        assert audit.search(engine, text="token_revoke").height == 1
+    finally:
+        schema.metadata.drop_all(engine, tables=list(schema.ACCESS_TABLES))
