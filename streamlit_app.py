@@ -20,8 +20,10 @@ lang = app_state.setup()
 access = auth_ui.gate(lang)
 
 if access.needs_sign_in:
-    login = st.Page("pages/login.py", title=t("page_login", lang), default=True)
-    current = st.navigation([login], position="hidden")
+    # The login page answers every page's address, so a deep link signs in and then opens that page.
+    login = [st.Page("pages/login.py", title=t("page_login", lang), default=True)]
+    login += [st.Page("pages/login.py", title=t("page_login", lang), url_path=path) for path in auth_ui.PAGE_PATHS]
+    current = st.navigation(login, position="hidden")
     auth_ui.run_page(current, "login")
 else:
     cockpit = st.Page("pages/cockpit.py", title=t("page_cockpit", lang), default=True)

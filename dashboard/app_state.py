@@ -563,6 +563,7 @@ def load_context(lang: str | None = None) -> Context:
         follow_data_version(target.url)
         as_of = _as_of(target.url)
         meta = _meta(target.url)
+        access = _access_fields(target.url, engine)
     except DatabaseProblem as problem:
         stop_with_error(t("db_problem", lang, message=str(problem)))
     except sa.exc.SQLAlchemyError as exc:
@@ -570,10 +571,7 @@ def load_context(lang: str | None = None) -> Context:
         stop_with_error(t("db_problem", lang, message=f"{target.display_url}: {reason}"))
     if as_of is None:
         stop_with_error(t("db_problem", lang, message=f"{target.display_url}: {t('no_data_yet', lang)}"))
-    return Context(
-        target=target, engine=engine, city=city, lang=lang, as_of=as_of, meta=meta,
-        **_access_fields(target.url, engine),
-    )  # fmt: skip
+    return Context(target=target, engine=engine, city=city, lang=lang, as_of=as_of, meta=meta, **access)
 
 
 # ---- page furniture -----------------------------------------------------------------------------

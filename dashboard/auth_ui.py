@@ -61,6 +61,8 @@ OIDC_DONE_KEY = "_auth_oidc_done"
 READS_KEY = "_auth_reads"
 VIEWS_KEY = "_auth_views"
 ACCOUNTS_TTL_SECONDS = 5
+# The address of every page but the default one (the login page answers them all while signed out).
+PAGE_PATHS: tuple[str, ...] = ("services", "complaints", "grid", "explore", "admin", "audit")
 log = logging.getLogger(__name__)
 Mode = Literal["open", "signed_in", "signed_out"]
 
@@ -550,7 +552,7 @@ def _finish(reads: _Reads) -> None:
 
 def run_page(page: Any, default_name: str) -> None:
     """Run the navigation's page and record what it read as one view (not when it only asked to rerun)."""
-    name = str(page.url_path or default_name)
+    name = str(page.url_path or default_name) if default_name != "login" else "login"
     reads = _Reads(name)
     st.session_state[READS_KEY] = reads
     try:
