@@ -237,8 +237,8 @@ def _token_sign_in(engine: sa.Engine, lang: str) -> None:
 
 def _oidc_sign_in(engine: sa.Engine, config: AccessConfig, lang: str) -> None:
     """An identity the provider signed in (``st.user``) becomes a viewer through the group mapping."""
-    if SIGNED_KEY in st.session_state or not oidc_configured():
-        return
+    if SIGNED_KEY in st.session_state or st.session_state.get(OIDC_DONE_KEY) or not oidc_configured():
+        return  # signed in already, or this session's single sign-on ended (signed out, expired, unmapped)
     try:
         logged_in = bool(st.user.is_logged_in)
     except Exception:
@@ -248,10 +248,9 @@ def _oidc_sign_in(engine: sa.Engine, config: AccessConfig, lang: str) -> None:
     claims = {key: st.user[key] for key in st.user}
     viewer = oidc_viewer(claims, config)
     if viewer is None:
-        if not st.session_state.get(OIDC_DONE_KEY):
-            record(engine, "login_failed", user=str(claims.get(config.oidc_name_claim) or "")[:64] or None,
-                   page="login", detail={"reason": "no_group_mapping", "method": "oidc"})  # fmt: skip
-            st.session_state[OIDC_DONE_KEY] = True
+        record(engine, "login_failed", user=str(claims.get(config.oidc_name_claim) or "")[:64] or None,
+               page="login", detail={"reason": "no_group_mapping", "method": "oidc"})  # fmt: skip
+        st.session_state[OIDC_DONE_KEY] = True
         st.session_state[NOTICE_KEY] = "auth_sso_unmapped"
         return
     st.session_state[SIGNED_KEY] = _Signed(viewer, local_now())
