@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from streamlit.testing.v1 import AppTest
 
 from dashboard import auth_ui
 from data_access import audit, schema, users
@@ -34,7 +35,7 @@ from data_access.access import (
 from data_access.engine import dispose_engine, get_engine
 from data_access.query import Scope
 from tests import fixture_city as city
-from tests.app_driver import ADMIN_PAGES, DATA_PAGES, audit_rows, go, on_login_page, sign_in, signed_in, start
+from tests.app_driver import ADMIN_PAGES, APP, DATA_PAGES, audit_rows, go, on_login_page, sign_in, signed_in, start
 from tests.conftest import PASSWORD
 
 PARENTS = {row["code"]: row["parent_code"] for row in city.REGIONS}
@@ -443,3 +444,33 @@ def test_accounts_tokens_and_trail_work_on_the_servers(
         assert audit.search(engine, text="token_revoke").height == 1
     finally:
         schema.metadata.drop_all(engine, tables=list(schema.ACCESS_TABLES))
+
+
+def test_single_sign_on_in_the_app(
+    secured_city: tuple[sa.Engine, dict[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The switch and the mapping inside the running app (st.user as AppTest simulates it; no real provider)."""
+    engine, _ = secured_city
+    settings = tmp_path / "access.toml"
+    settings.write_text(
+        '[[oidc.groups]]\ngroup = "shangcheng-heads"\nrole = "department_head"\nregions = ["330102"]\n', "utf-8"
+    )
+    monkeypatch.setenv("COCKPIT_ACCESS", str(settings))
+    monkeypatch.setattr(auth_ui, "oidc_configured", lambda: True)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.user = {"is_logged_in": True, "email": "wang@city.example", "groups": ["shangcheng-heads"]}
+    at.run()
+    assert not on_login_page(at)
+    go(at, "pages/complaints.py")
+    assert {m.label: m.value for m in at.metric}["诉求量"] == "2 件"  # 上城区's February tickets only
+    logins = [row for row in audit_rows(engine, "login") if row["user_name"] == "wang@city.example"]
+    assert len(logins) == 1 and json.loads(logins[0]["detail"]) == {"method": "oidc"}
+    at.sidebar.button(key="auth_sign_out").click().run()
+    assert on_login_page(at)
+    stranger = AppTest.from_file(APP, default_timeout=60)
+    stranger.user = {"is_logged_in": True, "email": "visitor@city.example", "groups": ["visitors"]}
+    stranger.run()
+    assert on_login_page(stranger) and any("未分配驾驶舱角色" in w.value for w in stranger.warning)
+    assert any(b.key == "auth_sso" for b in stranger.button)
+    failed = [row for row in audit_rows(engine, "login_failed") if row["user_name"] == "visitor@city.example"]
+    assert len(failed) == 1
