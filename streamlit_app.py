@@ -34,7 +34,9 @@ else:
     ]
     pages = {t("section_cockpit", lang): [cockpit], t("section_topics", lang): topics}
     if access.role != "screen":
-        pages[t("section_analysis", lang)] = [st.Page("pages/explore.py", title=t("page_explore", lang))]
+        pages[t("section_analysis", lang)] = [st.Page("pages/explore.py", title=t("page_workbench", lang))]
+        if access.can("export"):  # a briefing is an export
+            pages[t("section_analysis", lang)].append(st.Page("pages/report.py", title=t("page_report", lang)))
     if access.can("admin"):
         pages[t("section_admin", lang)] = [
             st.Page("pages/admin.py", title=t("page_admin", lang)),

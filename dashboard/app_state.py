@@ -23,15 +23,12 @@ import sqlalchemy as sa
 import streamlit as st
 
 from dashboard import auth_ui, bigscreen
-from dashboard.figures import complete_buckets, trend_figure
 from dashboard.formatting import format_change, format_datetime, format_index, format_number, format_value
 from dashboard.i18n import LANGUAGE_NAMES, LANGUAGES, TEXTS, metric_label, normalise_language, t
 from dashboard.kpi import Kpi, Status, build_kpis
-from dashboard.links import LINK_PARAMS, LinkFilters, parse_link, request_filters
-from dashboard.periods import GRAINS, PERIODS, Period, custom_period, resolve_period, trend_window
-from dashboard.queries import district_filters, kpi_requests, trend_requests
-from dashboard.theme import PLOTLY_CONFIG
-from dashboard.ticker import alerts_for_page, ticker_alerts
+from dashboard.periods import Period
+from dashboard.queries import kpi_requests
+from dashboard.ticker import ticker_alerts
 from data_access import schema
 from data_access.access import NOTHING, Viewer, intersect, visible_regions
 from data_access.cache import ResultCache
@@ -613,39 +610,9 @@ def period_choice(lang: str, options: Sequence[str], default: str, key: str = "p
     return str(choice or default)
 
 
-def period_control(ctx: Context, options: Sequence[str], default: str, key: str = "period") -> Period:
-    """A segmented switch over period presets; returns the preset resolved at the data's as-of time."""
-    return resolve_period(period_choice(ctx.lang, options, default, key), ctx.as_of)
-
-
 def period_caption(period: Period, lang: str) -> str:
     end = period.current.end - dt.timedelta(minutes=1)
     return t("period_range", lang, start=format_datetime(period.current.start), end=format_datetime(end))
-
-
-def district_control(ctx: Context, key: str = "district") -> str | None:
-    """District filter; ``None`` means the whole city."""
-    districts = dict(ctx.districts())
-    _preset_from_query(key, [ALL, *districts])
-    choice = st.selectbox(
-        t("district", ctx.lang),
-        [ALL, *districts],
-        key=key,
-        format_func=lambda code: t("all_districts", ctx.lang) if code == ALL else districts.get(code, code),
-    )
-    return None if choice in (None, ALL) else str(choice)
-
-
-def grain_control(ctx: Context, key: str = "grain") -> str:
-    choice = st.segmented_control(
-        t("grain", ctx.lang),
-        list(GRAINS),
-        default="day",
-        required=True,
-        key=key,
-        format_func=lambda grain: t(f"grain_{grain}", ctx.lang),
-    )
-    return str(choice or "day")
 
 
 def render_kpis(kpis: Sequence[Kpi], lang: str, per_row: int | None = None, *, comparison: str | None = None) -> None:
@@ -750,65 +717,6 @@ def _region_levels(url: str) -> dict[str, str]:
     return dict(zip(regions["code"].to_list(), regions["level"].to_list(), strict=True))
 
 
-def link_filters(ctx: Context) -> LinkFilters:
-    """The filters a link (from the alert ticker or the alerts CLI) put in the page's URL, checked."""
-    params = {key: str(st.query_params[key]) for key in LINK_PARAMS if key in st.query_params}
-    if not params:
-        return LinkFilters()
-    return parse_link(params, ctx.region_levels(), ctx.names("department"), ctx.names("category_l1"))
-
-
-def topic_controls(ctx: Context, table: str) -> TopicView:
-    """Period presets and the district filter, plus any filters a link carried; returns the view."""
-    link = link_filters(ctx)
-    left, right = st.columns([3, 2], vertical_alignment="bottom")
-    with left:
-        period = period_control(ctx, PERIODS, default="month")
-    with right:
-        district = district_control(ctx)
-    filters = district_filters(district)
-    if link.active:
-        period, filters = _apply_link(ctx, link, table, period, district, filters)
-    elif link.notices:
-        st.warning(t("link_ignored", ctx.lang, params=", ".join(link.notices)))
-    st.caption(period_caption(period, ctx.lang))
-    return TopicView(period, district, filters)
-
-
-def _apply_link(
-    ctx: Context, link: LinkFilters, table: str, period: Period, district: str | None, filters: tuple[Filter, ...]
-) -> tuple[Period, tuple[Filter, ...]]:
-    """Narrow the view to what the link shows, say so, and offer to clear it."""
-    lang = ctx.lang
-    extra, dropped = request_filters(link, table)
-    if link.district is not None and district not in (None, link.district):
-        extra = tuple(item for item in extra if item.dimension != "region")  # the viewer chose another district
-    if any(item.dimension == "region" for item in extra):
-        filters = ()  # the link's region is at least as fine as the district
-    if link.time_range is not None:
-        period = custom_period(link.time_range, ctx.as_of)
-    ignored = (*link.notices, *dropped)
-    if ignored:
-        st.warning(t("link_ignored", lang, params=", ".join(ignored)))
-    parts = [_link_part(ctx, item) for item in extra]
-    with st.container(horizontal=True, vertical_alignment="center"):
-        st.info(t("link_active", lang, filters="；".join(parts) or "—"))
-        if st.button(t("link_clear", lang), key="link_clear"):
-            for key in LINK_PARAMS:
-                if key in st.query_params:
-                    del st.query_params[key]
-            st.rerun()
-    return period, (*filters, *extra)
-
-
-def _link_part(ctx: Context, item: Filter) -> str:
-    code = item.values[0]
-    if item.dimension == "region":
-        level = _region_levels(ctx.target.url).get(code, "district")
-        return f"{t(f'dim_{level}', ctx.lang)}：{ctx.names(level).get(code, code)}"
-    return f"{t(f'dim_{item.dimension}', ctx.lang)}：{ctx.names(item.dimension).get(code, code)}"
-
-
 @st.cache_data(show_spinner=False, ttl=NAMES_TTL_SECONDS)
 def _parents(url: str) -> dict[str, str | None]:
     regions = region_names(_engine(url))
@@ -823,19 +731,6 @@ def region_levels(ctx: Context) -> dict[str, str]:
 def region_parents(ctx: Context) -> dict[str, str | None]:
     """Region code → its parent's code (cached)."""
     return _parents(ctx.target.url)
-
-
-def alerts_section(ctx: Context, table: str, view: TopicView) -> None:
-    """The early-warning alerts of this page's data inside its region: risks first, each with its link."""
-    lang = ctx.lang
-    region = next((item.values[0] for item in view.filters if item.dimension == "region"), view.district)
-    try:
-        found = alerts_for_page(early_warning_alerts(ctx), table, region, _parents(ctx.target.url))
-    except Exception:  # the page stays useful without its alert list
-        log.exception("early-warning run failed on a topic page")
-        st.caption(t("alerts_unavailable", lang))
-        return
-    render_alerts(ctx, found)
 
 
 def render_alerts(ctx: Context, found: pl.DataFrame) -> None:
@@ -870,33 +765,6 @@ def kpi_section(ctx: Context, metrics: tuple[str, ...], view: TopicView, *, comp
     kpis = build_kpis(metrics, ctx.run(current), ctx.run(previous), ctx.targets(metrics, view.district))
     render_kpis(kpis, ctx.lang, comparison=comparison)
     return kpis
-
-
-def trend_section(ctx: Context, metric: str, view: TopicView) -> None:
-    """A grain switch and the metric's trend with the comparison window dashed."""
-    lang = ctx.lang
-    grain = grain_control(ctx)
-    window = trend_window(grain, ctx.as_of)
-    current, previous = trend_requests((metric,), window, view.filters)
-    comparison = t({"day": "compare_five_weeks", "week": "compare_previous", "month": "compare_last_year"}[grain], lang)
-    figure = trend_figure(
-        complete_buckets(ctx.run(current), grain, window.current, metric),
-        complete_buckets(ctx.run(previous), grain, window.previous, metric),
-        grain=grain,
-        metric=metric,
-        shift=window.shift,
-        lang=lang,
-        comparison_label=comparison,
-        title=t(
-            "trend_heading",
-            lang,
-            metric=metric_label(metric, lang),
-            grain=t(f"grain_{grain}", lang),
-            comparison=comparison,
-        ),
-        height=340,
-    )
-    st.plotly_chart(figure, theme=None, config=PLOTLY_CONFIG, key="trend")
 
 
 # ---- the admin page's facts -----------------------------------------------------------------------

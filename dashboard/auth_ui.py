@@ -62,7 +62,7 @@ READS_KEY = "_auth_reads"
 VIEWS_KEY = "_auth_views"
 ACCOUNTS_TTL_SECONDS = 5
 # The address of every page but the default one (the login page answers them all while signed out).
-PAGE_PATHS: tuple[str, ...] = ("services", "complaints", "grid", "explore", "admin", "audit")
+PAGE_PATHS: tuple[str, ...] = ("services", "complaints", "grid", "explore", "report", "admin", "audit")
 log = logging.getLogger(__name__)
 Mode = Literal["open", "signed_in", "signed_out"]
 

@@ -47,7 +47,7 @@ _SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 
 
 def topic_link(domain: str, *, district: str | None = None, period: str | None = None) -> str:
-    """The topic page of ``domain`` with its filters set (read by ``app_state.topic_controls``)."""
+    """The topic page of ``domain`` with its filters set (read by ``dashboard.topic_state.parse_state``)."""
     params = {key: value for key, value in (("district", district), ("period", period)) if value}
     query = f"?{urlencode(params)}" if params else ""
     return f"{TOPIC_PAGES[domain]}{query}"

@@ -25,8 +25,13 @@ def cached_select(
     shape: Shape,
     cache: ResultCache[pl.DataFrame] | None,
     ttl_seconds: float | None = None,
+    compiled: tuple[str, tuple[Any, ...]] | None = None,
 ) -> pl.DataFrame:
-    """``shape(rows)`` of ``statement`` on ``engine``, from the cache when a fresh answer is there."""
+    """``shape(rows)`` of ``statement`` on ``engine``, from the cache when a fresh answer is there.
+
+    ``compiled``: the statement's SQL text and parameters when the caller has them memoised
+    (compiling costs milliseconds; a cache hit should not).
+    """
 
     def load() -> pl.DataFrame:
         with engine.connect() as connection:
@@ -34,6 +39,6 @@ def cached_select(
 
     if cache is None:
         return load()
-    sql, params = compiled_sql(statement, engine.dialect)
+    sql, params = compiled or compiled_sql(statement, engine.dialect)
     key = (engine.url.render_as_string(hide_password=False), sql, params)
     return cache.get_or_load(key, load, ttl_seconds)

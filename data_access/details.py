@@ -10,6 +10,7 @@ frame leaves this module unless the caller is allowed to see personal data.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -18,7 +19,7 @@ import sqlalchemy as sa
 
 from data_access.cache import ResultCache
 from data_access.cached_select import cached_select
-from data_access.compiler import FACT_TABLES, record_conditions
+from data_access.compiler import FACT_TABLES, compiled_sql, record_conditions
 from data_access.dialects import hours_between
 from data_access.masking import mask_values
 from data_access.metric_registry import METRICS, TIME_COLUMN
@@ -194,6 +195,16 @@ def detail_statements(request: DetailRequest, rates: ThreeRates, dialect: str) -
     return rows, total
 
 
+Compiled = tuple[sa.Select[Any], tuple[str, tuple[Any, ...]]]
+
+
+@functools.lru_cache(maxsize=1024)
+def _compiled(request: DetailRequest, rates: ThreeRates, dialect: sa.Dialect) -> tuple[Compiled, Compiled]:
+    """((count statement, its SQL), (page statement, its SQL)), memoised: a cache hit must not recompile."""
+    rows, total = detail_statements(request, rates, dialect.name)
+    return (total, compiled_sql(total, dialect)), (rows, compiled_sql(rows, dialect))
+
+
 def _frame(table: sa.Table, result: list[sa.Row[Any]]) -> pl.DataFrame:
     names = [*DETAIL_COLUMNS[table.name], *COMPUTED]
     types: dict[str, pl.DataType] = {}
@@ -230,15 +241,17 @@ def fetch_details(
     """One page of the records behind a number; personal data masked unless ``reveal_personal_data``."""
     table = _check(request)
     rates = rates or ThreeRates()
-    rows_sql, total_sql = detail_statements(request, rates, engine.dialect.name)
+    (total_sql, total_text), _ = _compiled(request, rates, engine.dialect)
 
-    total_frame = cached_select(engine, total_sql, lambda rows: pl.DataFrame({"n": [rows[0][0]]}), cache, ttl_seconds)
-    total = int(total_frame["n"][0])
+    def count(rows: list[sa.Row[Any]]) -> pl.DataFrame:
+        return pl.DataFrame({"n": [rows[0][0]]})
+
+    total = int(cached_select(engine, total_sql, count, cache, ttl_seconds, compiled=total_text)["n"][0])
     last_page = max(1, -(-total // request.page_size))
     if request.page > last_page:  # the view shrank under the viewer (a filter, an import): show its last page
         request = replace(request, page=last_page)
-        rows_sql, _ = detail_statements(request, rates, engine.dialect.name)
-    frame = cached_select(engine, rows_sql, lambda rows: _frame(table, rows), cache, ttl_seconds)
+    _, (rows_sql, rows_text) = _compiled(request, rates, engine.dialect)
+    frame = cached_select(engine, rows_sql, lambda rows: _frame(table, rows), cache, ttl_seconds, compiled=rows_text)
     if not reveal_personal_data:
         frame = frame.with_columns(
             pl.Series(name, mask_values(frame[name].to_list()), dtype=pl.String())

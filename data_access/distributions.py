@@ -10,6 +10,7 @@ whose stop is set by the as-of time. One GROUP BY query; only the bin counts com
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +20,7 @@ import sqlalchemy as sa
 
 from data_access.cache import ResultCache
 from data_access.cached_select import cached_select
-from data_access.compiler import FACT_TABLES, dimension_expression, record_conditions
+from data_access.compiler import FACT_TABLES, compiled_sql, dimension_expression, record_conditions
 from data_access.dialects import hours_between, to_double
 from data_access.metric_registry import METRICS
 from data_access.metrics import RESULTS
@@ -103,17 +104,24 @@ def histogram(
     ttl_seconds: float | None = None,
 ) -> pl.DataFrame:
     """Columns ``[by,] bin, count``; every bin present (zero-filled) for every group seen."""
-    statement = histogram_statement(request, rates or ThreeRates(), engine.dialect.name)
+    statement, sql, params = _compiled(request, rates or ThreeRates(), engine.dialect)
     names = [*([request.by] if request.by else []), "bin", "count"]
     types: dict[str, pl.DataType] = {name: pl.String() for name in names[:-2]}
     types.update({"bin": pl.Int64(), "count": pl.Int64()})
+    keys = [*([request.by] if request.by else []), "bin"]
 
     def shape(rows: list[sa.Row[Any]]) -> pl.DataFrame:
-        return pl.DataFrame([tuple(row) for row in rows], schema=types, orient="row")
+        found = pl.DataFrame([tuple(row) for row in rows], schema=types, orient="row")
+        bins = pl.DataFrame({"bin": list(range(len(request.edges) + 1))}, schema={"bin": pl.Int64()})
+        frame = found.select(request.by).unique().join(bins, how="cross") if request.by else bins
+        return frame.join(found, on=keys, how="left").with_columns(pl.col("count").fill_null(0)).sort(keys)
 
-    found = cached_select(engine, statement, shape, cache, ttl_seconds)
-    bins = pl.DataFrame({"bin": list(range(len(request.edges) + 1))}, schema={"bin": pl.Int64()})
-    frame = found.select(request.by).unique().join(bins, how="cross") if request.by else bins
-    keys = [*([request.by] if request.by else []), "bin"]
-    full = frame.join(found, on=keys, how="left").with_columns(pl.col("count").fill_null(0))
-    return full.sort(keys)
+    return cached_select(engine, statement, shape, cache, ttl_seconds, compiled=(sql, params))
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled(
+    request: HistogramRequest, rates: ThreeRates, dialect: sa.Dialect
+) -> tuple[sa.Select[Any], str, tuple[Any, ...]]:
+    statement = histogram_statement(request, rates, dialect.name)
+    return (statement, *compiled_sql(statement, dialect))

@@ -38,6 +38,7 @@ PAGES = (
     "pages/complaints.py",
     "pages/grid.py",
     "pages/explore.py",
+    "pages/report.py",
     "pages/admin.py",
     "pages/audit.py",
 )
