@@ -12,6 +12,7 @@ Hand counts, February 2026 (the fixture's month; as-of 2026-02-28 08:00):
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 
@@ -19,12 +20,13 @@ import pytest
 import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
-from dashboard import app_state
-from dashboard.queries import DOMAINS, domain_dimensions
+from dashboard import app_state, report
+from dashboard import workbench as wb
+from dashboard.queries import DOMAINS
 from data_access import users
 from data_access.engine import resolve_target
 from data_access.metric_registry import METRICS
-from data_access.metrics import run_metrics
+from data_access.metrics import data_as_of, run_metrics
 from data_access.query import Filter, MetricRequest, Scope, TimeRange
 from data_access.settings import load_city
 from tests import fixture_city as city
@@ -99,13 +101,15 @@ def test_explore_by_every_dimension_stays_inside_the_scope(
     at = go(signed_in(head, PASSWORD), "pages/explore.py")
     for domain in DOMAINS:
         at.selectbox(key="domain").set_value(domain).run()
-        for dimension in domain_dimensions(domain):
+        for dimension in wb.dimension_choices(domain):
             at.selectbox(key="dimension").set_value(dimension).run()
             assert not at.exception and not at.error, (domain, dimension)
             text = rendered(at)
             assert not leaks(text, FORBIDDEN[head]), (domain, dimension, leaks(text, FORBIDDEN[head]))
-    # A department head may not export: no download button is offered.
+    # A department head may not export: no download button is offered, and no briefing page.
     assert not at.get("download_button")
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("pages/report.py")
 
 
 MALICIOUS = [
@@ -258,3 +262,30 @@ def test_sign_in_off_masks_personal_data(tiny_app: sa.Engine) -> None:
     go(at, "pages/complaints.py")
     text = rendered(at)
     assert not [value for value in city.PERSONAL_NUMBERS if value in text]
+
+
+def test_the_briefing_of_a_head_holds_nothing_of_the_other(secured_city: tuple[sa.Engine, dict[str, str]]) -> None:
+    engine, _ = secured_city
+    users.grant(engine, "head_d1", actor="test", allow=["export"])  # a briefing is an export
+    at = go(signed_in("head_d1", PASSWORD), "pages/report.py")
+    assert not at.error
+    # The page builds the briefing for the session's scope (``ctx.scope``); AppTest loses a plain
+    # button's click to the app's first-run rerun, so build it here the way the page does.
+    scope = at.session_state["_auth_access"].scope
+    assert scope == Scope(regions=frozenset({city.D1}))
+    as_of = data_as_of(engine)
+    assert as_of is not None
+    period = report.recent_periods("month", as_of)[0]
+    briefing = report.build_briefing(engine, load_city(), period, scope=scope, lang="zh", as_of=as_of)
+    page = report.render_html(briefing, svgs=[b"<svg></svg>"] * len(briefing.charts))
+    assert "上城区" in page
+    assert not leaks(page, OTHER_DISTRICT), leaks(page, OTHER_DISTRICT)
+    at.session_state["report_made"] = ("briefing.pdf", b"%PDF-1.4", "pdf", dt.datetime.now())
+    at.run()
+    at.download_button(key="report_download").click().run()
+    (export,) = audit_rows(engine, "export")
+    assert (export["user_name"], export["page"], json.loads(export["detail"])["file"]) == (
+        "head_d1",
+        "report",
+        "briefing.pdf",
+    )
