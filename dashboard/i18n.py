@@ -547,6 +547,39 @@ TEXTS: dict[str, tuple[str, str]] = {
         "另有 {n} 条预警未列出（见系统预警页面）。",
         "{n} more alerts are not listed (see the app).",
     ),
+    # admin page: import uploaded files (issue 8, bring your own city)
+    "upload_title": ("导入数据", "Import data"),
+    "upload_help": (
+        "上传本市导出的文件（CSV、XLSX、Parquet 或 Open311 JSON），选择预设或映射文件；先校验全部记录，"
+        "再在一个事务中写入，按编号更新，不合格记录进入隔离文件。",
+        "Upload your city's exports (CSV, XLSX, Parquet or Open311 JSON) and choose a preset or a mapping "
+        "file; every record is checked first, then loaded in one transaction (upsert by id); rejected "
+        "records go to a quarantine file.",
+    ),
+    "upload_table": ("目标表", "Target table"),
+    "upload_mapping_kind": ("字段映射", "Mapping"),
+    "upload_mapping_preset": ("预设", "Preset"),
+    "upload_mapping_file": ("映射文件（TOML）", "Mapping file (TOML)"),
+    "upload_preset": ("预设映射", "Preset mapping"),
+    "upload_files": ("数据文件", "Data files"),
+    "upload_run": ("校验并导入", "Check and import"),
+    "upload_no_files": ("请先选择要导入的数据文件。", "Choose the data files to import first."),
+    "upload_no_mapping": ("请选择一个预设，或上传一个映射文件。", "Choose a preset or upload a mapping file."),
+    "upload_failed": ("导入未执行，未写入任何数据：{message}", "Nothing was imported or written: {message}"),
+    "upload_done": (
+        "导入完成，用时 {seconds} 秒；数据版本 {version}。",
+        "Import committed in {seconds} s; data version {version}.",
+    ),
+    "upload_nothing_valid": (
+        "没有合格的记录，未写入任何数据；原因见下表和隔离文件。",
+        "No valid record: nothing was written; see the reasons below and the quarantine file.",
+    ),
+    "upload_read": ("读取", "Read"),
+    "upload_new": ("新增", "Loaded (new)"),
+    "upload_updated": ("更新", "Updated"),
+    "upload_unchanged": ("未变", "Unchanged"),
+    "upload_rejected": ("拒收", "Rejected"),
+    "upload_quarantine": ("下载隔离文件（拒收记录）", "Download the quarantine file (rejected rows)"),
     # access control and audit trail (issue 7)
     "page_login": ("登录", "Sign in"),
     "page_audit": ("审计日志", "Audit trail"),

@@ -5,9 +5,10 @@
 
 Reads CSV (UTF-8, UTF-8 with BOM, GB18030/GBK, detected), XLSX, Parquet and Open311 GeoReport v2 JSON
 in bounded batches; maps columns and values with a mapping file (``docs/ingest.md``); validates every
-row and writes the rejected ones to a quarantine CSV with row number, column and reason; and loads the
-rest in **one transaction**, upserting by id (a newer version of a record replaces the older one, an
-identical one changes nothing). The city's regions (from its GeoJSON layers), the categories and the
+row, staging the valid ones to Parquet (``data_access.fact_writer``) and the rejected ones, with row
+number, column and reason, to a quarantine CSV; finds duplicate ids over the whole import; and only
+then loads the rows in **one transaction**, upserting by id (a newer version of a record replaces the
+older one, an identical one changes nothing). The city's regions (from its GeoJSON layers), the categories and the
 departments the records use are written in the same transaction, and ``cockpit_meta`` gets a new
 ``data_version`` so the app can drop cached results.
 
@@ -21,20 +22,24 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import shutil
 import sys
+import tempfile
 import time
-import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
+import duckdb
 import polars as pl
 import sqlalchemy as sa
 
 from data_access import engine as db
 from data_access import schema
+from data_access.fact_writer import FILE, FactWriter, parquet_source, polars_types, quote_path, work_engine
+from data_access.fact_writer import BatchOutcome as BatchOutcome  # re-exported: what a write did
 from data_access.mapping import Mapping, MappingProblem, load_mapping, preset_path
 from data_access.readers import ROW, SourceProblem, open_source
 from data_access.regions import RegionProblem, load_regions
@@ -42,7 +47,6 @@ from data_access.settings import CITY_ENV, CityConfig, SettingsProblem, load_cit
 from data_access.transform import REASONS, Transformer
 
 BATCH_ROWS = 200_000
-INSERT_SLICE = 5_000  # rows per executemany on engines without the Arrow path
 DATASET = "imported"
 QUARANTINE_SUFFIX = ".rejected.csv"
 QUARANTINE_COLUMNS = ("file", "row", "column", "reason", "value")
@@ -69,6 +73,7 @@ class IngestSummary:
     data_version: str | None = None
     committed: bool = False
     seconds: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per phase: validate, duplicates, database
 
     @property
     def valid(self) -> int:
@@ -102,97 +107,7 @@ class IngestSummary:
         return out
 
 
-# ---- writing ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BatchOutcome:
-    new: int
-    updated: int
-    unchanged: int
-    duplicates: pl.DataFrame  # _row, id, first_row: ids already loaded from an earlier batch
-
-
-def _staging(name: str, columns: Sequence[sa.Column[Any]]) -> sa.Table:
-    """A temporary table (per connection, gone at its end) with plain copies of the columns."""
-    copies = [sa.Column(column.name, column.type) for column in columns]
-    return sa.Table(name, sa.MetaData(), *copies, sa.Column(ROW, sa.BigInteger), prefixes=["TEMPORARY"])
-
-
-class FactWriter:
-    """Upserts batches of contract rows into one fact table inside the caller's transaction.
-
-    Per batch: rows whose id an earlier batch of this import already had are set aside as duplicates;
-    target rows with the batch's ids are deleted and the batch inserted (so a newer version replaces
-    the older, an identical one is rewritten unchanged); counts tell new, updated and unchanged apart.
-    Every statement names each temporary table once (MySQL cannot reopen a temporary table).
-    """
-
-    def __init__(self, connection: sa.Connection, table: sa.Table) -> None:
-        self.connection = connection
-        self.table = table
-        self.key = next(iter(table.primary_key.columns)).name
-        suffix = uuid.uuid4().hex[:8]
-        self.batch = _staging(f"ingest_batch_{suffix}", list(table.columns))
-        self.seen = _staging(f"ingest_seen_{suffix}", [table.c[self.key]])
-        self.is_duckdb = connection.dialect.name == "duckdb"
-        for staging in (self.batch, self.seen):
-            staging.create(connection)
-        # Into an empty table only this import's own earlier batches can hold an id (caught as duplicates).
-        self.target_was_empty = connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one() == 0
-
-    def _stage(self, frame: pl.DataFrame) -> None:
-        columns = [column.name for column in self.batch.columns]
-        frame = frame.select(columns)
-        if self.is_duckdb:
-            duck: Any = self.connection.connection.driver_connection
-            view = f"{self.batch.name}_arrow"
-            duck.register(view, frame.to_arrow())
-            try:
-                duck.execute(f"INSERT INTO {self.batch.name} SELECT * FROM {view}")
-            finally:
-                duck.unregister(view)
-            return
-        for part in frame.iter_slices(INSERT_SLICE):
-            self.connection.execute(self.batch.insert(), part.to_dicts())
-
-    def write(self, frame: pl.DataFrame) -> BatchOutcome:
-        c, t, b, s, key = self.connection, self.table, self.batch, self.seen, self.key
-        empty = pl.DataFrame(schema={ROW: pl.Int64(), "id": pl.String(), "first_row": pl.Int64()})
-        if frame.height == 0:
-            return BatchOutcome(0, 0, 0, empty)
-        self._stage(frame)
-        duplicate_rows = c.execute(
-            sa.select(b.c[ROW], b.c[key], s.c[ROW]).select_from(b.join(s, b.c[key] == s.c[key]))
-        ).all()
-        duplicates = (
-            pl.DataFrame([tuple(row) for row in duplicate_rows], schema=empty.schema, orient="row")
-            if duplicate_rows
-            else empty
-        )
-        if duplicate_rows:
-            c.execute(b.delete().where(b.c[key].in_(sa.select(s.c[key]))))
-        c.execute(s.insert().from_select([key, ROW], sa.select(b.c[key], b.c[ROW])))
-        staged = frame.height - len(duplicate_rows)
-        existing = same = 0
-        if not self.target_was_empty:
-            identical = sa.and_(*[t.c[col.name].is_not_distinct_from(b.c[col.name]) for col in t.columns])
-            found = c.execute(
-                sa.select(sa.func.count(), sa.func.sum(sa.case((identical, 1), else_=0))).select_from(
-                    b.join(t, b.c[key] == t.c[key])
-                )
-            ).one()
-            existing, same = int(found[0] or 0), int(found[1] or 0)
-        if existing:
-            c.execute(t.delete().where(t.c[key].in_(sa.select(b.c[key]))))
-        names = [col.name for col in t.columns]
-        c.execute(t.insert().from_select(names, sa.select(*[b.c[name] for name in names])))
-        c.execute(b.delete())
-        return BatchOutcome(int(staged) - existing, existing - same, same, duplicates)
-
-    def close(self) -> None:
-        for staging in (self.batch, self.seen):
-            staging.drop(self.connection)
+# ---- dimensions ---------------------------------------------------------------------------------
 
 
 def upsert_rows(connection: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> int:
@@ -202,18 +117,14 @@ def upsert_rows(connection: sa.Connection, table: sa.Table, rows: Sequence[dict[
     key = next(iter(table.primary_key.columns)).name
     rows = list({row[key]: row for row in rows}.values())
     wanted = [{column.name: row.get(column.name) for column in table.columns} for row in rows]
-    keys = [row[key] for row in wanted]
-    existing: dict[Any, dict[str, Any]] = {}
-    for start in range(0, len(keys), 1000):
-        chunk = keys[start : start + 1000]
-        for found in connection.execute(sa.select(table).where(table.c[key].in_(chunk))).mappings():
-            existing[found[key]] = dict(found)
+    # Dimension tables are small (thousands of regions): one read of the whole table beats keyed lookups.
+    existing = {found[key]: dict(found) for found in connection.execute(sa.select(table)).mappings()}
     changed = [row for row in wanted if existing.get(row[key]) != row]
     stale = [row[key] for row in changed if row[key] in existing]
     for start in range(0, len(stale), 1000):
         connection.execute(table.delete().where(table.c[key].in_(stale[start : start + 1000])))
     if changed and connection.dialect.name == "duckdb":  # executemany is slow on DuckDB: go through Arrow
-        frame = pl.DataFrame(changed, schema=_polars_types(table), orient="row")
+        frame = pl.DataFrame(changed, schema=polars_types(table), orient="row")
         duck: Any = connection.connection.driver_connection
         duck.register("ingest_dimension_arrow", frame.to_arrow())
         try:
@@ -226,53 +137,60 @@ def upsert_rows(connection: sa.Connection, table: sa.Table, rows: Sequence[dict[
     return len(changed)
 
 
-def _polars_types(table: sa.Table) -> dict[str, pl.DataType]:
-    types: dict[str, pl.DataType] = {}
-    for column in table.columns:
-        kind = column.type
-        if isinstance(kind, sa.DateTime):
-            types[column.name] = pl.Datetime("us")
-        elif isinstance(kind, sa.Date):
-            types[column.name] = pl.Date()
-        elif isinstance(kind, sa.Boolean):
-            types[column.name] = pl.Boolean()
-        elif isinstance(kind, sa.Integer):
-            types[column.name] = pl.Int64()
-        elif isinstance(kind, sa.Float):
-            types[column.name] = pl.Float64()
-        else:
-            types[column.name] = pl.String()
-    return types
-
-
 # ---- quarantine ---------------------------------------------------------------------------------
 
 
 class Quarantine:
-    """Rejected rows, appended batch by batch to one CSV (created only when something is rejected)."""
+    """Rejected rows: staged batch by batch, then merged, in file and row order, into one CSV.
 
-    def __init__(self, path: Path) -> None:
+    The CSV (columns ``file,row,column,reason,value``) is written only when something was rejected;
+    an older run's file of the same name is removed otherwise (its rejects are no longer true).
+    """
+
+    def __init__(self, path: Path, scratch: Path) -> None:
         self.path = path
-        self._handle: IO[bytes] | None = None
+        self.scratch = scratch
+        self.parts: list[Path] = []
         self.rows = 0
 
-    def add(self, file: str, rejects: pl.DataFrame) -> None:
+    def add(self, file_index: int, rejects: pl.DataFrame) -> None:
         if rejects.height == 0:
             return
-        frame = rejects.select(pl.lit(file).alias("file"), pl.col(ROW).alias("row"), "column", "reason", "value")
-        if self._handle is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._handle = self.path.open("wb")
-            frame.write_csv(self._handle, include_header=True)
-        else:
-            frame.write_csv(self._handle, include_header=False)
+        part = self.scratch / f"rejects-{len(self.parts):06d}.parquet"
+        rejects.select(
+            pl.lit(file_index, dtype=pl.Int32).alias(FILE), pl.col(ROW).cast(pl.Int64), "column", "reason", "value"
+        ).write_parquet(part)
+        self.parts.append(part)
         self.rows += rejects.height
 
-    def close(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-        elif self.path.is_file() and self.path.name.endswith(QUARANTINE_SUFFIX):
-            self.path.unlink()  # an older run's rejects, no longer true
+    def write(
+        self, work: duckdb.DuckDBPyConnection, file_names: Sequence[str], writer: FactWriter, id_column: str
+    ) -> None:
+        """Merge the staged rejects and the writer's duplicates into the quarantine CSV (or remove a stale one)."""
+        if not self.parts and writer.duplicates_file is None:
+            if self.path.is_file() and self.path.name.endswith(QUARANTINE_SUFFIX):
+                self.path.unlink()
+            return
+        work.execute("CREATE OR REPLACE TABLE import_files (_file INTEGER, name VARCHAR)")
+        work.executemany("INSERT INTO import_files VALUES (?, ?)", list(enumerate(file_names)))
+        sources = []
+        if self.parts:
+            sources.append(f'SELECT {FILE}, {ROW}, "column", reason, value FROM {parquet_source(self.parts)}')
+        if writer.duplicates_file is not None:
+            first_at = f"CASE WHEN d.first_file = d.{FILE} THEN '' ELSE f.name || ' ' END || 'row ' || d.first_row"
+            sources.append(
+                f"SELECT d.{FILE}, d.{ROW}, '{id_column}' AS \"column\", 'duplicate_id' AS reason, "
+                f"d.id || ' (first at ' || {first_at} || ')' AS value "
+                f"FROM read_parquet({quote_path(writer.duplicates_file)}) d "
+                "JOIN import_files f ON f._file = d.first_file"
+            )
+        merged = " UNION ALL ".join(sources)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        work.execute(
+            f'COPY (SELECT f.name AS "file", q.{ROW} AS "row", q."column", q.reason, q.value '
+            f"FROM ({merged}) q JOIN import_files f ON f._file = q.{FILE} ORDER BY q.{FILE}, q.{ROW}) "
+            f"TO {quote_path(self.path)} (FORMAT csv, HEADER)"
+        )
 
 
 def default_quarantine(first_file: Path) -> Path:
@@ -330,17 +248,24 @@ def ingest_files(
     *,
     quarantine: Path | None = None,
     batch_rows: int = BATCH_ROWS,
+    file_names: Sequence[str] | None = None,
 ) -> IngestSummary:
-    """Validate and load files into one fact table in one transaction; the admin page can call this.
+    """Validate and load files into one fact table in one transaction; the admin page calls this too.
 
-    Raises MappingProblem, SourceProblem, IngestProblem or DatabaseProblem (nothing is written then).
-    When no row is valid nothing is committed and the summary says so (``committed`` is False).
+    Every file is read, mapped and validated first (valid rows staged to Parquet in a scratch folder,
+    rejects to the quarantine); only then is the database written, in one transaction. ``file_names``
+    are the names the summary and the quarantine show (default: the files' own names; the admin page
+    passes the names of the uploaded files). Raises MappingProblem, SourceProblem, IngestProblem or
+    DatabaseProblem (nothing is written then). When no row is valid nothing is committed and the
+    summary says so (``committed`` is False).
     """
     began = time.perf_counter()
     if mapping.table != table:
         raise MappingProblem(f"the mapping is for table {mapping.table!r}, not {table!r}")
     if not files:
         raise IngestProblem("no input file given")
+    paths = [Path(f) for f in files]
+    names = list(file_names) if file_names is not None else [path.name for path in paths]
     try:
         regions = load_regions(city)
     except RegionProblem as exc:
@@ -350,43 +275,84 @@ def ingest_files(
     _check_target(engine, city)
     transformer = Transformer(mapping, city, regions)
     summary = IngestSummary(table=table, files=[str(f) for f in files])
-    sink = Quarantine(quarantine or default_quarantine(Path(files[0])))
     fact = schema.metadata.tables[table]
+    scratch = Path(tempfile.mkdtemp(prefix=".ingest-", dir=_scratch_parent(engine)))
     try:
-        with engine.connect() as connection:
-            transaction = connection.begin()
+        sink = Quarantine(quarantine or default_quarantine(paths[0]), scratch)
+        writer = FactWriter(fact, scratch, batch_rows)
+        for index, path in enumerate(paths):
+            _load_file(index, path, names[index], mapping, transformer, writer, sink, summary, batch_rows)
+        summary.phases["validate"] = time.perf_counter() - began
+        with work_engine(scratch) as work:
             try:
-                writer = FactWriter(connection, fact)
-                for file in files:
-                    _load_file(Path(file), mapping, transformer, writer, sink, summary, batch_rows)
-                writer.close()
-                if summary.valid:
-                    _write_dimensions(connection, transformer, regions.rows(), summary)
-                    changed = summary.new + summary.updated + sum(summary.dimensions.values())
-                    summary.data_version = (
-                        _write_meta(connection, city, table, summary) if changed else data_version(engine, connection)
-                    )
-                    transaction.commit()
-                    summary.committed = True
-                else:
-                    transaction.rollback()
-            except BaseException:
-                transaction.rollback()
-                raise
-    except sa.exc.SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise IngestProblem(f"the database refused the load, nothing was written: {reason}") from exc
+                duplicates = writer.find_duplicates(work)
+                sink.write(work, names, writer, mapping.id_column)
+            except (duckdb.Error, OSError) as exc:
+                raise IngestProblem(f"staging the import in {scratch} failed, nothing was written: {exc}") from exc
+            if duplicates:
+                summary.rejected["duplicate_id"] += duplicates
+            summary.quarantine = sink.path if sink.rows or duplicates else None
+            summary.phases["duplicates"] = time.perf_counter() - began - summary.phases["validate"]
+            if writer.to_load:
+                _load_database(engine, writer, work, transformer, regions.rows(), city, summary)
+    except OSError as exc:  # the scratch folder (a full disk) or the quarantine file
+        raise IngestProblem(f"cannot write {exc.filename or scratch}: {exc.strerror or exc}") from exc
     finally:
-        sink.close()
-    summary.quarantine = sink.path if sink.rows else None
+        shutil.rmtree(scratch, ignore_errors=True)
     summary.seconds = time.perf_counter() - began
+    summary.phases["database"] = summary.seconds - sum(summary.phases.values())
     if summary.committed:
         _forget_cached_results()
     return summary
 
 
+def _scratch_parent(engine: sa.Engine) -> str | None:
+    """Stage next to an embedded database file (same disk as the data), else in the system's temp folder."""
+    database = engine.url.database if engine.dialect.name == "duckdb" else None
+    if database and database != ":memory:" and not database.startswith("md:"):
+        return str(Path(database).resolve().parent)
+    return None
+
+
+def _load_database(
+    engine: sa.Engine,
+    writer: FactWriter,
+    work: Any,
+    transformer: Transformer,
+    region_rows: list[dict[str, Any]],
+    city: CityConfig,
+    summary: IngestSummary,
+) -> None:
+    """The one transaction: facts, then the dimensions they use, then ``cockpit_meta``; all or nothing."""
+    try:
+        with engine.connect() as connection:
+            transaction = connection.begin()
+            try:
+                outcome = writer.finish(connection, work)
+                summary.new, summary.updated, summary.unchanged = outcome.new, outcome.updated, outcome.unchanged
+                _write_dimensions(connection, transformer, region_rows, summary)
+                changed = summary.new + summary.updated + sum(summary.dimensions.values())
+                summary.data_version = (
+                    record_import(connection, city, summary.table, summary.files)
+                    if changed
+                    else data_version(engine, connection)
+                )
+                transaction.commit()
+                summary.committed = True
+            except BaseException:
+                transaction.rollback()
+                summary.new = summary.updated = summary.unchanged = 0
+                summary.dimensions = {}
+                raise
+    except (sa.exc.SQLAlchemyError, duckdb.Error) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise IngestProblem(f"the database refused the load, nothing was written: {reason}") from exc
+
+
 def _load_file(
+    index: int,
     file: Path,
+    name: str,
     mapping: Mapping,
     transformer: Transformer,
     writer: FactWriter,
@@ -394,26 +360,17 @@ def _load_file(
     summary: IngestSummary,
     batch_rows: int,
 ) -> None:
+    """Read, map and validate one file batch by batch: valid rows staged by the writer, rejects by the sink."""
     with open_source(file, mapping.source, batch_rows) as source:
         _missing_columns(mapping, source.columns, file)
         if source.encoding:
-            summary.encodings[file.name] = source.encoding
+            summary.encodings[name] = source.encoding
         for batch in source.batches:
             prepared = transformer(batch)
-            outcome = writer.write(prepared.valid)
-            duplicates = outcome.duplicates.select(
-                pl.col(ROW),
-                pl.lit(mapping.id_column).alias("column"),
-                pl.lit("duplicate_id").alias("reason"),
-                (pl.col("id") + " (first at row " + pl.col("first_row").cast(pl.String) + ")").alias("value"),
-            )
-            rejects = pl.concat([prepared.rejects, duplicates]).sort(ROW)
-            sink.add(file.name, rejects)
+            writer.write(prepared.valid.with_columns(pl.lit(index, dtype=pl.Int32).alias(FILE)))
+            sink.add(index, prepared.rejects)
             summary.read += batch.height
-            summary.new += outcome.new
-            summary.updated += outcome.updated
-            summary.unchanged += outcome.unchanged
-            summary.rejected.update(rejects.get_column("reason").to_list())
+            summary.rejected.update(prepared.rejects.get_column("reason").to_list())
 
 
 def _write_dimensions(
@@ -427,7 +384,13 @@ def _write_dimensions(
     }
 
 
-def _write_meta(connection: sa.Connection, city: CityConfig, table: str, summary: IngestSummary) -> str:
+def record_import(connection: sa.Connection, city: CityConfig, table: str, files: Sequence[str]) -> str:
+    """Write ``cockpit_meta`` after an import that changed something; returns the new ``data_version``.
+
+    The one place an import marks the data as changed: the app drops its cached answers when the
+    version moves. Whatever must be refreshed after a load (derived tables) belongs beside this call,
+    inside the same transaction.
+    """
     version = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     meta = {
         "dataset": DATASET,
@@ -435,7 +398,7 @@ def _write_meta(connection: sa.Connection, city: CityConfig, table: str, summary
         "city_file": str(city.source or ""),
         "data_version": version,
         "imported_at": dt.datetime.now().isoformat(timespec="seconds"),
-        f"last_import_{table}": ", ".join(Path(f).name for f in summary.files)[:512],
+        f"last_import_{table}": ", ".join(Path(f).name for f in files)[:512],
     }
     upsert_rows(connection, schema.cockpit_meta, [{"key": k, "value": v} for k, v in meta.items()])
     return version

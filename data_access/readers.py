@@ -2,8 +2,8 @@
 
 Every batch is a polars DataFrame with the source's columns (text, except typed Parquet columns) and
 ``_row``, the 1-based number of the data record in the file (1 = the first record after the header),
-which is what the quarantine file reports. Memory is bounded by the batch size for CSV, XLSX and
-Parquet; Open311 JSON (an API response page) is read whole.
+which is what the quarantine file reports. Memory is bounded by the batch size for every format:
+Open311 JSON is streamed (ijson), twice: once for the field names, once for the rows.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import polars as pl
 
@@ -176,23 +176,74 @@ def _xlsx_batches(header: list[str], rows: Iterator[tuple[Any, ...]], batch_rows
         yield _rows_to_frame(header, batch, first)
 
 
-def _open311_records(path: Path) -> list[dict[str, Any]]:
+def _json_handle(path: Path) -> IO[bytes]:
+    """The file opened for ijson, past a UTF-8 byte-order mark if it has one."""
+    handle = path.open("rb")
+    if handle.read(3) != codecs.BOM_UTF8:
+        handle.seek(0)
+    return handle
+
+
+def _open311_prefix(path: Path) -> str:
+    """Where the requests are: the top-level array, or the first array value of a top-level object."""
+    import ijson
+
+    with _json_handle(path) as handle:
+        events = ijson.parse(handle)
+        _, event, _ = next(events, ("", None, None))
+        if event == "start_array":
+            return "item"
+        if event == "start_map":
+            key = None
+            for prefix, event, value in events:
+                if prefix == "" and event == "map_key":
+                    key = value
+                elif event == "start_array" and key is not None and prefix == key and "." not in key:
+                    return f"{key}.item"
+                elif prefix == "" and event == "end_map":
+                    break
+    raise SourceProblem(f"{path}: an Open311 file is a JSON array of service requests")
+
+
+def _open311_records(path: Path, prefix: str) -> Iterator[dict[str, Any]]:
+    """The service requests one by one (streamed: memory does not grow with the file)."""
+    import ijson
+
+    with _json_handle(path) as handle:
+        for index, record in enumerate(ijson.items(handle, prefix, use_float=True), start=1):
+            if not isinstance(record, dict):
+                raise SourceProblem(f"{path}: request {index} is not a JSON object")
+            yield record
+
+
+def _open311_header(path: Path, prefix: str) -> list[str]:
+    """Every field name any request has, in first-seen order (a first streamed pass over the file)."""
+    header: dict[str, None] = {}
+    for record in _open311_records(path, prefix):
+        header.update(dict.fromkeys(record))
+    return list(header)
+
+
+def _open311_batches(path: Path, prefix: str, header: list[str], batch_rows: int) -> Iterator[pl.DataFrame]:
+    rows: list[list[str | None]] = []
+    first = 1
     try:
-        with path.open(encoding="utf-8-sig") as handle:
-            data = json.load(handle)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        for record in _open311_records(path, prefix):
+            rows.append([_cell(record.get(k)) for k in header])
+            if len(rows) == batch_rows:
+                yield _rows_to_frame(header, rows, first)
+                first += len(rows)
+                rows = []
+    except _json_errors() as exc:
         raise SourceProblem(f"{path}: cannot read as Open311 JSON: {exc}") from exc
-    if isinstance(data, dict):  # {"service_requests": [...]} or {"requests": [...]}
-        data = next((v for v in data.values() if isinstance(v, list)), None)
-    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
-        raise SourceProblem(f"{path}: an Open311 file is a JSON array of service requests")
-    return data
+    if rows:
+        yield _rows_to_frame(header, rows, first)
 
 
-def _open311_batches(header: list[str], records: list[dict[str, Any]], batch_rows: int) -> Iterator[pl.DataFrame]:
-    for start in range(0, len(records), batch_rows):
-        part = records[start : start + batch_rows]
-        yield _rows_to_frame(header, [[_cell(r.get(k)) for k in header] for r in part], start + 1)
+def _json_errors() -> tuple[type[Exception], ...]:
+    import ijson
+
+    return (ijson.JSONError, UnicodeDecodeError)
 
 
 def _parquet_batches(path: Path, batch_rows: int) -> Iterator[pl.DataFrame]:
@@ -248,6 +299,9 @@ def open_source(path: Path, options: SourceOptions, batch_rows: int) -> Iterator
     elif fmt == "parquet":
         yield OpenedSource(_parquet_columns(path), None, _parquet_batches(path, batch_rows))
     else:
-        records = _open311_records(path)
-        header = list(dict.fromkeys(key for record in records for key in record))
-        yield OpenedSource(header, "utf-8", _open311_batches(header, records, batch_rows))
+        try:
+            prefix = _open311_prefix(path)
+            header = _open311_header(path, prefix)
+        except _json_errors() as exc:
+            raise SourceProblem(f"{path}: cannot read as Open311 JSON: {exc}") from exc
+        yield OpenedSource(header, "utf-8", _open311_batches(path, prefix, header, batch_rows))

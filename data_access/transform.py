@@ -6,8 +6,9 @@ with the first rule it breaks, in this order: values that do not parse (``bad_da
 outside the city (``out_of_bounds``), a region that cannot be found (``unknown_region``,
 ``region_mismatch``), an unknown category or department when the mapping says ``reject``
 (``unknown_category``, ``unknown_department``), a required value missing (``missing``), text too
-long for its column (``too_long``), a later time before the record's start (``time_order``), an id
-seen before in the same file (``duplicate_id``).
+long for its column (``too_long``), a later time before the record's start (``time_order``). Ids seen
+before in the same import (``duplicate_id``) are found over the whole import once every batch is
+through (``data_access.fact_writer``), among the rows valid by all the other rules.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ TRUE_WORDS = ("true", "t", "yes", "y", "1", "是", "已", "√")
 FALSE_WORDS = ("false", "f", "no", "n", "0", "否", "未", "×")
 POINT_PATTERN = r"^\s*\(?\s*(-?[0-9.]+)\s*[, ]\s*(-?[0-9.]+)\s*\)?\s*$"
 WILDCARD = "*"
+# Types parsed frame by frame (a cheap first try, the costly one only on the rows it left).
+EAGER_TYPES = (sa.DateTime, sa.Float, sa.Boolean)
 CATEGORY_PREFIX = {"complaints": "C", "grid_events": "G", "service_cases": "S"}
 # Later timestamps that must not precede the record's start, per table: (start, later columns).
 TIME_ORDER: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -54,7 +57,7 @@ REASONS: dict[str, str] = {
     "missing": "required value missing",
     "too_long": "text longer than the column allows",
     "time_order": "a later time is before the record's start time",
-    "duplicate_id": "id already seen earlier in this import",
+    "duplicate_id": "id of an earlier valid row of this import",
 }
 
 
@@ -185,8 +188,23 @@ def _text(frame: pl.DataFrame, column: str) -> pl.Expr:
         return expr.dt.strftime("%Y-%m-%d %H:%M:%S%.f")
     if dtype != pl.String():
         expr = expr.cast(pl.String())
-    expr = expr.str.strip_chars()
-    return pl.when(expr == "").then(None).otherwise(expr)
+    return expr.str.strip_chars().replace("", None)
+
+
+def source_name(column: str) -> str:
+    """The name of a source column's trimmed text inside the transformer's working frame."""
+    return f"src:{column}"
+
+
+def _parse_reason(kind: sa.types.TypeEngine[Any]) -> str | None:
+    """The reject reason of a column whose text is set but does not parse (None: text is taken as it is)."""
+    if isinstance(kind, sa.DateTime):
+        return "bad_date"
+    if isinstance(kind, (sa.Float, sa.Integer)):
+        return "bad_number"
+    if isinstance(kind, sa.Boolean):
+        return "bad_boolean"
+    return None
 
 
 def _value_map(expr: pl.Expr, mapping: dict[str, Any]) -> pl.Expr:
@@ -216,40 +234,63 @@ class Transformer:
             mapping.values.get("department_code", {}), mapping.departments, mapping.unknown_departments
         )
         self._ancestors: dict[str, dict[str, str]] = {}
+        self._known_codes: dict[str, pl.Series] = {}
 
     # ---- parsing -------------------------------------------------------------------------------
 
-    def _dates(self, text: pl.Expr) -> pl.Expr:
-        parsed: list[pl.Expr] = []
-        formats = (*self.mapping.date_formats, *FALLBACK_DATE_FORMATS)
-        # "%Y-%m-%d %H:%M:%S%.f" also reads times without a fraction: it replaces the plain format.
-        formats = tuple(dict.fromkeys(f for f in formats if f != "%Y-%m-%d %H:%M:%S"))
-        for fmt in formats:
-            if "%z" in fmt:
-                zoned = text.str.replace(r"Z$", "+00:00").str.strptime(pl.Datetime("us", "UTC"), fmt, strict=False)
-                parsed.append(zoned.dt.convert_time_zone(self.city.timezone).dt.replace_time_zone(None))
-                continue
-            naive = text.str.strptime(pl.Datetime("us"), fmt, strict=False)
-            if self.source_tz != self.city.timezone:
-                naive = (
-                    naive.dt.replace_time_zone(self.source_tz, ambiguous="earliest", non_existent="null")
-                    .dt.convert_time_zone(self.city.timezone)
-                    .dt.replace_time_zone(None)
-                )
-            parsed.append(naive)
-        return pl.coalesce(parsed)
+    def _date_formats(self) -> tuple[str, ...]:
+        """The mapping's formats in its order, then the fallback (which also reads times without a fraction)."""
+        return tuple(dict.fromkeys((*self.mapping.date_formats, *FALLBACK_DATE_FORMATS)))
+
+    def _parse_date(self, text: pl.Expr, fmt: str) -> pl.Expr:
+        if "%z" in fmt:
+            zoned = text.str.replace(r"Z$", "+00:00").str.strptime(pl.Datetime("us", "UTC"), fmt, strict=False)
+            return zoned.dt.convert_time_zone(self.city.timezone).dt.replace_time_zone(None)
+        naive = text.str.strptime(pl.Datetime("us"), fmt, strict=False)
+        if self.source_tz != self.city.timezone:
+            naive = (
+                naive.dt.replace_time_zone(self.source_tz, ambiguous="earliest", non_existent="null")
+                .dt.convert_time_zone(self.city.timezone)
+                .dt.replace_time_zone(None)
+            )
+        return naive
+
+    def _dates(self, work: pl.DataFrame, name: str) -> pl.DataFrame:
+        """Parse ``raw:<name>`` into ``name``: each format in turn, on the rows no earlier format read."""
+        raw = pl.col(f"raw:{name}")
+        formats = self._date_formats()
+        work = work.with_columns(self._parse_date(raw, formats[0]).alias(name))
+        for fmt in formats[1:]:
+            if work.get_column(name).null_count() == work.get_column(f"raw:{name}").null_count():
+                break  # every text is read
+            rest = pl.when(pl.col(name).is_null()).then(raw)
+            work = work.with_columns(pl.col(name).fill_null(self._parse_date(rest, fmt)))
+        return work
+
+    def _numbers(self, work: pl.DataFrame, name: str) -> pl.DataFrame:
+        """Parse ``raw:<name>`` as a number; thousands separators are dropped only where the plain read fails."""
+        raw = pl.col(f"raw:{name}")
+        work = work.with_columns(raw.cast(pl.Float64, strict=False).alias(name))
+        if work.get_column(name).null_count() > work.get_column(f"raw:{name}").null_count():
+            rest = pl.when(pl.col(name).is_null()).then(raw).str.replace_all(",", "", literal=True)
+            work = work.with_columns(pl.col(name).fill_null(rest.cast(pl.Float64, strict=False)))
+        return work
+
+    def _booleans(self, work: pl.DataFrame, name: str) -> pl.DataFrame:
+        """Parse ``raw:<name>`` as yes/no, deciding once per distinct text (a yes/no column has few)."""
+        words: dict[str, bool | None] = {}
+        for value in work.get_column(f"raw:{name}").unique().to_list():
+            if value is not None:
+                lower = value.lower()
+                words[value] = True if lower in TRUE_WORDS else (False if lower in FALSE_WORDS else None)
+        parsed = pl.col(f"raw:{name}").replace_strict(
+            list(words), list(words.values()), default=None, return_dtype=pl.Boolean()
+        )
+        return work.with_columns(parsed.alias(name))
 
     def _typed(self, column: sa.Column[Any], text: pl.Expr) -> tuple[pl.Expr, str | None]:
         """(parsed value, reason when text is set but the parse is NULL)."""
         kind = column.type
-        if isinstance(kind, sa.DateTime):
-            return self._dates(text), "bad_date"
-        if isinstance(kind, sa.Boolean):
-            lower = text.str.to_lowercase()
-            value = pl.when(lower.is_in(TRUE_WORDS)).then(True).when(lower.is_in(FALSE_WORDS)).then(False)
-            return value.otherwise(None), "bad_boolean"
-        if isinstance(kind, sa.Float):
-            return text.str.replace_all(",", "").cast(pl.Float64, strict=False), "bad_number"
         if isinstance(kind, sa.Integer):
             number = text.cast(pl.Float64, strict=False)
             return pl.when(number == number.round()).then(number.cast(pl.Int64)), "bad_number"
@@ -260,11 +301,15 @@ class Transformer:
     def __call__(self, batch: pl.DataFrame) -> Prepared:
         mapping, table = self.mapping, self.table
         rules: list[Rule] = []
+        # Each source column's trimmed text, once (one source may feed several contract columns).
+        sources = sorted(mapping.source_columns())
+        src = batch.select(pl.col(ROW), *[_text(batch, name).alias(source_name(name)) for name in sources])
         raw: dict[str, pl.Expr] = {}
         for column in table.columns:
             name = column.name
             if name in mapping.columns:
-                text = pl.coalesce([_text(batch, source) for source in mapping.columns[name]])
+                names = [pl.col(source_name(source)) for source in mapping.columns[name]]
+                text = names[0] if len(names) == 1 else pl.coalesce(names)
             elif name in mapping.defaults:
                 text = pl.lit(mapping.defaults[name], dtype=pl.String())
             else:
@@ -274,41 +319,56 @@ class Transformer:
             if name in mapping.defaults and name in mapping.columns:
                 text = text.fill_null(pl.lit(str(mapping.defaults[name])))
             raw[name] = text.alias(f"raw:{name}")
-        work = batch.select(pl.col(ROW), *raw.values())
+        work = src.with_columns(*raw.values())
         parsed: list[pl.Expr] = []
+        read_as: dict[tuple[str, str], str] = {}  # (reason, raw expression) -> the column already parsed from it
         for column in table.columns:
-            value, reason = self._typed(column, pl.col(f"raw:{column.name}"))
-            parsed.append(value.alias(column.name))
+            name, kind = column.name, column.type
+            reason = _parse_reason(kind)
+            if isinstance(kind, EAGER_TYPES):
+                first = read_as.setdefault((str(reason), str(raw[name])), name)
+                if first != name:  # one source column feeding two contract columns (resolved, closed): parse once
+                    work = work.with_columns(pl.col(first).alias(name))
+                elif isinstance(kind, sa.DateTime):
+                    work = self._dates(work, name)
+                elif isinstance(kind, sa.Float):
+                    work = self._numbers(work, name)
+                else:
+                    work = self._booleans(work, name)
+            else:
+                value, reason = self._typed(column, pl.col(f"raw:{name}"))
+                parsed.append(value.alias(name))
             if reason is not None:
-                failed = pl.col(f"raw:{column.name}").is_not_null() & pl.col(column.name).is_null()
-                rules.append(Rule(column.name, reason, failed, pl.col(f"raw:{column.name}")))
+                failed = pl.col(f"raw:{name}").is_not_null() & pl.col(name).is_null()
+                rules.append(Rule(name, reason, failed, pl.col(f"raw:{name}")))
         work = work.with_columns(parsed)
         for column in table.columns:
             allowed = schema.ALLOWED_VALUES.get((table.name, column.name))
             if allowed is not None:
                 bad = pl.col(column.name).is_not_null() & ~pl.col(column.name).is_in(allowed)
                 rules.append(Rule(column.name, "bad_value", bad, pl.col(f"raw:{column.name}")))
-        work = self._regions(batch, work, rules)
+        work = self._regions(work, rules)
         work = self._categories(work, rules)
         work = self._departments(work, rules)
         work = self._limits(work)
         self._final_rules(work, rules)
         return self._split(work, rules)
 
-    def _coordinates(self, batch: pl.DataFrame, work: pl.DataFrame) -> pl.DataFrame:
+    def _coordinates(self, work: pl.DataFrame) -> pl.DataFrame:
         spec = self.mapping.region
         if spec.point:
-            groups = _text(batch, spec.point).str.extract_groups(POINT_PATTERN)
+            text = pl.col(source_name(spec.point))
+            groups = text.str.extract_groups(POINT_PATTERN)
             lat = groups.struct.field("1").cast(pl.Float64, strict=False)
             lon = groups.struct.field("2").cast(pl.Float64, strict=False)
-            raw = _text(batch, spec.point)
+            raw = text
         else:
             assert spec.lat is not None and spec.lon is not None
-            lat = _text(batch, spec.lat).cast(pl.Float64, strict=False)
-            lon = _text(batch, spec.lon).cast(pl.Float64, strict=False)
-            raw = pl.concat_str([_text(batch, spec.lat), _text(batch, spec.lon)], separator=", ")
-        coords = batch.select(lat.alias("lat"), lon.alias("lon"), raw.alias("raw:point"))
-        return work.with_columns(coords.get_column("lat"), coords.get_column("lon"), coords.get_column("raw:point"))
+            lat_text, lon_text = pl.col(source_name(spec.lat)), pl.col(source_name(spec.lon))
+            lat = lat_text.cast(pl.Float64, strict=False)
+            lon = lon_text.cast(pl.Float64, strict=False)
+            raw = pl.concat_str([lat_text, lon_text], separator=", ")
+        return work.with_columns(lat.alias("lat"), lon.alias("lon"), raw.alias("raw:point"))
 
     def _region_columns(self) -> list[str]:
         return [f"{level}_code" for level in self.regions.levels if f"{level}_code" in self.table.columns]
@@ -327,12 +387,12 @@ class Transformer:
             ).alias(column)
         return out
 
-    def _regions(self, batch: pl.DataFrame, work: pl.DataFrame, rules: list[Rule]) -> pl.DataFrame:
+    def _regions(self, work: pl.DataFrame, rules: list[Rule]) -> pl.DataFrame:
         spec = self.mapping.region
         west, south, east, north = self.regions.bounds
         outside = (pl.col("lat") < south) | (pl.col("lat") > north) | (pl.col("lon") < west) | (pl.col("lon") > east)
         if spec.method == "point":
-            work = self._coordinates(batch, work)
+            work = self._coordinates(work)
             rules.append(Rule("lat", "out_of_bounds", outside.fill_null(False), pl.col("raw:point")))
             lon = work.get_column("lon").to_numpy().astype(np.float64)
             lat = work.get_column("lat").to_numpy().astype(np.float64)
@@ -342,57 +402,65 @@ class Transformer:
         else:
             if "lat" in self.table.columns:
                 rules.append(Rule("lat", "out_of_bounds", outside.fill_null(False), pl.col("raw:lat")))
-            finest, raw, mismatch = self._finest_from_columns(batch)
-            work = work.with_columns(finest, raw)
-            if mismatch is not None:
-                work = work.with_columns(mismatch)
+            work = self._finest_from_columns(work)
+            if spec.method == "code" and len(self._given_levels()) > 1:
                 rules.append(Rule("region", "region_mismatch", pl.col("region_mismatch"), pl.col("raw:region")))
             region_column = next(iter(spec.columns.values()))
-        work = work.with_columns(list(self._expand(work.get_column("finest")).values()))
+        derived = [f"derived:{column}" for column in self._region_columns()]
+        if all(name in work.columns for name in derived):  # already expanded for the mismatch rule
+            work = work.with_columns(pl.col(name).alias(name.removeprefix("derived:")) for name in derived)
+        else:
+            work = work.with_columns(list(self._expand(work.get_column("finest")).values()))
         rules.append(Rule(region_column, "unknown_region", pl.col("finest").is_null(), pl.col("raw:region")))
         return work
 
-    def _finest_from_columns(self, batch: pl.DataFrame) -> tuple[pl.Series, pl.Series, pl.Series | None]:
-        """Region codes (or names) per level -> (finest known code, its source text, levels disagree)."""
-        spec = self.mapping.region
-        levels = [level for level in self.regions.levels if level in spec.columns]
-        texts = batch.select([_text(batch, spec.columns[level]).alias(level) for level in levels])
-        resolved: dict[str, pl.Series] = {}
-        parent: pl.Series | None = None
-        for level in levels:
-            values = texts.get_column(level)
-            if spec.method == "code":
-                known = [r.code for r in self.regions.levels[level]]
-                codes = values.replace_strict(known, known, default=None, return_dtype=pl.String())
-            else:
-                codes = self._names_to_codes(level, values, parent)
-            resolved[level] = codes
-            parent = codes
-        finest = pl.Series("finest", [None] * batch.height, dtype=pl.String())
-        raw = pl.Series("raw:region", [None] * batch.height, dtype=pl.String())
-        unresolved = pl.Series([False] * batch.height)
-        for level in reversed(levels):
-            finest = finest.fill_null(resolved[level])
-            raw = raw.fill_null(texts.get_column(level))
-            # A text given at some level that does not resolve makes the row unknown, whatever the others say.
-            unresolved = unresolved | (texts.get_column(level).is_not_null() & resolved[level].is_null())
-        finest = pl.select(pl.when(unresolved).then(None).otherwise(finest)).to_series().alias("finest")
-        if spec.method != "code" or len(levels) < 2:
-            return finest, raw, None
-        expanded = self._expand(finest)
-        mismatch = pl.Series([False] * batch.height)
-        for level in levels:
-            given, derived = resolved[level], expanded[f"{level}_code"]
-            mismatch = mismatch | (given.is_not_null() & (given != derived).fill_null(True))
-        return finest, raw, mismatch.alias("region_mismatch")
+    def _given_levels(self) -> list[str]:
+        return [level for level in self.regions.levels if level in self.mapping.region.columns]
 
-    def _names_to_codes(self, level: str, names: pl.Series, parent: pl.Series | None) -> pl.Series:
+    def _finest_from_columns(self, work: pl.DataFrame) -> pl.DataFrame:
+        """Region codes (or names) per level -> ``finest`` known code, ``raw:region`` its text, ``region_mismatch``."""
+        spec = self.mapping.region
+        levels = self._given_levels()
+        texts = {level: pl.col(source_name(spec.columns[level])) for level in levels}
+        resolved: dict[str, pl.Expr] = {}
+        if spec.method == "code":
+            for level in levels:
+                known = self._known_codes.setdefault(
+                    level, pl.Series([r.code for r in self.regions.levels[level]], dtype=pl.String())
+                )
+                resolved[level] = pl.when(texts[level].is_in(known.implode())).then(texts[level])
+        else:
+            parent: str | None = None
+            for level in levels:
+                work = work.with_columns(self._names_to_codes(level, texts[level], parent).alias(f"code:{level}"))
+                resolved[level] = pl.col(f"code:{level}")
+                parent = f"code:{level}"
+        finest = pl.coalesce([resolved[level] for level in reversed(levels)])
+        raw = pl.coalesce([texts[level] for level in reversed(levels)])
+        # A text given at some level that does not resolve makes the row unknown, whatever the others say.
+        unresolved = pl.any_horizontal([texts[level].is_not_null() & resolved[level].is_null() for level in levels])
+        work = work.with_columns(
+            pl.when(unresolved).then(None).otherwise(finest).alias("finest"), raw.alias("raw:region")
+        )
+        if spec.method != "code" or len(levels) < 2:
+            return work
+        expanded = self._expand(work.get_column("finest"))
+        work = work.with_columns([series.alias(f"derived:{name}") for name, series in expanded.items()])
+        mismatch = pl.any_horizontal(
+            [
+                resolved[level].is_not_null() & (resolved[level] != pl.col(f"derived:{level}_code")).fill_null(True)
+                for level in levels
+            ]
+        )
+        return work.with_columns(mismatch.alias("region_mismatch"))
+
+    def _names_to_codes(self, level: str, names: pl.Expr, parent: str | None) -> pl.Expr:
         regions = self.regions.levels[level]
         if parent is None:
             table = {r.name: r.code for r in regions}
             return names.replace_strict(list(table), list(table.values()), default=None, return_dtype=pl.String())
         keyed = {f"{r.parent_code}\x1f{r.name}": r.code for r in regions}
-        key = pl.select(pl.concat_str([parent, pl.lit("\x1f"), names])).to_series()
+        key = pl.concat_str([pl.col(parent), pl.lit("\x1f"), names])
         return key.replace_strict(list(keyed), list(keyed.values()), default=None, return_dtype=pl.String())
 
     def _categories(self, work: pl.DataFrame, rules: list[Rule]) -> pl.DataFrame:
@@ -457,9 +525,6 @@ class Transformer:
             early = (pl.col(name) < pl.col(start)).fill_null(False)
             value = pl.col(name).dt.strftime("%Y-%m-%d %H:%M:%S")
             rules.append(Rule(name, "time_order", early, value))
-        id_column = self.mapping.id_column
-        duplicate = ~pl.col(id_column).is_first_distinct() & pl.col(id_column).is_not_null()
-        rules.append(Rule(id_column, "duplicate_id", duplicate, pl.col(id_column)))
 
     def _split(self, work: pl.DataFrame, rules: list[Rule]) -> Prepared:
         chain: Any = pl.when(rules[0].failed).then(0)

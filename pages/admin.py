@@ -1,10 +1,10 @@
-"""数据源: where the data come from, whether it is a demo, table sizes, schema check and settings."""
+"""数据源: where the data come from, an import of uploaded files, demo or not, table sizes, schema, settings."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import app_state, export_ui
+from dashboard import app_state, export_ui, upload_panel
 from dashboard.i18n import t
 
 lang = app_state.language()
@@ -15,6 +15,9 @@ st.title(t("page_admin", lang))
 source = app_state.source_rows(lang)
 st.subheader(t("admin_source", lang))
 export_ui.table(lang, source, key="source", title=t("admin_source", lang))
+
+# The import comes before the checks below: they stop the page on an empty database, which it fills.
+upload_panel.render(lang)
 
 ctx = app_state.load_context(lang)
 if ctx.is_demo:

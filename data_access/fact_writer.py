@@ -1,0 +1,321 @@
+"""Writing an import's valid rows: staged batch by batch to Parquet, then upserted by id in one go.
+
+Why staged. A DuckDB transaction keeps what it inserted (and the Arrow chunks handed to it) in memory
+until it commits, and appending batch by batch to the keyed fact table costs a key lookup per row and
+a statement per batch; one ``INSERT … SELECT`` from Parquet files streams instead, with the engine's
+memory capped. Staging also lets the duplicates be found over the whole import at once, with no table
+of ids seen so far. Nothing touches the target database until :meth:`FactWriter.finish`, which runs
+inside the caller's transaction.
+
+The duplicate search, the merge of the quarantine and, for PostgreSQL/MySQL targets, the reading of
+the staged rows run in a private in-memory DuckDB (:func:`work_engine`) with a memory cap and its
+spill directory in the scratch folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+import sqlalchemy as sa
+
+ROW = "_row"  # 1-based record number in its file
+FILE = "_file"  # 0-based position of the file in the import
+INSERT_SLICE = 5_000  # rows per executemany on PostgreSQL/MySQL
+# DuckDB's memory during a load: the work engine's, and the target's while it merges (restored after).
+WORK_MEMORY = "512MB"
+LOAD_MEMORY = "1GB"
+_SIZE_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "KIB": 1 << 10, "MIB": 1 << 20,
+               "GIB": 1 << 30, "TIB": 1 << 40}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """What writing the staged rows did: ``new`` and ``updated`` rows were written, ``unchanged`` ones were there."""
+
+    new: int
+    updated: int
+    unchanged: int
+
+
+def polars_types(table: sa.Table) -> dict[str, pl.DataType]:
+    """Polars dtypes of a table's columns, so every staged part (all-NULL columns too) has one schema."""
+    types: dict[str, pl.DataType] = {}
+    for column in table.columns:
+        kind = column.type
+        if isinstance(kind, sa.DateTime):
+            types[column.name] = pl.Datetime("us")
+        elif isinstance(kind, sa.Date):
+            types[column.name] = pl.Date()
+        elif isinstance(kind, sa.Boolean):
+            types[column.name] = pl.Boolean()
+        elif isinstance(kind, sa.Integer):
+            types[column.name] = pl.Int64()
+        elif isinstance(kind, sa.Float):
+            types[column.name] = pl.Float64()
+        else:
+            types[column.name] = pl.String()
+    return types
+
+
+def quote_path(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def parquet_source(paths: Sequence[Path]) -> str:
+    """A ``read_parquet([...])`` table expression over the staged files."""
+    return "read_parquet([" + ", ".join(quote_path(p) for p in paths) + "])"
+
+
+def size_bytes(text: str) -> float:
+    """A DuckDB size setting ('18.6 GiB', '500MB') in bytes; infinite when it cannot be read."""
+    match = re.fullmatch(r"\s*([0-9.]+)\s*([A-Za-z]*)\s*", text)
+    if not match or match.group(2).upper() not in _SIZE_UNITS:
+        return float("inf")
+    return float(match.group(1)) * _SIZE_UNITS[match.group(2).upper()]
+
+
+def _midpoint(shown: str) -> str:
+    """A size that DuckDB shows as ``shown`` again ('7.4 GiB' -> '7.45 GiB'): restoring it does not drift."""
+    match = re.fullmatch(r"\s*([0-9]+)(?:\.([0-9]+))?\s*([A-Za-z]*)\s*", shown)
+    if not match:
+        return shown
+    decimals = len(match.group(2) or "")
+    value = float(f"{match.group(1)}.{match.group(2) or '0'}") + 0.5 * 10**-decimals
+    return f"{value:.{decimals + 1}f} {match.group(3)}"
+
+
+@contextlib.contextmanager
+def work_engine(scratch: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A private in-memory DuckDB for the import's own set work, capped in memory, spilling into ``scratch``."""
+    work = duckdb.connect(":memory:")
+    try:
+        work.execute(f"SET memory_limit = '{WORK_MEMORY}'")
+        work.execute(f"SET temp_directory = {quote_path(scratch / 'spill')}")
+        work.execute("SET preserve_insertion_order = false")
+        yield work
+    finally:
+        work.close()
+
+
+@contextlib.contextmanager
+def capped_memory(duck: Any, limit: str = LOAD_MEMORY) -> Iterator[None]:
+    """Lower a DuckDB's memory limit (never raise it) and drop insertion order for one load; restored after."""
+    previous_limit = str(duck.execute("SELECT current_setting('memory_limit')").fetchone()[0])
+    previous_order = bool(duck.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0])
+    lowered = size_bytes(limit) < size_bytes(previous_limit)
+    if lowered:
+        duck.execute(f"SET memory_limit = '{limit}'")
+    duck.execute("SET preserve_insertion_order = false")
+    try:
+        yield
+    finally:
+        if lowered:  # the setting reads back truncated: RESET is exact when it was the default
+            duck.execute("RESET memory_limit")
+            if str(duck.execute("SELECT current_setting('memory_limit')").fetchone()[0]) != previous_limit:
+                duck.execute(f"SET memory_limit = '{_midpoint(previous_limit)}'")
+        duck.execute(f"SET preserve_insertion_order = {str(previous_order).lower()}")
+
+
+class FactWriter:
+    """Stages valid contract rows of one fact table, finds duplicate ids, then upserts them by id.
+
+    :meth:`write` appends one batch (contract columns, ``_row``, ``_file``) to a Parquet part. After the
+    last batch, :meth:`find_duplicates` marks every row whose id an earlier valid row of the import
+    already had (earlier file, or earlier row of the same file); :meth:`finish` writes the rest inside
+    the caller's transaction: rows absent from the table are inserted, rows present with other values
+    replace them (*updated*), rows present with identical values are left alone (*unchanged*).
+    """
+
+    def __init__(self, table: sa.Table, scratch: Path, batch_rows: int) -> None:
+        self.table = table
+        self.key = next(iter(table.primary_key.columns)).name
+        self.scratch = scratch
+        self.batch_rows = batch_rows
+        self.parts: list[Path] = []
+        self.staged = 0
+        self.duplicates = 0
+        self.duplicates_file: Path | None = None
+        self._schema = pl.Schema({**polars_types(table), ROW: pl.Int64(), FILE: pl.Int32()})
+
+    @property
+    def columns(self) -> list[str]:
+        return [column.name for column in self.table.columns]
+
+    def write(self, frame: pl.DataFrame) -> int:
+        """Stage one batch; nothing is written to the database yet. Returns the rows staged."""
+        if frame.height == 0:
+            return 0
+        path = self.scratch / f"valid-{len(self.parts):06d}.parquet"
+        # lz4 and no statistics: the cheapest Parquet to write; it is read once, whole.
+        frame.select(list(self._schema)).cast(self._schema).write_parquet(path, compression="lz4", statistics=False)
+        self.parts.append(path)
+        self.staged += frame.height
+        return frame.height
+
+    # ---- duplicates ----------------------------------------------------------------------------
+
+    def find_duplicates(self, work: duckdb.DuckDBPyConnection) -> int:
+        """Write ``duplicates.parquet`` (``_file, _row, id, first_file, first_row``); returns how many."""
+        if not self.parts:
+            return 0
+        key = f'"{self.key}"'
+        work.execute(
+            f"""CREATE OR REPLACE TABLE duplicates AS
+            WITH staged AS (SELECT {key} AS id, {FILE}, {ROW} FROM {parquet_source(self.parts)}),
+            repeated AS (SELECT id FROM staged GROUP BY id HAVING count(*) > 1),
+            ranked AS (
+                SELECT s.id, s.{FILE}, s.{ROW},
+                       first_value(s.{FILE}) OVER w AS first_file, first_value(s.{ROW}) OVER w AS first_row,
+                       row_number() OVER w AS n
+                FROM staged s SEMI JOIN repeated r ON s.id = r.id
+                WINDOW w AS (PARTITION BY s.id ORDER BY s.{FILE}, s.{ROW})
+            )
+            SELECT {FILE}, {ROW}, id, first_file, first_row FROM ranked WHERE n > 1"""
+        )
+        self.duplicates = int(work.execute("SELECT count(*) FROM duplicates").fetchone()[0])  # type: ignore[index]
+        if self.duplicates:
+            self.duplicates_file = self.scratch / "duplicates.parquet"
+            work.execute(f"COPY duplicates TO {quote_path(self.duplicates_file)} (FORMAT parquet)")
+        work.execute("DROP TABLE duplicates")
+        return self.duplicates
+
+    @property
+    def to_load(self) -> int:
+        """Valid rows that are not duplicates: what :meth:`finish` writes or finds unchanged."""
+        return self.staged - self.duplicates
+
+    def _final_rows(self) -> str:
+        """SELECT of the rows to load: the staged ones minus the duplicates."""
+        columns = ", ".join(f's."{name}"' for name in self.columns)
+        sql = f"SELECT {columns} FROM {parquet_source(self.parts)} AS s"
+        if self.duplicates_file is not None:
+            sql += (
+                f" ANTI JOIN read_parquet({quote_path(self.duplicates_file)}) AS d"
+                f" ON s.{FILE} = d.{FILE} AND s.{ROW} = d.{ROW}"
+            )
+        return sql
+
+    # ---- writing -------------------------------------------------------------------------------
+
+    def finish(self, connection: sa.Connection, work: duckdb.DuckDBPyConnection) -> BatchOutcome:
+        """Upsert the rows to load into the table, inside the caller's open transaction."""
+        if self.to_load == 0:
+            return BatchOutcome(0, 0, 0)
+        if connection.dialect.name == "duckdb":
+            return self._finish_duckdb(connection.connection.driver_connection)
+        return self._finish_server(connection, work)
+
+    def _finish_duckdb(self, duck: Any) -> BatchOutcome:
+        table, key = f'"{self.table.name}"', f'"{self.key}"'
+        names = ", ".join(f'"{name}"' for name in self.columns)
+        with capped_memory(duck):
+            duck.execute(f"CREATE OR REPLACE TEMP VIEW ingest_final AS {self._final_rows()}")
+            try:
+                if duck.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0:
+                    duck.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM ingest_final")
+                    return BatchOutcome(self.to_load, 0, 0)
+                identical = " AND ".join(f'f."{n}" IS NOT DISTINCT FROM t."{n}"' for n in self.columns)
+                existing, same = duck.execute(
+                    f"SELECT count(*), count(*) FILTER (WHERE {identical}) "
+                    f"FROM ingest_final f JOIN {table} t ON f.{key} = t.{key}"
+                ).fetchone()
+                if existing > same:
+                    duck.execute(
+                        f"DELETE FROM {table} t USING ingest_final f WHERE t.{key} = f.{key} AND NOT ({identical})"
+                    )
+                if self.to_load > same:
+                    duck.execute(
+                        f"INSERT INTO {table} ({names}) SELECT {names} FROM ingest_final f "
+                        f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.{key} = f.{key})"
+                    )
+            finally:
+                duck.execute("DROP VIEW IF EXISTS ingest_final")
+        return BatchOutcome(self.to_load - existing, existing - same, same)
+
+    def _finish_server(self, connection: sa.Connection, work: duckdb.DuckDBPyConnection) -> BatchOutcome:
+        """PostgreSQL/MySQL: the rows to load, read by the work engine in batches, upserted via a temp table."""
+        upsert = ServerUpsert(connection, self.table)
+        totals = [0, 0, 0]
+        try:
+            reader = work.sql(self._final_rows()).to_arrow_reader(self.batch_rows)
+            for record_batch in reader:
+                frame = pl.from_arrow(record_batch)
+                assert isinstance(frame, pl.DataFrame)
+                outcome = upsert.write(frame)
+                totals = [totals[0] + outcome.new, totals[1] + outcome.updated, totals[2] + outcome.unchanged]
+        finally:
+            upsert.close()
+        return BatchOutcome(*totals)
+
+
+def bulk_insert(connection: sa.Connection, table: str, frame: pl.DataFrame) -> None:
+    """Append a frame to a table of the open transaction, by the fastest path the driver has.
+
+    psycopg (PostgreSQL): ``COPY … FROM STDIN``. Others: the driver's ``executemany`` with plain tuples
+    in slices (PyMySQL sends each slice as one multi-row INSERT), not SQLAlchemy's per-row binding.
+    """
+    names = ", ".join(f'"{name}"' if connection.dialect.name == "postgresql" else f"`{name}`" for name in frame.columns)
+    cursor: Any = connection.connection.cursor()
+    try:
+        if connection.dialect.name == "postgresql" and hasattr(cursor, "copy"):
+            with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in frame.iter_rows():
+                    copy.write_row(row)
+            return
+        marks = ", ".join(["%s"] * frame.width)
+        statement = f"INSERT INTO {table} ({names}) VALUES ({marks})"
+        for part in frame.iter_slices(INSERT_SLICE):
+            cursor.executemany(statement, part.rows())
+    finally:
+        cursor.close()
+
+
+class ServerUpsert:
+    """Upserts batches into a fact table of PostgreSQL/MySQL through one temporary table.
+
+    Each statement names the temporary table once (MySQL cannot reopen a temporary table in one query).
+    """
+
+    def __init__(self, connection: sa.Connection, table: sa.Table) -> None:
+        self.connection = connection
+        self.table = table
+        self.key = next(iter(table.primary_key.columns)).name
+        copies = [sa.Column(column.name, column.type) for column in table.columns]
+        self.batch = sa.Table("ingest_batch", sa.MetaData(), *copies, prefixes=["TEMPORARY"])
+        self.batch.create(connection)
+        first = connection.execute(sa.select(table.c[self.key]).limit(1)).first()
+        self.target_was_empty = first is None  # then no batch needs comparing (duplicates are gone already)
+
+    def write(self, frame: pl.DataFrame) -> BatchOutcome:
+        c, t, b, key = self.connection, self.table, self.batch, self.key
+        names = [column.name for column in t.columns]
+        bulk_insert(c, b.name, frame.select(names))
+        existing = same = 0
+        if not self.target_was_empty:
+            identical = sa.and_(*[t.c[name].is_not_distinct_from(b.c[name]) for name in names])
+            found = c.execute(
+                sa.select(sa.func.count(), sa.func.sum(sa.case((identical, 1), else_=0))).select_from(
+                    b.join(t, b.c[key] == t.c[key])
+                )
+            ).one()
+            existing, same = int(found[0] or 0), int(found[1] or 0)
+        if same < frame.height:  # something to write: replace the present rows, insert the batch
+            if existing:
+                c.execute(t.delete().where(t.c[key].in_(sa.select(b.c[key]))))
+            c.execute(t.insert().from_select(names, sa.select(*[b.c[name] for name in names])))
+        c.execute(b.delete())
+        return BatchOutcome(frame.height - existing, existing - same, same)
+
+    def close(self) -> None:
+        # MySQL commits the open transaction on a plain DROP TABLE; DROP TEMPORARY TABLE does not.
+        if self.connection.dialect.name in ("mysql", "mariadb"):
+            self.connection.execute(sa.text(f"DROP TEMPORARY TABLE {self.batch.name}"))
+        else:
+            self.batch.drop(self.connection)
