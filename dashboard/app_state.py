@@ -15,14 +15,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, NoReturn, TypeVar
 
 import polars as pl
 import sqlalchemy as sa
 import streamlit as st
 
-from dashboard import bigscreen
+from dashboard import auth_ui, bigscreen
 from dashboard.formatting import format_change, format_datetime, format_index, format_number, format_value
 from dashboard.i18n import LANGUAGE_NAMES, LANGUAGES, TEXTS, metric_label, normalise_language, t
 from dashboard.kpi import Kpi, Status, build_kpis
@@ -30,8 +30,11 @@ from dashboard.periods import Period
 from dashboard.queries import kpi_requests
 from dashboard.ticker import ticker_alerts
 from data_access import schema
+from data_access.access import NOTHING, Viewer, intersect, visible_regions
 from data_access.cache import ResultCache
 from data_access.check import table_counts
+from data_access.details import DetailPage, DetailRequest, fetch_details
+from data_access.distributions import HistogramRequest, histogram
 from data_access.engine import (
     DatabaseProblem,
     DatabaseTarget,
@@ -42,7 +45,7 @@ from data_access.engine import (
     schema_problems,
 )
 from data_access.metrics import RESULTS, code_names, data_as_of, latest_record_times, region_names, run_metrics
-from data_access.query import Filter, MetricRequest, RequestError
+from data_access.query import EVERYTHING, REGION_DIMENSIONS, Filter, MetricRequest, RequestError, Scope
 from data_access.settings import CityConfig, SettingsProblem, load_city
 from data_access.targets import resolve_targets, target_rows
 
@@ -134,6 +137,9 @@ def setup() -> str:
 def kiosk_params(lang: str) -> dict[str, str]:
     """The query parameters that keep a wall screen in kiosk mode across page switches."""
     params = {KIOSK_PARAM: "1"}
+    token = st.query_params.get(auth_ui.TOKEN_PARAM)
+    if token:  # a wall screen that reloads after a server restart signs itself in again
+        params[auth_ui.TOKEN_PARAM] = str(token)
     seconds = rotate_seconds()
     if seconds:
         params[ROTATE_PARAM] = str(seconds)
@@ -294,7 +300,12 @@ def _ensure_embedded_demo(target: DatabaseTarget, engine: sa.Engine, lang: str) 
 
 @dataclass(frozen=True)
 class Context:
-    """Everything a page needs to ask the metric layer and label the answer."""
+    """Everything a page needs to ask the metric layer and label the answer.
+
+    It also carries the viewer's row-level scope: ``run`` and ``query`` apply it to every request
+    (a page cannot forget it), and the names, districts and children a page can list are only
+    those the viewer may see (pickers offer nothing outside the scope).
+    """
 
     target: DatabaseTarget
     engine: sa.Engine
@@ -302,35 +313,113 @@ class Context:
     lang: str
     as_of: dt.datetime
     meta: dict[str, str]
+    viewer: Viewer | None = None  # None: sign-in is off (no accounts)
+    scope: Scope = EVERYTHING
+    visible_regions: frozenset[str] | None = None  # None: every region may be named
+    permissions: frozenset[str] = frozenset({"view", "export", "admin"})
 
     @property
     def is_demo(self) -> bool:
         return self.meta.get("dataset") == "demo"
 
+    def can(self, permission: str) -> bool:
+        """``export``, ``admin``, ``unmasked``: what the viewer's role and grants allow."""
+        return permission in self.permissions
+
+    def narrowed(self, scope: Scope) -> Scope:
+        """A request's scope narrowed to the viewer's (a request's own scope can only narrow it further)."""
+        if self.scope.unrestricted:
+            return scope
+        if scope.unrestricted:
+            return self.scope
+        return intersect(scope, self.scope, _parents(self.target.url))
+
+    def scoped(self, request: MetricRequest) -> MetricRequest:
+        """The request narrowed to the viewer's scope."""
+        scope = self.narrowed(request.scope)
+        return request if scope == request.scope else replace(request, scope=scope)
+
     def run(self, request: MetricRequest) -> pl.DataFrame:
         """run_metrics with the city's 三率 settings and cache TTL; a failure stops the page cleanly."""
+        request = self.scoped(request)
         try:
-            return run_metrics(self.engine, request, self.city.three_rates, ttl_seconds=self.city.cache_ttl_seconds)
+            frame = run_metrics(self.engine, request, self.city.three_rates, ttl_seconds=self.city.cache_ttl_seconds)
         except (sa.exc.SQLAlchemyError, RequestError) as exc:
             reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
             stop_with_error(t("query_problem", self.lang, message=reason))
+        auth_ui.note_read(request, frame.height)
+        return frame
 
     def query(self, request: MetricRequest) -> pl.DataFrame:
         """run_metrics with the city's settings; failures raise (the big screen keeps its last good data)."""
-        return run_metrics(self.engine, request, self.city.three_rates, ttl_seconds=self.city.cache_ttl_seconds)
+        request = self.scoped(request)
+        frame = run_metrics(self.engine, request, self.city.three_rates, ttl_seconds=self.city.cache_ttl_seconds)
+        auth_ui.note_read(request, frame.height)
+        return frame
+
+    def details(self, request: DetailRequest) -> DetailPage:
+        """One page of the records behind a number, in the viewer's scope; personal data masked unless
+        the viewer's role or grants allow ``unmasked``. Failures raise (the page decides how to show them)."""
+        request = replace(request, scope=self.narrowed(request.scope))
+        reveal = self.can("unmasked")
+        found = fetch_details(
+            self.engine,
+            request,
+            self.city.three_rates,
+            reveal_personal_data=reveal,
+            ttl_seconds=self.city.cache_ttl_seconds,
+        )
+        auth_ui.note_read(request.metric_request(), found.rows.height, unmasked=reveal)
+        return found
+
+    def histogram(self, request: HistogramRequest) -> pl.DataFrame:
+        """Bin counts of a duration distribution, in the viewer's scope. Failures raise."""
+        request = replace(request, scope=self.narrowed(request.scope))
+        frame = histogram(self.engine, request, self.city.three_rates, ttl_seconds=self.city.cache_ttl_seconds)
+        auth_ui.note_read(request.metric_request(), frame.height)
+        return frame
 
     def names(self, dimension: str) -> dict[str, str]:
-        return _names(self.target.url, dimension)
+        """Code → name; for regions and departments only the codes in the viewer's scope."""
+        names = _names(self.target.url, dimension)
+        if dimension in REGION_DIMENSIONS and self.visible_regions is not None:
+            return {code: name for code, name in names.items() if code in self.visible_regions}
+        if dimension == "department" and self.scope.departments is not None:
+            return {code: name for code, name in names.items() if code in self.scope.departments}
+        return names
+
+    def region_levels(self) -> dict[str, str]:
+        """Region code → level, for the regions the viewer may see (links naming others are ignored)."""
+        levels = _region_levels(self.target.url)
+        if self.visible_regions is None:
+            return levels
+        return {code: level for code, level in levels.items() if code in self.visible_regions}
+
+    def map_codes(self, level: str) -> list[str] | None:
+        """The regions of ``level`` the city map may draw; None = all of them."""
+        if self.visible_regions is None:
+            return None
+        return [
+            code
+            for code, found in _region_levels(self.target.url).items()
+            if found == level and code in self.visible_regions
+        ]
 
     def grid_centres(self) -> dict[str, tuple[float, float]]:
         return _grid_centres(self.target.url)
 
     def children(self, parent: str) -> list[str]:
-        """Codes of the regions directly below ``parent`` (the streets of a district)."""
-        return _children(self.target.url).get(parent, [])
+        """Codes of the regions directly below ``parent`` (the streets of a district) that the viewer may see."""
+        found = _children(self.target.url).get(parent, [])
+        if self.visible_regions is None:
+            return found
+        return [code for code in found if code in self.visible_regions]
 
     def districts(self) -> list[tuple[str, str]]:
-        return _districts(self.target.url)
+        found = _districts(self.target.url)
+        if self.visible_regions is None:
+            return found
+        return [(code, name) for code, name in found if code in self.visible_regions]
 
     def targets(self, metrics: Sequence[str], region: str | None = None) -> dict[str, float]:
         """Targets that apply today: a ``targets`` table row for the region, else the city file, else defaults."""
@@ -338,6 +427,14 @@ class Context:
             metrics, _target_rows(self.target.url), self.city.targets, region=region, day=self.as_of.date()
         )
         return {name: value for name, value in resolved.items() if value is not None}
+
+
+def scope_caption(access: auth_ui.Access) -> str | None:
+    """The signed-in viewer's scope in names (for the sidebar); None for the whole city."""
+    if access.scope.unrestricted or not access.url:
+        return None
+    regions = {code: name for level in REGION_DIMENSIONS for code, name in _names(access.url, level).items()}
+    return auth_ui.scope_text(access.scope, regions, _names(access.url, "department"))
 
 
 def stop_with_error(message: str) -> NoReturn:
@@ -375,6 +472,22 @@ def follow_data_version(url: str) -> bool:
     return changed
 
 
+def _access_fields(url: str, engine: sa.Engine) -> dict[str, Any]:
+    """The viewer, scope, visible regions and permissions of this session, for the Context."""
+    access = auth_ui.current_access(engine)
+    scope = access.scope
+    if access.mode == "signed_out":
+        scope = NOTHING
+    regions = None if scope.regions is None else _visible(url, scope.regions)
+    permissions = frozenset(name for name in ("view", "export", "admin", "unmasked") if access.can(name))
+    return {"viewer": access.viewer, "scope": scope, "visible_regions": regions, "permissions": permissions}
+
+
+@st.cache_data(show_spinner=False, ttl=NAMES_TTL_SECONDS)
+def _visible(url: str, regions: frozenset[str]) -> frozenset[str] | None:
+    return visible_regions(Scope(regions=regions), _parents(url))
+
+
 def open_context(lang: str) -> Context:
     """The context for a refresh: like ``load_context`` but problems raise instead of stopping the page."""
     city = load_city()
@@ -384,7 +497,11 @@ def open_context(lang: str) -> Context:
     as_of = _as_of(target.url)
     if as_of is None:
         raise DatabaseProblem(f"{target.display_url}: {t('no_data_yet', lang)}")
-    return Context(target=target, engine=_engine(target.url), city=city, lang=lang, as_of=as_of, meta=_meta(target.url))
+    engine = _engine(target.url)
+    return Context(
+        target=target, engine=engine, city=city, lang=lang, as_of=as_of, meta=_meta(target.url),
+        **_access_fields(target.url, engine),
+    )  # fmt: skip
 
 
 _LAST_GOOD: dict[Hashable, tuple[Any, dt.datetime]] = {}
@@ -396,8 +513,10 @@ def with_last_good(key: Hashable, load: Callable[[], T]) -> tuple[T, dt.datetime
     """``(load(), None)``, remembered under ``key``; if loading fails, ``(last good value, when it was loaded)``.
 
     Shared by every session of the process, so a screen opened during an outage still shows the
-    last numbers. Without any good value the failure propagates.
+    last numbers. Without any good value the failure propagates. The viewer's scope is part of the
+    key: a session never falls back to numbers loaded for another scope.
     """
+    key = (auth_ui.current_access().scope, key)
     try:
         value = load()
     except Exception:
@@ -441,6 +560,7 @@ def load_context(lang: str | None = None) -> Context:
         follow_data_version(target.url)
         as_of = _as_of(target.url)
         meta = _meta(target.url)
+        access = _access_fields(target.url, engine)
     except DatabaseProblem as problem:
         stop_with_error(t("db_problem", lang, message=str(problem)))
     except sa.exc.SQLAlchemyError as exc:
@@ -448,7 +568,7 @@ def load_context(lang: str | None = None) -> Context:
         stop_with_error(t("db_problem", lang, message=f"{target.display_url}: {reason}"))
     if as_of is None:
         stop_with_error(t("db_problem", lang, message=f"{target.display_url}: {t('no_data_yet', lang)}"))
-    return Context(target=target, engine=_engine(target.url), city=city, lang=lang, as_of=as_of, meta=meta)
+    return Context(target=target, engine=engine, city=city, lang=lang, as_of=as_of, meta=meta, **access)
 
 
 # ---- page furniture -----------------------------------------------------------------------------
@@ -544,7 +664,7 @@ def auto_refresh(seconds: int) -> Callable[[Callable[[], None]], Callable[[], No
     """Re-run a page body every ``seconds`` in the browser (wall screens left unattended)."""
 
     def wrap(body: Callable[[], None]) -> Callable[[], None]:
-        return st.fragment(body, run_every=dt.timedelta(seconds=max(seconds, 5)))
+        return st.fragment(auth_ui.audited_fragment(body), run_every=dt.timedelta(seconds=max(seconds, 5)))
 
     return wrap
 
@@ -558,10 +678,12 @@ _early_warnings: ResultCache[pl.DataFrame] = ResultCache(ttl_seconds=EARLY_WARNI
 
 
 def early_warning_alerts(ctx: Context) -> pl.DataFrame:
-    """The early-warning module's alerts at the data's as-of time, city-wide, cached and shared."""
+    """The early-warning module's alerts at the data's as-of time in the viewer's scope, cached and shared."""
     from dashboard.alerts import compute_alerts  # heavy module: imported when a screen first needs it
 
-    return _early_warnings.get_or_load((ctx.target.url, ctx.as_of), lambda: compute_alerts(ctx.engine, as_of=ctx.as_of))
+    return _early_warnings.get_or_load(
+        (ctx.target.url, ctx.as_of, ctx.scope), lambda: compute_alerts(ctx.engine, as_of=ctx.as_of, scope=ctx.scope)
+    )
 
 
 def ticker_source(ctx: Context) -> Callable[[pl.DataFrame], pl.DataFrame]:
@@ -602,8 +724,8 @@ def _parents(url: str) -> dict[str, str | None]:
 
 
 def region_levels(ctx: Context) -> dict[str, str]:
-    """Region code → level, for every region (cached)."""
-    return _region_levels(ctx.target.url)
+    """Region code → level, for every region the viewer may see (cached)."""
+    return ctx.region_levels()
 
 
 def region_parents(ctx: Context) -> dict[str, str | None]:

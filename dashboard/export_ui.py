@@ -32,9 +32,11 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from dashboard import export
+from dashboard import auth_ui, export
 from dashboard.i18n import t
 from dashboard.theme import PLOTLY_CONFIG
+from data_access import audit
+from data_access.engine import get_engine, resolve_target
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +95,9 @@ def export_files(figure: go.Figure | None, data: pl.DataFrame | None, *, title: 
 def record_export(event: ExportEvent) -> None:
     """THE call point of the audit trail for exports: every download of every page passes here once.
 
-    Runs on the thread Streamlit uses to make the file, after the bytes were made. Until the
-    access-control work (issue 7) lands, the event goes to the server log.
+    Runs on the thread Streamlit uses to make the file, after the bytes were made (no script run
+    context there: who, role and page were taken when the menu was drawn). Writes one ``export``
+    row of ``cockpit_audit`` (docs/security.md).
     """
     log.info(
         "export %s %r (%s rows) by %s on %s: %s",
@@ -105,6 +108,22 @@ def record_export(event: ExportEvent) -> None:
         event.page or event.key,
         dict(event.filters),
     )
+    audit.record(
+        get_engine(resolve_target().url),
+        "export",
+        user=event.user,
+        role=event.role,
+        page=(event.page or event.key).strip("/") or None,
+        filters=dict(event.filters),
+        rows=event.rows,
+        detail={"file": event.file_name, "format": event.fmt, "title": event.title, "chart": event.key},
+    )
+
+
+def may_export(ctx: Any) -> bool:
+    """Whether this viewer's role or grants allow downloads (analysts and admins; sign-in off: everyone)."""
+    can = getattr(ctx, "can", None)
+    return bool(can("export")) if callable(can) else auth_ui.current_access().can("export")
 
 
 def _viewer(ctx: Any) -> tuple[str | None, str | None]:
@@ -154,6 +173,8 @@ def menu(
     filters: Mapping[str, Any] | None = None,
 ) -> None:
     """The 导出 popover alone (for pages that place it themselves); see ``chart`` for the arguments."""
+    if not may_export(ctx):
+        return  # no menu at all for roles that may not export (issue 7: analysts export)
     lang = _language(ctx)
     stem = export.file_stem(file_name or title)
     user, role = _viewer(ctx)

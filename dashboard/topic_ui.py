@@ -49,8 +49,8 @@ from dashboard.topic_state import (
 )
 from dashboard.topic_tables import OVERDUE_COLUMNS, detail_frame
 from data_access import schema
-from data_access.details import COMPUTED, DETAIL_COLUMNS, DetailPage, fetch_details
-from data_access.distributions import HistogramRequest, histogram
+from data_access.details import COMPUTED, DETAIL_COLUMNS, DetailPage
+from data_access.distributions import HistogramRequest
 from data_access.query import RequestError, TimeRange
 
 log = logging.getLogger(__name__)
@@ -651,18 +651,14 @@ def _sunburst(page: TopicPage) -> None:
 def run_histogram(page: TopicPage, request: HistogramRequest) -> pl.DataFrame:
     """A histogram for the page, through the context's cache and error handling."""
     try:
-        return histogram(
-            page.ctx.engine, request, page.ctx.city.three_rates, ttl_seconds=page.ctx.city.cache_ttl_seconds
-        )
+        return page.ctx.histogram(request)  # in the viewer's scope
     except (sa.exc.SQLAlchemyError, RequestError) as exc:
         app_state.stop_with_error(t("query_problem", page.ctx.lang, message=str(exc).splitlines()[0]))
 
 
 def details(page: TopicPage, request: Any) -> DetailPage:
     try:
-        return fetch_details(
-            page.ctx.engine, request, page.ctx.city.three_rates, ttl_seconds=page.ctx.city.cache_ttl_seconds
-        )
+        return page.ctx.details(request)  # in the viewer's scope, masked unless the viewer may see personal data
     except (sa.exc.SQLAlchemyError, RequestError) as exc:
         app_state.stop_with_error(t("query_problem", page.ctx.lang, message=str(exc).splitlines()[0]))
 

@@ -72,7 +72,7 @@ def _categories(url: str, table: str) -> dict[str, str]:
 
 def choices(ctx: app_state.Context) -> wb.Choices:
     return wb.Choices(
-        region_levels=_regions(ctx.target.url).levels,
+        region_levels=ctx.region_levels(),  # the viewer's regions only: a link to another's is ignored
         departments=ctx.names("department"),
         categories={table: _categories(ctx.target.url, table) for table in ("complaints", "grid_events")},
     )

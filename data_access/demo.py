@@ -1,6 +1,6 @@
 """Generate a deterministic, realistic demo city into any database that speaks the data contract.
 
-``python -m data_access.demo [--scale S] [--url URL] [--seed N] [--end YYYY-MM-DD] [--force]``
+``python -m data_access.demo [--scale S] [--url URL] [--seed N] [--end YYYY-MM-DD] [--force] [--with-accounts]``
 
 Two years (730 days ending at ``end``) of government service cases, 12345 complaints and grid
 events for the regions in the city config's GeoJSON layers, with a few injected anomalies (listed
@@ -1982,6 +1982,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="last day of the data, YYYY-MM-DD (default: up to now, in the city time zone)",
     )
     parser.add_argument("--force", action="store_true", help="overwrite a database that holds non-demo data")
+    parser.add_argument(
+        "--with-accounts", action="store_true", help="also create one demo account per role (listed on its login page)"
+    )
     return parser.parse_args(argv)
 
 
@@ -1999,6 +2002,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         engine = db.get_engine(target.url)
         summary = generate_demo(engine, scale=args.scale, seed=args.seed, end=args.end, force=args.force, progress=show)
+        if args.with_accounts:
+            from data_access.users import create_demo_accounts
+
+            for account in create_demo_accounts(engine):
+                print(f"  demo account {account['name']} ({account['role']}, {account['scope']})")
     except (db.DatabaseProblem, DemoRefused, DemoProblem) as exc:
         print(str(exc), file=sys.stderr)
         return 2

@@ -181,6 +181,64 @@ cockpit_meta = sa.Table(
     sa.Column("value", sa.String(512), nullable=False),
 )
 
+# ---- access control (issue 7): accounts, wall-screen device tokens, the audit trail ----------------
+# Written by the cockpit itself (``python -m data_access.users`` and the app), never by the city's
+# data platform; created on first use (``data_access.users.ensure_tables``). See docs/security.md.
+USER_ROLES = ("leader", "department_head", "analyst", "admin", "screen")
+AUDIT_ACTIONS = ("view", "export", "login", "login_failed", "logout", "user_change", "token_use")
+
+users = sa.Table(
+    "cockpit_users",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("display_name", NAME, nullable=True),
+    sa.Column("role", LABEL, nullable=False),
+    sa.Column("scope_departments", sa.Text, nullable=True),
+    sa.Column("scope_regions", sa.Text, nullable=True),
+    sa.Column("grants", sa.String(128), nullable=True),
+    sa.Column("password_hash", sa.String(256), nullable=True),
+    sa.Column("disabled", sa.Boolean, nullable=False),
+    sa.Column("failed_logins", sa.Integer, nullable=False),
+    sa.Column("locked_until", sa.DateTime, nullable=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Column("last_login_at", sa.DateTime, nullable=True),
+)
+
+device_tokens = sa.Table(
+    "cockpit_tokens",
+    metadata,
+    sa.Column("id", sa.String(16), primary_key=True),
+    sa.Column("user_name", sa.String(64), nullable=False),
+    sa.Column("label", NAME, nullable=True),
+    sa.Column("token_hash", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("created_by", sa.String(64), nullable=True),
+    sa.Column("expires_at", sa.DateTime, nullable=True),
+    sa.Column("revoked_at", sa.DateTime, nullable=True),
+    sa.Column("last_used_at", sa.DateTime, nullable=True),
+)
+
+audit_log = sa.Table(
+    "cockpit_audit",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("occurred_at", sa.DateTime, nullable=False),
+    sa.Column("user_name", sa.String(64), nullable=True),
+    sa.Column("role", LABEL, nullable=True),
+    sa.Column("action", LABEL, nullable=False),
+    sa.Column("page", sa.String(64), nullable=True),
+    sa.Column("filters", sa.Text, nullable=True),
+    sa.Column("row_count", sa.Integer, nullable=True),
+    sa.Column("detail", sa.Text, nullable=True),
+    sa.Column("session_id", sa.String(64), nullable=True),
+    sa.Column("client", sa.String(64), nullable=True),
+    _index("ix_cockpit_audit_occurred", "occurred_at"),
+)
+
+ACCESS_TABLES: tuple[sa.Table, ...] = (users, device_tokens, audit_log)
+# ---- end of access control ---------------------------------------------------------------------------
+
 FACT_TABLES: tuple[sa.Table, ...] = (service_cases, complaints, grid_events)
 DIMENSION_TABLES: tuple[sa.Table, ...] = (regions, departments, categories, targets)
 # Tables the app needs before it can draw anything; the rest are optional.
@@ -202,6 +260,8 @@ ALLOWED_VALUES: dict[tuple[str, str], tuple[str, ...]] = {
     ("grid_events", "source"): ("网格员巡查", "视频", "市民上报", "上级交办"),
     ("grid_events", "kind"): ("部件", "事件"),
     ("grid_events", "side_state"): ("延期", "回退", "挂账"),
+    ("cockpit_users", "role"): USER_ROLES,
+    ("cockpit_audit", "action"): AUDIT_ACTIONS,
 }
 
 # The seven workflow stages of a grid event, in order, as (stage key, timestamp column).

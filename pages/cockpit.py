@@ -159,7 +159,7 @@ def _map_panel(snapshot: Snapshot) -> None:
                     format_func=lambda code: t("city_wide", lang) if code == app_state.ALL else districts[code],
                 )
         layer = ctx.city.geo.get(level) or ctx.city.geo["district"]
-        codes = ctx.children(view.map_district) if view.map_district else None
+        codes = ctx.children(view.map_district) if view.map_district else ctx.map_codes(level)
         collection = load_features(layer.file, layer.code_property, codes)
         figure = map_figure(
             collection,

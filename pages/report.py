@@ -6,18 +6,18 @@ import datetime as dt
 
 import streamlit as st
 
-from dashboard import app_state, report
+from dashboard import app_state, auth_ui, report
 from dashboard.export import ExportProblem
 from dashboard.i18n import t
-from data_access.query import EVERYTHING
 
 ctx = app_state.load_context()
 lang = ctx.lang
+auth_ui.require("export", lang)  # a briefing is an export: analysts and admins (and the export grant)
 app_state.page_header(ctx, t("page_report", lang))
 st.caption(t("report_intro", lang))
 
 # The viewer's scope (the whole city while sign-in is off): the same one every page's requests carry.
-scope = getattr(getattr(ctx, "viewer", None), "scope", EVERYTHING)
+scope = ctx.scope
 
 left, right = st.columns([1, 2], vertical_alignment="bottom")
 with left:
@@ -67,5 +67,5 @@ if made:
         file_name=name,
         mime="application/pdf" if fmt == "pdf" else report.PPTX_MIME,
         key="report_download",
-        on_click="ignore",
+        on_click=auth_ui.export_callback("report", {"period": str(period), "kind": str(kind)}, 1, name),
     )

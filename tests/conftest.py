@@ -87,3 +87,65 @@ def tiny_app(tiny_engine: sa.Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: 
 @pytest.fixture
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+# ---- access control (issue 7): the tiny city with one account per role -------------------------------
+
+CHEAP_HASHER_PARAMS = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def fast_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2id with tiny cost parameters: the same code path, milliseconds instead of a third of a second."""
+    import argon2
+
+    from data_access import users
+
+    monkeypatch.setattr(users, "HASHER", argon2.PasswordHasher(**CHEAP_HASHER_PARAMS))
+
+
+@pytest.fixture
+def secured_city(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fast_hashes: None
+) -> Iterator[tuple[sa.Engine, dict[str, str]]]:
+    """The tiny literal city in a file of its own with accounts (so sign-in is on), and the app pointed at it.
+
+    Accounts (password ``PASSWORD``): ``head_d1`` heads district D1 (上城区), ``head_a`` department A
+    (城市管理局), ``leader``, ``analyst`` (whole city), ``admin``; ``wall`` is a screen account whose
+    device token is returned under ``"wall_token"``.
+    """
+    from dashboard import app_state, auth_ui
+    from data_access import users
+    from data_access.metrics import RESULTS
+    from data_access.query import Scope
+
+    url = f"duckdb:///{tmp_path / 'secured.duckdb'}"
+    engine = get_engine(url)
+    fixture_city.load(engine)
+    plans = [
+        ("head_d1", "department_head", Scope(regions=frozenset({fixture_city.D1}))),
+        ("head_a", "department_head", Scope(departments=frozenset({fixture_city.A}))),
+        ("leader", "leader", Scope()),
+        ("analyst", "analyst", Scope()),
+        ("admin", "admin", Scope()),
+    ]
+    for name, role, scope in plans:
+        users.add_user(engine, name, role, password=PASSWORD, scope=scope, actor="test")
+    users.add_user(engine, "wall", "screen", actor="test")
+    _, token = users.issue_token(engine, "wall", actor="test", label="test wall")
+
+    def clear() -> None:
+        RESULTS.clear()
+        app_state._LAST_GOOD.clear()
+        app_state._early_warnings.clear()
+        auth_ui.forget_accounts_check()
+
+    monkeypatch.setenv("COCKPIT_DATABASE_URL", url)
+    monkeypatch.setenv("COCKPIT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("COCKPIT_CITY", raising=False)
+    monkeypatch.delenv("COCKPIT_ACCESS", raising=False)
+    clear()
+    yield engine, {"wall_token": token}
+    clear()
+    dispose_engine(url)

@@ -40,6 +40,7 @@ PAGES = (
     "pages/explore.py",
     "pages/report.py",
     "pages/admin.py",
+    "pages/audit.py",
 )
 COCKPIT = (
     "service_received",
