@@ -432,8 +432,11 @@ def click_at(page: Page, x: float, y: float) -> None:
     page.mouse.click(x, y)
 
 
-def drill_largest_district(page: Page, timeout: float = 60) -> tuple[str, dict[str, tuple[float, float, int]]]:
-    """Click inside the largest district on the big screen's map; returns its code and the regions shown then."""
+def drill_largest_district(page: Page, timeout: float = 60) -> tuple[str, set[str], set[str]]:
+    """Click inside the largest district on the big screen's map, as a person would.
+
+    Returns the district's code and the region codes the map showed before and after the click.
+    """
     before = map_regions(page)
     if not before:
         raise RuntimeError("no regions on the map to click")
@@ -441,7 +444,7 @@ def drill_largest_district(page: Page, timeout: float = 60) -> tuple[str, dict[s
     click_at(page, x, y)
     page.wait_for_selector(BACK_BUTTON, timeout=timeout * 1000)
     wait_ready(page, (*COCKPIT_READY, BACK_BUTTON), timeout)
-    return code, map_regions(page)
+    return code, set(before), set(map_regions(page))
 
 
 # ---- Streamlit widgets, found by their key (``st-key-<key>``) --------------------------------------
