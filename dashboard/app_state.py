@@ -179,6 +179,11 @@ def _verified(url: str) -> bool:
     return True
 
 
+def engine_for(url: str) -> sa.Engine:
+    """The process's one engine for ``url`` (for cached readers outside this module)."""
+    return _engine(url)
+
+
 @st.cache_data(show_spinner=False, ttl=AS_OF_TTL_SECONDS)
 def _as_of(url: str) -> dt.datetime | None:
     return data_as_of(_engine(url))
@@ -523,17 +528,17 @@ def grain_control(ctx: Context, key: str = "grain") -> str:
     return str(choice or "day")
 
 
-def render_kpis(kpis: Sequence[Kpi], lang: str, per_row: int | None = None) -> None:
-    """One bordered card per KPI: value, change vs the previous period, target index badge."""
+def render_kpis(kpis: Sequence[Kpi], lang: str, per_row: int | None = None, *, comparison: str | None = None) -> None:
+    """One bordered card per KPI: value, change vs the comparison period, target index badge."""
     per_row = per_row or len(kpis)
     for offset in range(0, len(kpis), per_row):
         row = kpis[offset : offset + per_row]
         for column, kpi in zip(st.columns(per_row), row, strict=False):
             with column, st.container(border=True):
-                _kpi_card(kpi, lang)
+                _kpi_card(kpi, lang, comparison or t("vs_previous", lang))
 
 
-def _kpi_card(kpi: Kpi, lang: str) -> None:
+def _kpi_card(kpi: Kpi, lang: str, comparison: str) -> None:
     delta = format_change(kpi.change, kpi.unit, relative=kpi.relative, lang=lang)
     moved = delta is not None and delta[:1] in ("+", "-")  # a change that rounds to zero shows no arrow or colour
     st.metric(
@@ -542,7 +547,7 @@ def _kpi_card(kpi: Kpi, lang: str) -> None:
         delta=delta,
         delta_color=_delta_colour(kpi) if moved else "off",
         delta_arrow="auto" if moved else "off",
-        delta_description=t("vs_previous", lang),
+        delta_description=comparison,
         help=t("kpi_help", lang),
     )
     colour, status_key = _STATUS_BADGE[kpi.status]
@@ -688,6 +693,16 @@ def _parents(url: str) -> dict[str, str | None]:
     return dict(zip(regions["code"].to_list(), regions["parent_code"].to_list(), strict=True))
 
 
+def region_levels(ctx: Context) -> dict[str, str]:
+    """Region code → level, for every region (cached)."""
+    return _region_levels(ctx.target.url)
+
+
+def region_parents(ctx: Context) -> dict[str, str | None]:
+    """Region code → its parent's code (cached)."""
+    return _parents(ctx.target.url)
+
+
 def alerts_section(ctx: Context, table: str, view: TopicView) -> None:
     """The early-warning alerts of this page's data inside its region: risks first, each with its link."""
     lang = ctx.lang
@@ -698,6 +713,12 @@ def alerts_section(ctx: Context, table: str, view: TopicView) -> None:
         log.exception("early-warning run failed on a topic page")
         st.caption(t("alerts_unavailable", lang))
         return
+    render_alerts(ctx, found)
+
+
+def render_alerts(ctx: Context, found: pl.DataFrame) -> None:
+    """A table of alerts (severity, kind, message, link); a caption when there are none."""
+    lang = ctx.lang
     if found.height == 0:
         st.caption(t("alerts_none", lang))
         return
@@ -721,11 +742,11 @@ def alerts_section(ctx: Context, table: str, view: TopicView) -> None:
     )
 
 
-def kpi_section(ctx: Context, metrics: tuple[str, ...], view: TopicView) -> list[Kpi]:
-    """The KPI row of a topic page for its view, with comparison and target index."""
+def kpi_section(ctx: Context, metrics: tuple[str, ...], view: TopicView, *, comparison: str | None = None) -> list[Kpi]:
+    """The KPI row of a topic page for its view, with comparison (``view.period.previous``) and target index."""
     current, previous = kpi_requests(metrics, view.period, view.filters)
     kpis = build_kpis(metrics, ctx.run(current), ctx.run(previous), ctx.targets(metrics, view.district))
-    render_kpis(kpis, ctx.lang)
+    render_kpis(kpis, ctx.lang, comparison=comparison)
     return kpis
 
 

@@ -24,6 +24,7 @@ import functools
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,29 @@ DENSITY_SCALE: list[list[Any]] = [
     [0.5, "rgba(255,120,40,0.7)"],
     [1.0, "rgba(255,60,60,0.95)"],
 ]
+
+
+@dataclass(frozen=True)
+class MapStyle:
+    """Colours of one map look: the wall screen's dark one, or the light one of the topic pages."""
+
+    area_scale: list[list[Any]]
+    outline: str
+    text: str
+    muted: str
+    legend_background: str
+    highlight: str  # outline of the region the viewer drilled to
+
+
+WALL = MapStyle(AREA_SCALE, OUTLINE, bigscreen.TEXT, bigscreen.MUTED, "rgba(4,13,30,0.6)", "#FFD166")
+LIGHT = MapStyle(
+    [[0.0, "#EAF2FB"], [0.35, "#9CC3EA"], [0.7, "#3C86CF"], [1.0, "#0B4A8B"]],
+    "rgba(255,255,255,0.95)",
+    theme.TEXT,
+    "#4B5563",
+    "rgba(255,255,255,0.8)",
+    "#E08E0B",
+)
 HIT_SPACING_PX = 9  # hit points this far apart (design pixels): a click lands at most ~6 px from one
 DENSITY_CELL_PX = 5  # the density glow's raster cell
 GLOW_SATURATION = 2.0  # the glow reaches its top colour where the summed kernels reach twice the largest count
@@ -178,8 +202,8 @@ def density_grid(
     return (x_edges[:-1] + x_edges[1:]) / 2, (y_edges[:-1] + y_edges[1:]) / 2, z
 
 
-def _fill(value: float, top: float) -> str:
-    (colour,) = sample_colorscale(AREA_SCALE, [min(max(value / top, 0.0), 1.0)] if top > 0 else [0.0])
+def _fill(value: float, top: float, scale: list[list[Any]] = AREA_SCALE) -> str:
+    (colour,) = sample_colorscale(scale, [min(max(value / top, 0.0), 1.0)] if top > 0 else [0.0])
     r, g, b = unlabel_rgb(colour)
     return f"rgba({round(r)},{round(g)},{round(b)},{AREA_OPACITY})"
 
@@ -199,10 +223,13 @@ def map_figure(
     width: int,
     height: int,
     radius: int = 14,
+    style: MapStyle = WALL,
+    highlight: str | None = None,
 ) -> go.Figure:
     """Choropleth of ``areas`` (code column first, then ``area_metric``) over the regions in
     ``collection``, a density glow of ``points`` (columns lon, lat, ``point_metric``) with a
-    Gaussian of about ``radius`` pixels, and the regions' hit points (the last trace)."""
+    Gaussian of about ``radius`` pixels, and the regions' hit points (the last trace). ``highlight``
+    outlines one region (the one a topic page drilled down to)."""
     values = dict(zip(areas[areas.columns[0]].cast(pl.String).to_list(), areas[area_metric].to_list(), strict=True))
     features = [(str(f["properties"][code_property]), f) for f in collection.get("features", [])]
     top = max((float(values.get(code) or 0) for code, _ in features), default=0.0)
@@ -228,9 +255,11 @@ def map_figure(
                 "path": svg_path(parts),
                 "xref": "x",
                 "yref": "y",
-                "fillcolor": _fill(value, top),
+                "fillcolor": _fill(value, top, style.area_scale),
                 "fillrule": "evenodd",
-                "line": {"color": OUTLINE, "width": 1.2},
+                "line": {"color": style.highlight, "width": 3}
+                if code == highlight
+                else {"color": style.outline, "width": 1.2},
                 "layer": "below",
                 "name": code,
             }
@@ -283,12 +312,12 @@ def map_figure(
                 "size": HIT_SPACING_PX + 3,
                 "opacity": 0,
                 "color": hit_value,
-                "colorscale": AREA_SCALE,
+                "colorscale": style.area_scale,
                 "cmin": 0,
                 "cmax": top or 1,
                 "showscale": True,
                 "colorbar": {
-                    "title": {"text": area_label, "side": "top", "font": {"size": 15, "color": bigscreen.MUTED}},
+                    "title": {"text": area_label, "side": "top", "font": {"size": 15, "color": style.muted}},
                     "orientation": "h",
                     "x": 0.02,
                     "xanchor": "left",
@@ -296,9 +325,9 @@ def map_figure(
                     "yanchor": "bottom",
                     "len": 0.32,
                     "thickness": 10,
-                    "tickfont": {"size": 13, "color": bigscreen.MUTED},
+                    "tickfont": {"size": 13, "color": style.muted},
                     "outlinewidth": 0,
-                    "bgcolor": "rgba(4,13,30,0.6)",
+                    "bgcolor": style.legend_background,
                 },
             },
             selected=invisible,
@@ -314,7 +343,7 @@ def map_figure(
         margin={"l": 0, "r": 0, "t": 0, "b": 0},
         paper_bgcolor="rgba(0,0,0,0)",
         plot_bgcolor="rgba(0,0,0,0)",
-        font={"family": theme.FONT_FAMILY, "color": bigscreen.TEXT},
+        font={"family": theme.FONT_FAMILY, "color": style.text},
         hoverlabel={"font": {"family": theme.FONT_FAMILY, "size": 16}},
         shapes=shapes,
         showlegend=False,

@@ -204,13 +204,13 @@ def gather(
     )
 
 
-def point_frame(points: pl.DataFrame, centres: Mapping[str, tuple[float, float]]) -> pl.DataFrame:
-    """Grid counts -> (lon, lat, grid_collected) on each grid's centroid; grids without one are dropped."""
+def point_frame(
+    points: pl.DataFrame, centres: Mapping[str, tuple[float, float]], metric: str = MAP_POINT_METRIC
+) -> pl.DataFrame:
+    """Grid counts -> (lon, lat, ``metric``) on each grid's centroid; grids without one are dropped."""
     rows: list[tuple[float, float, Any]] = []
-    for code, count in points.select("grid", MAP_POINT_METRIC).iter_rows():
+    for code, count in points.select("grid", metric).iter_rows():
         centre = centres.get(str(code))
         if centre is not None and count:
             rows.append((centre[0], centre[1], count))
-    return pl.DataFrame(
-        rows, schema={"lon": pl.Float64(), "lat": pl.Float64(), MAP_POINT_METRIC: pl.Int64()}, orient="row"
-    )
+    return pl.DataFrame(rows, schema={"lon": pl.Float64(), "lat": pl.Float64(), metric: pl.Int64()}, orient="row")

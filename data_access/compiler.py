@@ -362,3 +362,30 @@ def compiled_sql(statement: sa.Select[Any], dialect: sa.Dialect) -> tuple[str, t
     positions = compiled.positiontup
     ordered = tuple(params[name] for name in positions) if positions else tuple(sorted(params.items()))
     return str(compiled), ordered
+
+
+def record_conditions(request: MetricRequest, rates: ThreeRates, dialect: str) -> list[sa.ColumnElement[bool]]:
+    """The WHERE clause of the records a request's one count metric counts (the cases behind a number).
+
+    Scope, filters and time range exactly as ``compile_request`` applies them, plus the metric's own
+    row condition, so a detail list of "超期未办结" holds exactly the rows the KPI counted.
+    """
+    if len(request.metrics) != 1:
+        raise RequestError("the records behind a number come from one metric")
+    metric = METRICS[request.metrics[0]]
+    formula = metric.formula
+    if not (isinstance(formula, Simple) and formula.measure.agg is Agg.COUNT):
+        raise RequestError(f"{metric.name} is not a count: its records cannot be listed")
+    table = metric_table(request.metrics)
+    builder = _MetricCompiler(table, request, rates, dialect)
+    where = base_conditions(table, request)
+    time_column = table.c[TIME_COLUMN[table.name]]
+    if request.time_range is not None:
+        if not metric.snapshot:
+            where.append(time_column >= request.time_range.start)
+        where.append(time_column < request.time_range.end)
+    elif metric.snapshot:
+        where.append(time_column < builder.as_of())
+    if formula.measure.where is not None:
+        where.append(builder.cond(formula.measure.where))
+    return where

@@ -32,6 +32,7 @@ DIMENSION_COLUMNS: dict[str, dict[str, str]] = {
     "source": {"grid_events": "source"},
     "kind": {"grid_events": "kind"},
     "side_state": {"grid_events": "side_state"},
+    "reporter": {"grid_events": "reporter_id"},
     "status": {"service_cases": "status", "complaints": "status"},
     "rating": {"service_cases": "rating"},
     "follow_up": {"complaints": "follow_up"},

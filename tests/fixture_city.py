@@ -74,11 +74,11 @@ SERVICE_CASES = [
 def _ticket(ticket_id: str, received: T, dept: str, district: str, street: str, community: str, grid: str,
             category: str, limit: float, first: T | None, resolved_at: T | None, closed: T | None,
             contacted: bool | None, resolved: bool | None, follow_up: str | None,
-            repeat_of: str | None = None) -> dict[str, Any]:  # fmt: skip
+            repeat_of: str | None = None, description: str = "市民来电反映路灯不亮") -> dict[str, Any]:  # fmt: skip
     return {
         "ticket_id": ticket_id, "received_at": received, "channel": "电话",
         "category_l1_code": category.split(".")[0], "category_l2_code": ".".join(category.split(".")[:2]),
-        "category_l3_code": category, "title": "路灯不亮", "description": "市民来电反映路灯不亮",
+        "category_l3_code": category, "title": "路灯不亮", "description": description,
         "address": "清波街道柳翠井巷1号", "district_code": district, "street_code": street,
         "community_code": community, "grid_code": grid, "lat": 30.25, "lon": 120.16, "department_code": dept,
         "time_limit_hours": limit, "first_response_at": first, "resolved_at": resolved_at, "closed_at": closed,
@@ -87,18 +87,26 @@ def _ticket(ticket_id: str, received: T, dept: str, district: str, street: str, 
     }  # fmt: skip
 
 
+# Personal data in free text (made up) that must never reach a screen or an export unmasked.
+PERSONAL_TEXT = {
+    "T2": "来电人王建国，电话13812345678，家住清波街道柳翠井巷12幢3单元502室，反映路灯不亮。",
+    "T5": "来电人身份证号330106199001011234，手机 139 8765 4321，反映施工噪声。",
+}
+PERSONAL_NUMBERS = ("13812345678", "13987654321", "330106199001011234", "139 8765 4321", "王建国")
+
 # Hours (first response / resolve / close): T1 2/24/48, T2 4/48/72 (limit 24: late), T3 1/48/96, T4 8/24/48.
 COMPLAINTS = [
     _ticket("T1", T(2026, 2, 2, 8), A, D1, S1, C1, G1, "C01.01.001", 168,
             T(2026, 2, 2, 10), T(2026, 2, 3, 8), T(2026, 2, 4, 8), True, True, "满意"),
     _ticket("T2", T(2026, 2, 3, 9), A, D1, S1, C1, G1, "C01.01.001", 24,
-            T(2026, 2, 3, 13), T(2026, 2, 5, 9), T(2026, 2, 6, 9), True, False, "基本满意"),
+            T(2026, 2, 3, 13), T(2026, 2, 5, 9), T(2026, 2, 6, 9), True, False, "基本满意",
+            description=PERSONAL_TEXT["T2"]),
     _ticket("T3", T(2026, 2, 4, 10), B, D2, S2, C2, G2, "C02.01.001", 168,
             T(2026, 2, 4, 11), T(2026, 2, 6, 10), T(2026, 2, 8, 10), False, True, "不满意", "T1"),
     _ticket("T4", T(2026, 2, 5, 12), B, D2, S2, C2, G2, "C02.01.001", 168,
             T(2026, 2, 5, 20), T(2026, 2, 6, 12), T(2026, 2, 7, 12), True, True, "未回访", "T3"),
     _ticket("T5", T(2026, 2, 20, 9), A, D2, S2, C2, G2, "C02.01.001", 24,
-            None, None, None, None, None, None),  # open 207 h > 24: overdue
+            None, None, None, None, None, None, description=PERSONAL_TEXT["T5"]),  # open 207 h > 24: overdue
     _ticket("T6", T(2026, 1, 20, 9), A, D1, S1, C1, G1, "C01.01.001", 168,
             None, None, None, None, None, None),  # January, open: overdue
 ]  # fmt: skip

@@ -184,7 +184,8 @@ def test_readme_has_each_section_once_and_exactly_two_set_up_commands() -> None:
     assert len(headings) == len(set(headings)), "a README heading appears twice"
     assert len(README) < 20_000, f"README is {len(README)} characters: a section was pasted repeatedly"
     commands = [line for line in README.splitlines() if line.startswith("python3 -m venv .venv")]
+    venv = "python3 -m venv .venv && .venv/bin/pip install -r"
     assert commands == [
-        "python3 -m venv .venv && .venv/bin/pip install -r requirements.txt && .venv/bin/streamlit run streamlit_app.py",
-        "python3 -m venv .venv && .venv/bin/pip install -r requirements-dev.txt && .venv/bin/python -m pytest",
+        f"{venv} requirements.txt && .venv/bin/streamlit run streamlit_app.py",
+        f"{venv} requirements-dev.txt && .venv/bin/python -m pytest",
     ]

@@ -27,6 +27,7 @@ EXPECTED_FEBRUARY: dict[str, float | int] = {
     "service_on_time_rate": 2 / 3,  # S1, S3 within 72 h
     "service_overdue_open": 3,  # S4, S6 (January), S7 (open at as-of); S5 too young, S8 rejected
     "service_online_share": 3 / 7,  # S1 网上, S3 掌上, S7 网上
+    "service_rated": 3,  # S1 非常满意, S2 不满意, S3 满意
     "service_good_rating_rate": 2 / 3,  # 非常满意, 满意 of three ratings
     # complaints received in February: T1..T5; valid follow-ups T1 满意, T2 基本满意, T3 不满意
     "complaint_received": 5,
@@ -35,6 +36,7 @@ EXPECTED_FEBRUARY: dict[str, float | int] = {
     "complaint_satisfaction_rate": 1.9 / 3,
     "complaint_composite_score": 0.1 * 2 / 3 + 0.5 * 2 / 3 + 0.4 * 1.9 / 3,
     "complaint_repeat_rate": 2 / 5,
+    "complaint_repeats": 2,  # T3 repeats T1, T4 repeats T3
     "complaint_first_response_hours_median": 3.0,  # of 1, 2, 4, 8
     "complaint_close_hours_median": 60.0,  # of 48, 48, 72, 96
     "complaint_on_time_rate": 3 / 4,  # T2 resolved in 48 h against 24
@@ -42,6 +44,10 @@ EXPECTED_FEBRUARY: dict[str, float | int] = {
     # grid events collected in February: E1..E5
     "grid_collected": 5,
     "grid_filed": 4,
+    "grid_dispatched": 4,  # E1 E2 E3 E5 (E4 only collected)
+    "grid_handled": 2,  # E1 E2
+    "grid_fed_back": 2,
+    "grid_verified": 2,
     "grid_closed": 2,
     "grid_closure_rate": 2 / 4,
     "grid_on_time_rate": 1 / 2,  # E1 10 h ≤ 24, E2 48 h > 24

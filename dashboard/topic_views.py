@@ -1,0 +1,249 @@
+"""The sections only one topic page has: services, complaints, grid events. Streamlit glue over
+``topic_queries`` (what to ask) and ``topic_figures`` (how to draw it)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import streamlit as st
+
+from dashboard import topic_figures
+from dashboard.figures import bar_figure, target_colours
+from dashboard.i18n import metric_label, t
+from dashboard.periods import add_months
+from dashboard.theme import PLOTLY_CONFIG, TEAL
+from dashboard.topic_queries import (
+    CLOSE_EDGES,
+    FUNNEL,
+    LIMIT_SHARE_EDGES,
+    RANKING_METRICS,
+    RESPONSE_EDGES,
+    RISING_BASELINE_PERIODS,
+    STAGE_HOURS,
+    month_of,
+)
+from dashboard.topic_ui import TopicPage, overdue_list, run_histogram, trend
+from data_access.distributions import bin_labels
+from data_access.metric_defs import Direction, Unit
+
+RANKING_MIN_TICKETS = 10
+RISING_MIN_TICKETS = 5
+ACTIVITY_ROWS = 15
+
+
+def _chart(figure: object, key: str) -> None:
+    st.plotly_chart(figure, theme=None, config=PLOTLY_CONFIG, key=key)
+
+
+# ---- services ----------------------------------------------------------------------------------------
+
+
+def services(page: TopicPage) -> None:
+    ctx, lang, queries = page.ctx, page.ctx.lang, page.queries
+    st.subheader(t("svc_handling", lang))
+    left, right = st.columns([3, 2])
+    with left:
+        labels = bin_labels(LIMIT_SHARE_EDGES, unit="")
+        labels = [t("limit_share_bin", lang, range=label) for label in labels]
+        figure = topic_figures.limit_share_figure(
+            run_histogram(page, queries.limit_share_by_department()),
+            labels=labels,
+            late_from=LIMIT_SHARE_EDGES.index(1.0) + 1,
+            names=ctx.names("department"),
+            lang=lang,
+            title=t("svc_limit_share_title", lang),
+        )
+        _chart(figure, "svc_limit_share")
+        st.caption(t("svc_limit_share_note", lang))
+    with right:
+        rate = "service_on_time_rate"
+        ranked = ctx.run(queries.by("department")).drop_nulls(rate).sort(rate, descending=True)
+        target = ctx.targets((rate,), page.district).get(rate)
+        if ranked.height:
+            figure = bar_figure(
+                ranked,
+                dimension="department",
+                value=rate,
+                unit=Unit.RATE,
+                names=ctx.names("department"),
+                lang=lang,
+                title=t("on_time_by_department", lang),
+                target=target,
+                colours=target_colours(ranked[rate].to_list(), target, Direction.HIGHER_IS_BETTER),
+            )
+            _chart(figure, "svc_on_time_ranking")
+    st.subheader(t("overdue_title", lang))
+    overdue_list(page)
+    left, right = st.columns(2)
+    with left:
+        trend(page, pl.DataFrame(), "service_online_share", key="svc_online_trend")
+    with right:
+        ratings = ctx.run(queries.ratings())
+        good = ctx.run(queries.kpis()[0])["service_good_rating_rate"]
+        subtitle = metric_label("service_good_rating_rate", lang)
+        value = good[0] if good.len() else None
+        figure = topic_figures.ratings_figure(
+            ratings,
+            lang=lang,
+            title=t("svc_ratings_title", lang, metric=subtitle, value="—" if value is None else f"{100 * value:.1f}%"),
+        )
+        _chart(figure, "svc_ratings")
+
+
+# ---- complaints --------------------------------------------------------------------------------------
+
+
+def _month_options(as_of: dt.datetime, count: int = 12) -> list[dt.date]:
+    last = month_of(as_of)
+    return [add_months(dt.datetime.combine(last, dt.time()), -i).date() for i in range(count)]
+
+
+def complaints(page: TopicPage) -> None:
+    ctx, lang, queries = page.ctx, page.ctx.lang, page.queries
+    st.subheader(t("cmp_ranking", lang))
+    months = _month_options(ctx.as_of)
+    month = st.selectbox(t("cmp_ranking_month", lang), months, key="ranking_month", format_func=lambda d: f"{d:%Y-%m}")
+    current, previous = queries.ranking_months(month, page.district)
+    table = topic_figures.ranking_table(
+        ctx.run(current),
+        ctx.run(previous),
+        names=ctx.names("street"),
+        metrics=RANKING_METRICS,
+        lang=lang,
+        min_volume=RANKING_MIN_TICKETS,
+        volume="complaint_received",
+    )
+    if table.height:
+        st.dataframe(table, hide_index=True, key="ranking_table", height=min(38 + 35 * table.height, 420))
+    else:
+        st.caption(t("no_rows", lang))
+    st.caption(t("cmp_ranking_note", lang, n=RANKING_MIN_TICKETS))
+
+    st.subheader(t("cmp_times", lang))
+    left, right = st.columns(2)
+    with left:
+        figure = topic_figures.histogram_figure(
+            run_histogram(page, queries.response_hours()),
+            labels=bin_labels(RESPONSE_EDGES),
+            lang=lang,
+            title=t("cmp_response_hist", lang),
+        )
+        _chart(figure, "cmp_response_hist")
+    with right:
+        figure = topic_figures.histogram_figure(
+            run_histogram(page, queries.close_hours()),
+            labels=bin_labels(CLOSE_EDGES),
+            lang=lang,
+            title=t("cmp_close_hist", lang),
+            colour=TEAL,
+        )
+        _chart(figure, "cmp_close_hist")
+
+    left, right = st.columns(2)
+    with left:
+        st.subheader(t("cmp_repeats", lang))
+        repeats = ctx.run(queries.repeats()).filter(pl.col("complaint_repeats") > 0)
+        if repeats.height:
+            communities, categories = ctx.names("community"), ctx.names("category_l3")
+            st.dataframe(
+                pl.DataFrame(
+                    {
+                        t("dim_community", lang): [communities.get(c, c) for c in repeats["community"].to_list()],
+                        t("dim_category_l3", lang): [categories.get(c, c) for c in repeats["category_l3"].to_list()],
+                        metric_label("complaint_repeats", lang): repeats["complaint_repeats"].to_list(),
+                        metric_label("complaint_received", lang): repeats["complaint_received"].to_list(),
+                    }
+                ),
+                hide_index=True,
+                key="repeats_table",
+            )
+        else:
+            st.caption(t("cmp_repeats_none", lang))
+        st.caption(t("cmp_repeats_note", lang))
+    with right:
+        st.subheader(t("cmp_rising", lang))
+        now, baseline = queries.rising()
+        rising = topic_figures.rising_categories(
+            ctx.run(now),
+            ctx.run(baseline),
+            periods=RISING_BASELINE_PERIODS,
+            value="complaint_received",
+            min_volume=RISING_MIN_TICKETS,
+        )
+        if rising.height:
+            names = ctx.names("category_l2")
+            st.dataframe(
+                pl.DataFrame(
+                    {
+                        t("dim_category_l2", lang): [names.get(c, c) for c in rising["category_l2"].to_list()],
+                        t("cmp_rising_now", lang): rising["now"].to_list(),
+                        t("cmp_rising_baseline", lang): [round(v, 1) for v in rising["baseline"].to_list()],
+                        t("cmp_rising_ratio", lang): [f"×{v:.1f}" for v in rising["ratio"].to_list()],
+                    }
+                ),
+                hide_index=True,
+                key="rising_table",
+            )
+        else:
+            st.caption(t("no_rows", lang))
+        st.caption(t("cmp_rising_note", lang, n=RISING_BASELINE_PERIODS, m=RISING_MIN_TICKETS))
+
+
+# ---- grid events -------------------------------------------------------------------------------------
+
+
+def grid(page: TopicPage) -> None:
+    ctx, lang, queries = page.ctx, page.ctx.lang, page.queries
+    st.subheader(t("grid_workflow", lang))
+    left, right = st.columns([3, 2])
+    with left:
+        hours: list[str | None] = [None, *STAGE_HOURS]
+        figure = topic_figures.funnel_figure(
+            ctx.run(queries.funnel()), stages=FUNNEL, hours=hours, lang=lang, title=t("grid_funnel_title", lang)
+        )
+        _chart(figure, "grid_funnel")
+        st.caption(t("grid_funnel_note", lang))
+    with right:
+        sides = ctx.run(queries.by("side_state")).drop_nulls("side_state")
+        if sides.height:
+            figure = bar_figure(
+                sides,
+                dimension="side_state",
+                value="grid_collected",
+                unit=Unit.COUNT,
+                names={},
+                lang=lang,
+                title=t("grid_side_states", lang),
+            )
+            _chart(figure, "grid_side_states")
+        else:
+            st.caption(t("grid_side_states_none", lang))
+    st.subheader(t("grid_activity", lang))
+    left, right = st.columns(2)
+    for column, dimension in ((left, "grid"), (right, "reporter")):
+        with column:
+            frame = ctx.run(queries.activity(dimension, ACTIVITY_ROWS))
+            names = ctx.names(dimension)
+            st.markdown(f"**{t(f'grid_activity_{dimension}', lang, n=ACTIVITY_ROWS)}**")
+            st.dataframe(
+                pl.DataFrame(
+                    {
+                        t(f"dim_{dimension}", lang): [names.get(c, c) for c in frame[dimension].to_list()],
+                        metric_label("grid_collected", lang): frame["grid_collected"].to_list(),
+                        metric_label("grid_closure_rate", lang): [_percent(v) for v in frame["grid_closure_rate"]],
+                        metric_label("grid_on_time_rate", lang): [_percent(v) for v in frame["grid_on_time_rate"]],
+                    }
+                ),
+                hide_index=True,
+                key=f"activity_{dimension}",
+            )
+    st.subheader(t("overdue_title", lang))
+    overdue_list(page)
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.1f}%"
+
+
+SECTIONS = {"services": services, "complaints": complaints, "grid": grid}
