@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, Request, WebSocket
 
 REPO = Path(__file__).resolve().parents[2]
+READY_TIMEOUT = 240.0  # seconds; a page takes a few on an idle 2-core machine, far more on a busy one
 PORT_RANGE = (8700, 8799)  # the app under test; other work on this machine uses 85xx/86xx
 # Playwright adds --headless itself; the rest keeps Chromium from calling home (updates, sync, QUIC
 # probes, background fetches), so every request recorded is one the app's pages made.
@@ -174,6 +175,13 @@ class Recorder:
             return
         self.console_errors.append(f"{message.text} ({where})" if where else message.text)
 
+    def mark(self) -> int:
+        """Where the console log stands now: ``errors_since(mark)`` gives what came after."""
+        return len(self.console_errors)
+
+    def errors_since(self, mark: int) -> list[str]:
+        return self.console_errors[mark:]
+
     def foreign(self) -> list[str]:
         return foreign_requests(self.requests, self.origin)
 
@@ -218,7 +226,7 @@ READY_JS = """
 """
 
 
-def wait_ready(page: Page, need: tuple[str, ...] = (), timeout: float = 90, settle: float = 0.0) -> None:
+def wait_ready(page: Page, need: tuple[str, ...] = (), timeout: float = READY_TIMEOUT) -> None:
     """Until the page has finished running and drawing, seen ready on four polls in a row (one second).
 
     A Streamlit page can rerun right after it looks finished (a widget's first value, the
@@ -235,13 +243,47 @@ def wait_ready(page: Page, need: tuple[str, ...] = (), timeout: float = 90, sett
             )
             raise TimeoutError(f"page not ready after {timeout:.0f} s (script state {state}; waiting for {need})")
         page.wait_for_timeout(250)
-    if settle:
-        page.wait_for_timeout(settle * 1000)
 
 
-def open_app(page: Page, url: str, need: tuple[str, ...] = (), timeout: float = 90) -> None:
+def open_app(page: Page, url: str, need: tuple[str, ...] = (), timeout: float = READY_TIMEOUT) -> None:
     page.goto(url, wait_until="domcontentloaded")
     wait_ready(page, need, timeout)
+
+
+# Flags the next script run: set when the app's script state turns to "running" after this call.
+WATCH_RUN_JS = """
+() => {
+  window.__cockpitRan = false;
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (window.__cockpitRunWatch) window.__cockpitRunWatch.disconnect();
+  window.__cockpitRunWatch = new MutationObserver(() => {
+    if (app.getAttribute('data-test-script-state') === 'running') window.__cockpitRan = true;
+  });
+  window.__cockpitRunWatch.observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+}
+"""
+
+
+@contextlib.contextmanager
+def rerun(page: Page, need: tuple[str, ...] = (), timeout: float = READY_TIMEOUT) -> Iterator[None]:
+    """Around a click or a choice that makes Streamlit rerun: afterwards, wait for that run to finish.
+
+    Without it a check could read the page as it was before the run began.
+    """
+    page.evaluate(WATCH_RUN_JS)
+    yield
+    page.wait_for_function("() => window.__cockpitRan === true", timeout=timeout * 1000)
+    wait_ready(page, need, timeout)
+
+
+def navigate(page: Page, path: str, need: tuple[str, ...] = (), timeout: float = READY_TIMEOUT) -> None:
+    """Go to another page of the app through the sidebar, as a person does (no reload)."""
+    here = urlparse(page.url)
+    base = f"{here.scheme}://{here.netloc}"
+    link = page.locator(f'[data-testid="stSidebarNav"] a[href="{base}{path}"]')
+    with rerun(page, need, timeout):
+        link.click()
+    page.wait_for_url(f"{base}{path}*", timeout=timeout * 1000)
 
 
 # ---- page checks (each returns the problems it found) -----------------------------------------------
@@ -432,7 +474,7 @@ def click_at(page: Page, x: float, y: float) -> None:
     page.mouse.click(x, y)
 
 
-def drill_largest_district(page: Page, timeout: float = 60) -> tuple[str, set[str], set[str]]:
+def drill_largest_district(page: Page, timeout: float = READY_TIMEOUT) -> tuple[str, set[str], set[str]]:
     """Click inside the largest district on the big screen's map, as a person would.
 
     Returns the district's code and the region codes the map showed before and after the click.
@@ -441,9 +483,8 @@ def drill_largest_district(page: Page, timeout: float = 60) -> tuple[str, set[st
     if not before:
         raise RuntimeError("no regions on the map to click")
     code, (x, y, _) = max(before.items(), key=lambda item: item[1][2])
-    click_at(page, x, y)
-    page.wait_for_selector(BACK_BUTTON, timeout=timeout * 1000)
-    wait_ready(page, (*COCKPIT_READY, BACK_BUTTON), timeout)
+    with rerun(page, (*COCKPIT_READY, BACK_BUTTON), timeout):
+        click_at(page, x, y)
     return code, set(before), set(map_regions(page))
 
 

@@ -17,12 +17,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlparse
 
 import pytest
 import sqlalchemy as sa
 
 from data_access.metric_registry import TIME_COLUMN
 from tests.e2e import browser as web
+from tests.e2e.pages import AppPage
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
@@ -77,8 +79,12 @@ class Tab:
     recorder: web.Recorder
     base: str
 
-    def open(self, path: str, need: tuple[str, ...] = (), timeout: float = 90) -> None:
+    def open(self, path: str, need: tuple[str, ...] = (), timeout: float = web.READY_TIMEOUT) -> None:
         web.open_app(self.page, self.base + path, need, timeout)
+
+    @property
+    def path(self) -> str:
+        return urlparse(self.page.url).path or "/"
 
 
 @dataclass
@@ -91,6 +97,8 @@ class Session:
     contexts: dict[tuple[int, int, float], BrowserContext] = field(default_factory=dict)
     shared: dict[tuple[str, tuple[int, int, float]], Tab] = field(default_factory=dict)
     tabs: list[Tab] = field(default_factory=list)
+    tour: Tab | None = None
+    visited: set[str] = field(default_factory=set)  # paths the touring tab has shown
 
     def context(self, screen: Screen) -> BrowserContext:
         """One context per screen: its tabs share the HTTP cache, each tab has its own Streamlit session."""
@@ -120,6 +128,20 @@ class Session:
             tab.open(path, need)
             self.shared[key] = tab
         return self.shared[key]
+
+    def visit(self, page: AppPage) -> Tab:
+        """The touring tab at 1920×1080, moved to ``page`` through the sidebar (its first page: a full load).
+
+        One tab for all pages, as a person moves through the app: the browser starts Plotly once,
+        not once per page, which is most of what a full page load costs.
+        """
+        if self.tour is None:
+            self.tour = self.new_tab()
+            self.tour.open(page.path, page.need)
+        elif self.tour.path != page.path:
+            web.navigate(self.tour.page, page.path, page.need)
+        self.visited.add(page.path)
+        return self.tour
 
     def requests(self) -> list[str]:
         return [url for tab in self.tabs for url in tab.recorder.requests]

@@ -37,3 +37,6 @@ def app_pages() -> tuple[AppPage, ...]:
         path = "/" if index == 0 else f"/{name}"
         pages.append(AppPage(name, path, READY_ON.get(name, ()), MIN_CHARTS.get(name, 0)))
     return tuple(pages)
+
+
+KIOSK = "/?kiosk=1"  # the big screen as a wall shows it

@@ -11,9 +11,9 @@ import pytest
 from dashboard.queries import COCKPIT_ROWS
 from tests.e2e import browser as web
 from tests.e2e.conftest import DESKTOP, Screen, Session
+from tests.e2e.pages import KIOSK
 from tests.e2e.test_pages import assert_charts_drawn
 
-KIOSK = "/?kiosk=1"
 WALLS = (DESKTOP, Screen("2160p", 1920, 1080, 2), Screen("3840x1080", 3840, 1080))
 KPI_CARDS = sum(len(metrics) for metrics in COCKPIT_ROWS.values())
 

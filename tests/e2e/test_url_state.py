@@ -1,20 +1,20 @@
 """Filters live in the URL: a link opens the filtered view, a filter change shows in the URL, a reload keeps it.
 
-``URL_CHANGES`` lists what a person can change today and the query parameter it leaves behind. A new
-filter that writes the URL (a topic page's period or district switch, say) is one more entry:
-where to start, what to click, which parameter must appear (or go), and how the page shows it.
+``STEPS`` is one person's way through a topic page (period, district, language, clear all), each
+step with the query parameters it must leave and what the page must then show, checked again after
+a reload. Another filter (department, category, channel, grain, a map click) is one more step:
+what to click, which parameters must appear (or go), and how the page shows it — with numbers
+counted here from the fixture tables.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import pytest
-
 from dashboard.formatting import format_value
 from dashboard.i18n import LANGUAGE_NAMES, metric_label, t
+from dashboard.periods import period_start
 from dashboard.queries import DOMAIN_TABLES, VOLUME_METRIC
 from data_access.metric_defs import Unit
 from tests.e2e import browser as web
@@ -23,89 +23,89 @@ from tests.e2e.conftest import FixtureCity, Session, Tab
 METRIC = '[data-testid="stMetric"]'
 
 
-def busiest_district(city: FixtureCity, table: str, since: dt.date) -> str:
-    return max(city.districts, key=lambda code: city.count(table, since, district=code))
-
-
-def week_start(city: FixtureCity) -> dt.date:
-    return city.as_of.date() - dt.timedelta(days=city.as_of.weekday())
-
-
-def title(tab: Tab) -> str:
-    return tab.page.locator("h1").first.inner_text()
-
-
 @dataclass(frozen=True)
-class UrlChange:
+class Step:
     name: str
-    start: Callable[[FixtureCity], str]  # where the person starts (path and query)
-    change: Callable[[Tab], None]  # what they do
-    params: dict[str, str | None]  # what the URL then says (None: the parameter is gone)
-    shown: Callable[[Tab], bool]  # the page shows the changed view
+    change: Callable[[Tab, FixtureCity], None]  # what the person does
+    params: Callable[[FixtureCity], dict[str, str | None]]  # what the URL then says (None: no such parameter)
+    shown: Callable[[Tab, FixtureCity], bool]  # what the page then shows
+    reload: bool = True  # reload afterwards and check that URL and page still say the same
 
 
-def _link_notice_gone(tab: Tab) -> bool:
-    notice = t("link_active", "zh", filters="").rstrip()
-    infos = tab.page.locator('[data-testid="stAlertContentInfo"]').all_inner_texts()
-    return not any(text.startswith(notice) for text in infos) and tab.page.locator(".st-key-link_clear").count() == 0
+def volume_shown(tab: Tab, city: FixtureCity, domain: str, period: str, district: str | None, lang: str) -> bool:
+    """The page's first KPI is the domain's volume and counts the records of ``period`` in ``district``."""
+    label = tab.page.locator(f"{METRIC} [data-testid='stMetricLabel']").first.inner_text()
+    since = period_start(period, city.as_of).date()
+    expected = format_value(city.count(DOMAIN_TABLES[domain], since, district=district), Unit.COUNT, lang)
+    value = tab.page.locator(f"{METRIC} [data-testid='stMetricValue']").first.inner_text().strip()
+    return metric_label(VOLUME_METRIC[domain], lang) in label and value == expected
 
 
-URL_CHANGES = (
-    UrlChange(
-        "language",
-        start=lambda city: "/services",
-        change=lambda tab: web.choose_option(tab.page, "lang", LANGUAGE_NAMES["en"]),
-        params={"lang": "en"},
-        shown=lambda tab: t("page_services", "en") in title(tab),
+def view_shown(tab: Tab, city: FixtureCity, period: str, district: str | None, lang: str = "zh") -> bool:
+    """The title, the period switch, the district box and the volume KPI all show ``period`` in ``district``."""
+    district_name = city.districts[district] if district else t("all_regions", lang)
+    return (
+        t(f"page_{DOMAIN}", lang) in tab.page.locator("h1").first.inner_text()
+        and web.segment_value(tab.page, "period") == t(f"period_{period}", lang)
+        and web.selectbox_value(tab.page, "district") == district_name
+        and volume_shown(tab, city, DOMAIN, period, district, lang)
+    )
+
+
+def busiest(city: FixtureCity) -> str:
+    """The district with the most records this week (so its numbers differ from the city's)."""
+    since = period_start("week", city.as_of).date()
+    return max(city.districts, key=lambda code: city.count(DOMAIN_TABLES[DOMAIN], since, district=code))
+
+
+DOMAIN = "complaints"
+START = f"/{DOMAIN}"
+# One person's way through a topic page; each step's URL and view are checked, and again after a reload.
+STEPS = (
+    Step(
+        "period",
+        change=lambda tab, city: web.choose_segment(tab.page, "period", t("period_week", "zh")),
+        params=lambda city: {"period": "week"},
+        shown=lambda tab, city: view_shown(tab, city, "week", None),
+        reload=False,
     ),
-    UrlChange(
-        "clear link filters",
-        start=lambda city: (
-            f"/complaints?district={busiest_district(city, 'complaints', week_start(city))}"
-            f"&start={week_start(city)}&end={city.as_of.date() + dt.timedelta(days=1)}"
-        ),
-        change=lambda tab: tab.page.locator(".st-key-link_clear button").click(),
-        params={"district": None, "start": None, "end": None},
-        shown=_link_notice_gone,
+    Step(
+        "district",
+        change=lambda tab, city: web.choose_option(tab.page, "district", city.districts[busiest(city)]),
+        params=lambda city: {"period": "week", "district": busiest(city)},
+        shown=lambda tab, city: view_shown(tab, city, "week", busiest(city)),
+    ),
+    Step(
+        "language",  # the language switch keeps the page's filters, the filters keep the language
+        change=lambda tab, city: web.choose_option(tab.page, "lang", LANGUAGE_NAMES["en"]),
+        params=lambda city: {"lang": "en", "period": "week", "district": busiest(city)},
+        shown=lambda tab, city: view_shown(tab, city, "week", busiest(city), "en"),
+    ),
+    Step(
+        "clear all filters",
+        change=lambda tab, city: tab.page.locator(".st-key-clear_filters button").click(),
+        params=lambda city: {"lang": "en", "period": None, "district": None},
+        shown=lambda tab, city: view_shown(tab, city, "month", None, "en"),
     ),
 )
 
 
-@pytest.mark.parametrize("case", URL_CHANGES, ids=lambda case: case.name)
-def test_filter_change_shows_in_url_and_survives_reload(case: UrlChange, tab: Tab, session: Session) -> None:
-    tab.open(case.start(session.city), (METRIC,))
-    assert not case.shown(tab), f"{case.name}: the page shows the changed view before the change"
-
-    case.change(tab)
-    tab.page.wait_for_timeout(300)  # the click's rerun starts
-    web.wait_ready(tab.page, (METRIC,))
-    params = web.query_params(tab.page)
-    for key, value in case.params.items():
-        assert params.get(key) == value, f"{case.name}: ?{key}= is {params.get(key)!r} in {tab.page.url}"
-    assert case.shown(tab)
-
-    tab.page.reload(wait_until="domcontentloaded")
-    web.wait_ready(tab.page, (METRIC,))
-    reloaded = web.query_params(tab.page)
-    assert {key: reloaded.get(key) for key in case.params} == case.params
-    assert case.shown(tab), f"{case.name}: a reload lost the change"
-    assert web.page_problems(tab.page) == []
-    assert tab.recorder.console_errors == []
-
-
-@pytest.mark.parametrize("domain", tuple(DOMAIN_TABLES), ids=str)
-def test_link_opens_the_filtered_view(domain: str, session: Session) -> None:
-    """``?period=week&district=…`` sets the widgets and the numbers: the volume KPI counts that district's week."""
+def test_filter_changes_show_in_url_and_survive_reload(tab: Tab, session: Session) -> None:
     city = session.city
-    table = DOMAIN_TABLES[domain]
-    since = week_start(city)
-    district = busiest_district(city, table, since)
-    tab = session.shared_tab(f"/{domain}?period=week&district={district}", (METRIC,))
-
-    assert web.segment_value(tab.page, "period") == t("period_week", "zh")
-    assert web.selectbox_value(tab.page, "district") == city.districts[district]
-    volume = tab.page.locator(METRIC).first
-    assert metric_label(VOLUME_METRIC[domain], "zh") in volume.locator('[data-testid="stMetricLabel"]').inner_text()
-    expected = format_value(city.count(table, since, district=district), Unit.COUNT, "zh")
-    assert volume.locator('[data-testid="stMetricValue"]').inner_text().strip() == expected
-    assert web.page_problems(tab.page) == []
+    tab.open(START, (METRIC,))
+    assert view_shown(tab, city, "month", None), f"{START} does not open on this month, city-wide"
+    for step in STEPS:
+        expected = step.params(city)
+        with web.rerun(tab.page, (METRIC,)):
+            step.change(tab, city)
+        params = web.query_params(tab.page)
+        assert {key: params.get(key) for key in expected} == expected, f"{step.name}: the URL is {tab.page.url}"
+        assert step.shown(tab, city), f"{step.name}: the page does not show the change"
+        if step.reload:
+            tab.page.reload(wait_until="domcontentloaded")
+            web.wait_ready(tab.page, (METRIC,))
+            reloaded = web.query_params(tab.page)
+            assert {key: reloaded.get(key) for key in expected} == expected, f"{step.name}: reloaded {tab.page.url}"
+            assert step.shown(tab, city), f"{step.name}: a reload lost the change"
+        assert web.page_problems(tab.page) == [], step.name
+    assert tab.recorder.console_errors == []
