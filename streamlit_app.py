@@ -22,7 +22,10 @@ topics = [
 pages = {
     t("section_cockpit", lang): [cockpit],
     t("section_topics", lang): topics,
-    t("section_analysis", lang): [st.Page("pages/explore.py", title=t("page_explore", lang))],
+    t("section_analysis", lang): [
+        st.Page("pages/explore.py", title=t("page_workbench", lang)),
+        st.Page("pages/report.py", title=t("page_report", lang)),
+    ],
     t("section_admin", lang): [st.Page("pages/admin.py", title=t("page_admin", lang))],
 }
 

@@ -38,12 +38,12 @@ def clicked_code(selection: Any, codes: Sequence[str]) -> str | None:
         data = point.get("customdata")
         if isinstance(data, list):
             data = data[0] if data else None
-        if isinstance(data, str) and data in codes:
-            return data
-        for key in ("id", "label"):
-            value = point.get(key)
-            if isinstance(value, str) and value in codes:
-                return value
+        named = [value for value in (data, point.get("id")) if isinstance(value, str)]
+        if named:  # the point says which code it is: trust only that
+            found = next((value for value in named if value in codes), None)
+            if found is not None:
+                return found
+            continue
         index = point.get("point_index", point.get("point_number"))
         if isinstance(index, int) and 0 <= index < len(codes):
             return codes[index]
@@ -185,7 +185,7 @@ def limit_share_figure(
         )
     height = max(280, 110 + 26 * len(departments))
     theme.base_layout(fig, title=title, height=height)
-    fig.update_layout(barmode="stack", bargap=0.25)
+    fig.update_layout(barmode="stack", bargap=0.25, legend={"traceorder": "normal"})
     fig.update_xaxes(range=[0, 100], ticksuffix="%")
     fig.update_yaxes(autorange="reversed", type="category")
     return fig
@@ -361,3 +361,33 @@ def add_alert_markers(
         )
     )
     return fig
+
+
+def histogram_table(
+    frame: pl.DataFrame,
+    *,
+    labels: Sequence[str],
+    lang: str,
+    by: str | None = None,
+    names: Mapping[str, str] | None = None,
+) -> pl.DataFrame:
+    """A histogram as a table: [group,] bin label, count — what its chart's export holds."""
+    columns: dict[str, list[Any]] = {}
+    if by is not None:
+        columns[t(f"dim_{by}", lang)] = [(names or {}).get(code, code) for code in frame[by].to_list()]
+    columns[t("bin", lang)] = [labels[index] for index in frame["bin"].to_list()]
+    columns[t("count", lang)] = frame["count"].to_list()
+    return pl.DataFrame(columns)
+
+
+def funnel_table(row: pl.DataFrame, *, stages: Sequence[str], hours: Sequence[str | None], lang: str) -> pl.DataFrame:
+    """The funnel as a table: stage, events reaching it, median hours spent in it."""
+    counts = [int(row[name][0] or 0) if row.height else 0 for name in stages]
+    medians = [row[hour][0] if (hour and row.height) else None for hour in hours]
+    return pl.DataFrame(
+        {
+            t("stage", lang): [metric_label(name, lang) for name in stages],
+            t("count", lang): counts,
+            t("median_hours_column", lang): [None if m is None else round(float(m), 1) for m in medians],
+        }
+    )

@@ -253,3 +253,39 @@ class TopicQueries:
 def month_of(as_of: dt.datetime) -> dt.date:
     """The default ranking month: the last complete month before the as-of time."""
     return (add_months(as_of.replace(day=1, hour=0, minute=0, second=0, microsecond=0), -1)).date()
+
+
+@dataclass(frozen=True)
+class TopicRender:
+    """Every read one render of a topic page makes (``bench`` times exactly these)."""
+
+    metrics: tuple[MetricRequest, ...]
+    histograms: tuple[HistogramRequest, ...]
+    details: tuple[DetailRequest, ...]
+
+
+def topic_render(
+    queries: TopicQueries, *, map_level: str, map_within: str | None, district: str | None, month: dt.date
+) -> TopicRender:
+    """The reads of ``dashboard.topic_ui.render_page`` for one state, in render order (default widgets)."""
+    table = queries.table
+    metrics: list[MetricRequest] = [*queries.kpis(), *queries.trend(), queries.map_areas(map_level, map_within)]
+    points = queries.map_points(map_within)
+    if points is not None:
+        metrics.append(points)
+    metrics += [queries.by("department", without="department")]
+    metrics += queries.categories() or [queries.by("service_item", limit=15)]
+    metrics.append(queries.channel())
+    histograms: list[HistogramRequest] = []
+    details = [queries.overdue()]
+    if queries.domain == "services":
+        histograms.append(queries.limit_share_by_department())
+        metrics += [queries.by("department"), *queries.trend("service_online_share"), queries.ratings()]
+    elif queries.domain == "complaints":
+        metrics += [*queries.ranking_months(month, district), queries.repeats(), *queries.rising()]
+        histograms += [queries.response_hours(), queries.close_hours()]
+        details = []
+    else:
+        metrics += [queries.funnel(), queries.by("side_state"), queries.activity("grid"), queries.activity("reporter")]
+    details.append(queries.details(VOLUME[table], sort=None, descending=True, page=1, page_size=20))
+    return TopicRender(tuple(dict.fromkeys(metrics)), tuple(histograms), tuple(details))

@@ -20,7 +20,7 @@ import polars as pl
 import sqlalchemy as sa
 import streamlit as st
 
-from dashboard import app_state, topic_figures
+from dashboard import app_state, export_ui, topic_figures
 from dashboard.app_state import ALL, NAMES_TTL_SECONDS, Context, TopicView
 from dashboard.figures import complete_buckets, trend_figure
 from dashboard.formatting import format_datetime, format_number
@@ -29,6 +29,7 @@ from dashboard.maps import LIGHT, load_features, map_figure, selected_code
 from dashboard.periods import GRAINS, PERIODS, Period
 from dashboard.queries import TOPIC_KPIS
 from dashboard.screen_data import point_frame
+from dashboard.tables import display_table
 from dashboard.theme import PLOTLY_CONFIG
 from dashboard.ticker import alerts_for_page
 from dashboard.topic_queries import RATE, VOLUME, TopicQueries, count_metrics
@@ -46,7 +47,7 @@ from dashboard.topic_state import (
     region_path,
     state_params,
 )
-from dashboard.topic_tables import detail_frame
+from dashboard.topic_tables import OVERDUE_COLUMNS, detail_frame
 from data_access import schema
 from data_access.details import COMPUTED, DETAIL_COLUMNS, DetailPage, fetch_details
 from data_access.distributions import HistogramRequest, histogram
@@ -424,7 +425,8 @@ def trend(page: TopicPage, alerts: pl.DataFrame, metric: str | None = None, key:
             lang=lang,
             window=(window.current.start.date(), window.current.end.date()),
         )
-    st.plotly_chart(figure, theme=None, config=PLOTLY_CONFIG, key=key)
+    data = display_table(ctx.run(current), dimension=state.grain, metrics=(metric,), names={}, lang=lang)
+    export_ui.chart(ctx, figure, data, key=key, title=figure.layout.title.text or metric_label(metric, lang))
 
 
 def alert_list(page: TopicPage, alerts: pl.DataFrame) -> None:
@@ -485,11 +487,13 @@ def drill_map(page: TopicPage) -> None:
             style=LIGHT,
             highlight=outline,
         )
-        st.plotly_chart(
+        export_ui.chart(
+            ctx,
             figure,
-            theme=None,
-            config={**PLOTLY_CONFIG, "scrollZoom": False, "displayModeBar": False},
+            display_table(areas, dimension=level, metrics=areas.columns[1:], names=ctx.names(level), lang=lang),
             key="topic_map",
+            title=t("by_region", lang, level=t(f"dim_{level}", lang), metric=metric_label(volume, lang)),
+            config={**PLOTLY_CONFIG, "scrollZoom": False, "displayModeBar": False},
             on_select=functools.partial(_on_map_click, page, level, within),
             selection_mode="points",
         )
@@ -545,7 +549,10 @@ def _clickable(
         if code is not None and code != selected:
             _apply(page, lambda state: change(state, code))
 
-    st.plotly_chart(figure, theme=None, config=PLOTLY_CONFIG, key=key, on_select=clicked, selection_mode="points")
+    data = display_table(
+        shown, dimension=dimension, metrics=shown.columns[1:], names=page.ctx.names(dimension), lang=lang
+    )
+    export_ui.chart(page.ctx, figure, data, key=key, title=title, on_select=clicked, selection_mode="points")
 
 
 def breakdowns(page: TopicPage) -> None:
@@ -585,7 +592,8 @@ def _service_item_names(url: str) -> dict[str, str]:
     """Service item code → name (the items are not a dimension table: read the distinct pairs)."""
     c = schema.service_cases.c
     with app_state.engine_for(url).connect() as connection:
-        return dict(connection.execute(sa.select(c.service_item_code, c.service_item_name).distinct()).tuples().all())
+        rows = connection.execute(sa.select(c.service_item_code, c.service_item_name).distinct())
+        return {str(code): str(name) for code, name in rows}
 
 
 def _service_items(page: TopicPage) -> None:
@@ -604,7 +612,9 @@ def _service_items(page: TopicPage) -> None:
         title=t("by_dimension", lang, dimension=t("dim_service_item", lang)),
         rate=RATE[page.table],
     )
-    st.plotly_chart(figure, theme=None, config=PLOTLY_CONFIG, key="by_service_item")
+    names = _service_item_names(ctx.target.url)
+    data = display_table(frame, dimension="service_item", metrics=frame.columns[1:], names=names, lang=lang)
+    export_ui.chart(ctx, figure, data, key="by_service_item", title=figure.layout.title.text or "")
 
 
 def _sunburst(page: TopicPage) -> None:
@@ -631,9 +641,11 @@ def _sunburst(page: TopicPage) -> None:
         if code is not None and code != page.state.category:
             _apply(page, lambda state: replace(state, category=code))
 
-    st.plotly_chart(
-        figure, theme=None, config=PLOTLY_CONFIG, key="by_category", on_select=clicked, selection_mode="points"
-    )
+    rings = [
+        display_table(level, dimension=level.columns[0], metrics=level.columns[1:], names=names, lang=lang)
+        for level in levels
+    ]
+    export_ui.chart(ctx, figure, rings[-1], key="by_category", title=title, on_select=clicked, selection_mode="points")
     st.caption(t("sunburst_hint", lang))
 
 
@@ -681,9 +693,8 @@ def overdue_list(page: TopicPage) -> None:
         st.caption(t("overdue_none", lang))
         return
     st.caption(t("overdue_count", lang, n=format_number(found.total), shown=found.rows.height))
-    st.dataframe(
-        detail_frame(found.rows, page.table, _names_by_column(page), lang), hide_index=True, key="overdue_table"
-    )
+    frame = detail_frame(found.rows, page.table, _names_by_column(page), lang, OVERDUE_COLUMNS[page.table])
+    export_ui.table(page.ctx, frame, key="overdue_table", title=t("overdue_title", lang))
 
 
 def detail_table(page: TopicPage) -> None:
@@ -710,7 +721,10 @@ def detail_table(page: TopicPage) -> None:
         page,
         page.queries.details(str(metric), sort=str(sort), descending=descending, page=int(number), page_size=int(size)),
     )
-    st.dataframe(detail_frame(found.rows, table, _names_by_column(page), lang), hide_index=True, key="detail_rows")
+    frame = detail_frame(found.rows, table, _names_by_column(page), lang)
+    export_ui.table(
+        page.ctx, frame, key="detail_rows", title=f"{t('detail_title', lang)} · {metric_label(str(metric), lang)}"
+    )
     st.caption(
         t("detail_footer", lang, total=format_number(found.total), page=found.page, pages=found.pages)
         + ("　" + t("detail_masked", lang) if table in ("complaints",) else "")

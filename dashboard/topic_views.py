@@ -4,15 +4,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
+import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from dashboard import topic_figures
+from dashboard import export_ui, topic_figures
 from dashboard.figures import bar_figure, target_colours
 from dashboard.i18n import metric_label, t
 from dashboard.periods import add_months
-from dashboard.theme import PLOTLY_CONFIG, TEAL
+from dashboard.tables import display_table
+from dashboard.theme import TEAL
 from dashboard.topic_queries import (
     CLOSE_EDGES,
     FUNNEL,
@@ -32,8 +35,13 @@ RISING_MIN_TICKETS = 5
 ACTIVITY_ROWS = 15
 
 
-def _chart(figure: object, key: str) -> None:
-    st.plotly_chart(figure, theme=None, config=PLOTLY_CONFIG, key=key)
+def _chart(page: TopicPage, figure: go.Figure, data: pl.DataFrame | None, key: str) -> None:
+    """A section's chart with its export menu (the chart's own title names the files)."""
+    export_ui.chart(page.ctx, figure, data, key=key, title=figure.layout.title.text or key)
+
+
+def _table(page: TopicPage, frame: pl.DataFrame, key: str, title: str, **options: Any) -> None:
+    export_ui.table(page.ctx, frame, key=key, title=title, **options)
 
 
 # ---- services ----------------------------------------------------------------------------------------
@@ -46,15 +54,19 @@ def services(page: TopicPage) -> None:
     with left:
         labels = bin_labels(LIMIT_SHARE_EDGES, unit="")
         labels = [t("limit_share_bin", lang, range=label) for label in labels]
+        shares = run_histogram(page, queries.limit_share_by_department())
         figure = topic_figures.limit_share_figure(
-            run_histogram(page, queries.limit_share_by_department()),
+            shares,
             labels=labels,
             late_from=LIMIT_SHARE_EDGES.index(1.0) + 1,
             names=ctx.names("department"),
             lang=lang,
             title=t("svc_limit_share_title", lang),
         )
-        _chart(figure, "svc_limit_share")
+        data = topic_figures.histogram_table(
+            shares, labels=labels, lang=lang, by="department", names=ctx.names("department")
+        )
+        _chart(page, figure, data, "svc_limit_share")
         st.caption(t("svc_limit_share_note", lang))
     with right:
         rate = "service_on_time_rate"
@@ -72,7 +84,10 @@ def services(page: TopicPage) -> None:
                 target=target,
                 colours=target_colours(ranked[rate].to_list(), target, Direction.HIGHER_IS_BETTER),
             )
-            _chart(figure, "svc_on_time_ranking")
+            data = display_table(
+                ranked, dimension="department", metrics=ranked.columns[1:], names=ctx.names("department"), lang=lang
+            )
+            _chart(page, figure, data, "svc_on_time_ranking")
     st.subheader(t("overdue_title", lang))
     overdue_list(page)
     left, right = st.columns(2)
@@ -88,7 +103,12 @@ def services(page: TopicPage) -> None:
             lang=lang,
             title=t("svc_ratings_title", lang, metric=subtitle, value="—" if value is None else f"{100 * value:.1f}%"),
         )
-        _chart(figure, "svc_ratings")
+        _chart(
+            page,
+            figure,
+            display_table(ratings, dimension="rating", metrics=("service_rated",), names={}, lang=lang),
+            "svc_ratings",
+        )
 
 
 # ---- complaints --------------------------------------------------------------------------------------
@@ -115,7 +135,7 @@ def complaints(page: TopicPage) -> None:
         volume="complaint_received",
     )
     if table.height:
-        st.dataframe(table, hide_index=True, key="ranking_table", height=min(38 + 35 * table.height, 420))
+        _table(page, table, "ranking_table", t("cmp_ranking", lang), height=min(38 + 35 * table.height, 420))
     else:
         st.caption(t("no_rows", lang))
     st.caption(t("cmp_ranking_note", lang, n=RANKING_MIN_TICKETS))
@@ -123,22 +143,17 @@ def complaints(page: TopicPage) -> None:
     st.subheader(t("cmp_times", lang))
     left, right = st.columns(2)
     with left:
-        figure = topic_figures.histogram_figure(
-            run_histogram(page, queries.response_hours()),
-            labels=bin_labels(RESPONSE_EDGES),
-            lang=lang,
-            title=t("cmp_response_hist", lang),
-        )
-        _chart(figure, "cmp_response_hist")
+        response = run_histogram(page, queries.response_hours())
+        labels = bin_labels(RESPONSE_EDGES)
+        figure = topic_figures.histogram_figure(response, labels=labels, lang=lang, title=t("cmp_response_hist", lang))
+        _chart(page, figure, topic_figures.histogram_table(response, labels=labels, lang=lang), "cmp_response_hist")
     with right:
+        closing = run_histogram(page, queries.close_hours())
+        labels = bin_labels(CLOSE_EDGES)
         figure = topic_figures.histogram_figure(
-            run_histogram(page, queries.close_hours()),
-            labels=bin_labels(CLOSE_EDGES),
-            lang=lang,
-            title=t("cmp_close_hist", lang),
-            colour=TEAL,
+            closing, labels=labels, lang=lang, title=t("cmp_close_hist", lang), colour=TEAL
         )
-        _chart(figure, "cmp_close_hist")
+        _chart(page, figure, topic_figures.histogram_table(closing, labels=labels, lang=lang), "cmp_close_hist")
 
     left, right = st.columns(2)
     with left:
@@ -146,7 +161,8 @@ def complaints(page: TopicPage) -> None:
         repeats = ctx.run(queries.repeats()).filter(pl.col("complaint_repeats") > 0)
         if repeats.height:
             communities, categories = ctx.names("community"), ctx.names("category_l3")
-            st.dataframe(
+            _table(
+                page,
                 pl.DataFrame(
                     {
                         t("dim_community", lang): [communities.get(c, c) for c in repeats["community"].to_list()],
@@ -155,8 +171,8 @@ def complaints(page: TopicPage) -> None:
                         metric_label("complaint_received", lang): repeats["complaint_received"].to_list(),
                     }
                 ),
-                hide_index=True,
-                key="repeats_table",
+                "repeats_table",
+                t("cmp_repeats", lang),
             )
         else:
             st.caption(t("cmp_repeats_none", lang))
@@ -173,7 +189,8 @@ def complaints(page: TopicPage) -> None:
         )
         if rising.height:
             names = ctx.names("category_l2")
-            st.dataframe(
+            _table(
+                page,
                 pl.DataFrame(
                     {
                         t("dim_category_l2", lang): [names.get(c, c) for c in rising["category_l2"].to_list()],
@@ -182,8 +199,8 @@ def complaints(page: TopicPage) -> None:
                         t("cmp_rising_ratio", lang): [f"×{v:.1f}" for v in rising["ratio"].to_list()],
                     }
                 ),
-                hide_index=True,
-                key="rising_table",
+                "rising_table",
+                t("cmp_rising", lang),
             )
         else:
             st.caption(t("no_rows", lang))
@@ -199,10 +216,11 @@ def grid(page: TopicPage) -> None:
     left, right = st.columns([3, 2])
     with left:
         hours: list[str | None] = [None, *STAGE_HOURS]
+        row = ctx.run(queries.funnel())
         figure = topic_figures.funnel_figure(
-            ctx.run(queries.funnel()), stages=FUNNEL, hours=hours, lang=lang, title=t("grid_funnel_title", lang)
+            row, stages=FUNNEL, hours=hours, lang=lang, title=t("grid_funnel_title", lang)
         )
-        _chart(figure, "grid_funnel")
+        _chart(page, figure, topic_figures.funnel_table(row, stages=FUNNEL, hours=hours, lang=lang), "grid_funnel")
         st.caption(t("grid_funnel_note", lang))
     with right:
         sides = ctx.run(queries.by("side_state")).drop_nulls("side_state")
@@ -216,7 +234,8 @@ def grid(page: TopicPage) -> None:
                 lang=lang,
                 title=t("grid_side_states", lang),
             )
-            _chart(figure, "grid_side_states")
+            data = display_table(sides, dimension="side_state", metrics=sides.columns[1:], names={}, lang=lang)
+            _chart(page, figure, data, "grid_side_states")
         else:
             st.caption(t("grid_side_states_none", lang))
     st.subheader(t("grid_activity", lang))
@@ -226,7 +245,8 @@ def grid(page: TopicPage) -> None:
             frame = ctx.run(queries.activity(dimension, ACTIVITY_ROWS))
             names = ctx.names(dimension)
             st.markdown(f"**{t(f'grid_activity_{dimension}', lang, n=ACTIVITY_ROWS)}**")
-            st.dataframe(
+            _table(
+                page,
                 pl.DataFrame(
                     {
                         t(f"dim_{dimension}", lang): [names.get(c, c) for c in frame[dimension].to_list()],
@@ -235,8 +255,8 @@ def grid(page: TopicPage) -> None:
                         metric_label("grid_on_time_rate", lang): [_percent(v) for v in frame["grid_on_time_rate"]],
                     }
                 ),
-                hide_index=True,
-                key=f"activity_{dimension}",
+                f"activity_{dimension}",
+                t(f"grid_activity_{dimension}", lang, n=ACTIVITY_ROWS),
             )
     st.subheader(t("overdue_title", lang))
     overdue_list(page)

@@ -216,6 +216,24 @@ GRID_WORKFLOW: tuple[tuple[str, str], ...] = (
 )
 
 
+# ---- saved views (issue 6): the analyst workbench's named views ------------------------------------
+# Written by the cockpit itself, never by the city's data platform; created on first save
+# (``data_access.saved_views.ensure_table``) when the database does not have it yet.
+saved_views = sa.Table(
+    "saved_views",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("owner", sa.String(64), nullable=True),
+    sa.Column("page", sa.String(32), nullable=False),
+    sa.Column("name", NAME, nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    _index("ix_saved_views_owner", "owner", "page"),
+)
+# ---- end of saved views ------------------------------------------------------------------------------
+
+
 def create_schema(engine: sa.Engine) -> None:
     """Create every contract table that does not exist yet (never drops or alters)."""
     metadata.create_all(engine, checkfirst=True)

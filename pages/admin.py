@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import app_state
+from dashboard import app_state, export_ui
 from dashboard.i18n import t
 
 lang = app_state.language()
@@ -14,7 +14,7 @@ st.title(t("page_admin", lang))
 # Where the URL comes from is shown even when the database cannot be used: it is what an admin fixes.
 source = app_state.source_rows(lang)
 st.subheader(t("admin_source", lang))
-st.dataframe(source, hide_index=True, key="source")
+export_ui.table(lang, source, key="source", title=t("admin_source", lang))
 
 ctx = app_state.load_context(lang)
 if ctx.is_demo:
@@ -22,10 +22,10 @@ if ctx.is_demo:
     st.caption(t("demo_note", lang))
 
 st.subheader(t("admin_meta", lang))
-st.dataframe(app_state.meta_rows(ctx), hide_index=True, key="meta")
+export_ui.table(ctx, app_state.meta_rows(ctx), key="meta", title=t("admin_meta", lang))
 
 st.subheader(t("admin_tables", lang))
-st.dataframe(app_state.table_rows(ctx), hide_index=True, key="tables")
+export_ui.table(ctx, app_state.table_rows(ctx), key="tables", title=t("admin_tables", lang))
 
 st.subheader(t("admin_schema", lang))
 problems = app_state.schema_check(ctx)
@@ -36,4 +36,4 @@ else:
     st.success(t("schema_ok", lang))
 
 st.subheader(t("admin_settings", lang))
-st.dataframe(app_state.settings_rows(ctx), hide_index=True, key="settings")
+export_ui.table(ctx, app_state.settings_rows(ctx), key="settings", title=t("admin_settings", lang))

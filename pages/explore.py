@@ -1,65 +1,37 @@
-"""指标查询: any metrics of one domain by any dimension, as a chart and a table (run_metrics only)."""
+"""分析工作台: metrics of one domain by up to two dimensions, filtered, as a chart and the table beneath it.
+
+Built on the metric layer only (one ``MetricRequest`` through ``Context.run``, no free SQL); the view
+lives in the URL (share it by copying the address) and can be saved under a name.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import app_state
-from dashboard.figures import explore_figure
-from dashboard.i18n import metric_label, t
-from dashboard.queries import DOMAIN_TABLES, DOMAINS, breakdown_request, domain_dimensions, domain_metrics
-from dashboard.tables import display_table
-from dashboard.theme import PLOTLY_CONFIG
-
-TOP_N = 30
+from dashboard import app_state, workbench_ui
+from dashboard import workbench as wb
+from dashboard.i18n import t
 
 ctx = app_state.load_context()
 lang = ctx.lang
-app_state.page_header(ctx, t("page_explore", lang))
-st.caption(t("explore_intro", lang))
+app_state.page_header(ctx, t("page_workbench", lang))
+st.caption(t("workbench_intro", lang))
 
-left, middle, right = st.columns([1, 3, 1])
-with left:
-    domain = st.selectbox(t("domain", lang), DOMAINS, key="domain", format_func=lambda d: t(f"domain_{d}", lang))
-choices = domain_metrics(domain)
-with middle:
-    metrics = st.multiselect(
-        t("metrics", lang),
-        choices,
-        default=list(choices[:2]),
-        key="metrics",
-        format_func=lambda name: metric_label(name, lang),
-    )
-with right:
-    dimension = st.selectbox(
-        t("dimension", lang), domain_dimensions(domain), key="dimension", format_func=lambda d: t(f"dim_{d}", lang)
-    )
-view = app_state.topic_controls(ctx, DOMAIN_TABLES[domain])
+state = workbench_ui.controls(ctx)
+with st.container(horizontal=True, horizontal_alignment="right"):
+    workbench_ui.saved_views_menu(ctx, state)
 
-if not metrics:
+if not state.metrics:
     st.info(t("choose_metric", lang))
     st.stop()
 
-selected = tuple(name for name in choices if name in metrics)  # registry order, whatever the click order
-result = ctx.run(breakdown_request(selected, dimension, view.period.current, view.filters))
+period = wb.state_period(state, ctx.as_of)
+st.caption(app_state.period_caption(period, lang))
+result = ctx.run(wb.request_for(state, period))
 if result.height == 0:
     st.info(t("no_rows", lang))
     st.stop()
-
-names = ctx.names(dimension)
-st.subheader(t("chart", lang))
-figure = explore_figure(result, dimension=dimension, metrics=selected, names=names, lang=lang, top_n=TOP_N)
-st.plotly_chart(figure, theme=None, config=PLOTLY_CONFIG, key="explore_chart")
-if result.height > TOP_N and dimension not in ("day", "week", "month"):
-    st.caption(t("chart_top_n", lang, n=TOP_N))
-
-st.subheader(t("table", lang))
-table = display_table(result, dimension=dimension, metrics=selected, names=names, lang=lang)
-st.dataframe(table, hide_index=True, key="explore_table")
-st.download_button(
-    t("download_csv", lang),
-    table.write_csv().encode("utf-8-sig"),  # with BOM, so Excel opens the Chinese headers correctly
-    file_name=f"{domain}_{dimension}_{view.period.key}.csv",
-    mime="text/csv",
-    key="download",
-)
+if result.height > wb.ROW_LIMIT:
+    result = result.head(wb.ROW_LIMIT)
+    st.warning(t("wb_rows_cut", lang, n=f"{wb.ROW_LIMIT:,}"))
+workbench_ui.show_result(ctx, state, result, period)

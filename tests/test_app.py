@@ -38,6 +38,7 @@ PAGES = (
     "pages/complaints.py",
     "pages/grid.py",
     "pages/explore.py",
+    "pages/report.py",
     "pages/admin.py",
 )
 COCKPIT = (
@@ -268,7 +269,10 @@ def test_services_district_filter_gives_the_district_numbers(demo_db: Demo) -> N
     assert in_district != city_wide
 
     at.segmented_control(key="grain").set_value("week").run()
-    assert not at.exception and len(at.get("plotly_chart")) == 2
+    assert not at.exception and at.query_params["grain"] == "week" and at.query_params["district"] == district
+    trend = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][1]  # the current window, solid
+    weeks = [dt.date.fromisoformat(str(x)[:10]) for x in trend["x"]]
+    assert len(weeks) == 13 and all(day.weekday() == 0 for day in weeks), "weekly buckets start on Mondays"
 
 
 @pytest.mark.parametrize(

@@ -93,7 +93,11 @@ def test_complaints_page_shows_what_the_link_points_at(tiny_app: sa.Engine) -> N
     shown = {metric.label: metric.value for metric in at.metric}
     for name in metrics:
         assert shown[METRICS[name].label_zh] == format_value(frame[name][0], METRICS[name].unit, "zh")
-    assert any("按预警链接筛选" in info.value and "施工噪声" in info.value for info in at.info)
+    # The filter bar shows what the link asked for: the district, the category, the date range (last day 5 Feb).
+    assert at.selectbox(key="district").value == city.D2
+    assert at.selectbox(key="category").value == "C02.01.001"
+    assert at.segmented_control(key="period").value == "custom"
+    assert at.date_input(key="period_range").value == (dt.date(2026, 2, 1), dt.date(2026, 2, 5))
 
 
 def test_bad_link_falls_back_with_a_notice(tiny_app: sa.Engine) -> None:

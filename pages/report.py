@@ -1,0 +1,71 @@
+"""简报: the weekly or monthly briefing of a period as PDF or PPTX, for the viewer's own scope."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from dashboard import app_state, report
+from dashboard.export import ExportProblem
+from dashboard.i18n import t
+from data_access.query import EVERYTHING
+
+ctx = app_state.load_context()
+lang = ctx.lang
+app_state.page_header(ctx, t("page_report", lang))
+st.caption(t("report_intro", lang))
+
+# The viewer's scope (the whole city while sign-in is off): the same one every page's requests carry.
+scope = getattr(getattr(ctx, "viewer", None), "scope", EVERYTHING)
+
+left, right = st.columns([1, 2], vertical_alignment="bottom")
+with left:
+    kind = st.segmented_control(
+        t("report_kind", lang),
+        ("month", "week"),
+        default="month",
+        required=True,
+        key="report_kind",
+        format_func=lambda k: t(f"report_kind_{k}", lang),
+    )
+with right:
+    options = report.recent_periods(str(kind or "month"), ctx.as_of)
+    period = st.selectbox(
+        t("report_period_choice", lang),
+        options,
+        key=f"report_period_{kind}",
+        format_func=lambda text: report.period_label(report.parse_period(text), lang),
+    )
+
+buttons = st.columns([1, 1, 4])
+wanted: str | None = None
+with buttons[0]:
+    if st.button(t("report_make_pdf", lang), type="primary", key="report_make_pdf"):
+        wanted = "pdf"
+with buttons[1]:
+    if st.button(t("report_make_pptx", lang), key="report_make_pptx"):
+        wanted = "pptx"
+
+made_key = "report_made"
+if wanted:
+    with st.spinner(t("report_making", lang)):
+        try:
+            briefing = report.build_briefing(ctx.engine, ctx.city, str(period), scope=scope, lang=lang, as_of=ctx.as_of)
+            data = report.render_pdf(briefing) if wanted == "pdf" else report.render_pptx(briefing)
+        except (report.ReportProblem, ExportProblem) as problem:
+            st.error(t("report_failed", lang, reason=str(problem)))
+        else:
+            name = f"{report.file_stem(briefing)}.{wanted}"
+            st.session_state[made_key] = (name, data, wanted, dt.datetime.now())
+made = st.session_state.get(made_key)
+if made:
+    name, data, fmt, _ = made
+    st.download_button(
+        t("report_download", lang, name=name),
+        data=data,
+        file_name=name,
+        mime="application/pdf" if fmt == "pdf" else report.PPTX_MIME,
+        key="report_download",
+        on_click="ignore",
+    )
