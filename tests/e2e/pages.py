@@ -10,13 +10,14 @@ from tests.test_app import PAGES
 
 METRIC = '[data-testid="stMetric"]'
 # Charts each page draws with the fixture city (more are fine; fewer means one did not draw).
-MIN_CHARTS = {"cockpit": 2, "services": 2, "complaints": 2, "grid": 2, "explore": 1, "admin": 0}
+MIN_CHARTS = {"cockpit": 2, "services": 6, "complaints": 6, "grid": 6, "explore": 1, "report": 0, "admin": 0}
 READY_ON = {
     "cockpit": COCKPIT_READY,
     "services": (METRIC,),
     "complaints": (METRIC,),
     "grid": (METRIC,),
-    "explore": ('[data-testid="stDownloadButton"]',),
+    "explore": ('[data-testid="stPlotlyChart"]', ".st-key-explore_chart__export", '[data-testid="stDataFrame"]'),
+    "report": (".st-key-report_kind", ".st-key-report_make_pdf"),
     "admin": ('[data-testid="stDataFrame"]',),
 }
 
