@@ -44,7 +44,7 @@ CHROMIUM_ARGS = (
     "--disable-features=Translate,MediaRouter",
     "--mute-audio",
 )
-LOCAL_SCHEMES = {"data", "blob", "about"}
+LOCAL_SCHEMES = {"data", "blob", "about", "file"}  # file: an exported HTML opened from disk
 # Streamlit's frontend first probes ``<page path>/_stcore/health`` and ``…/host-config`` (in case the
 # app is served under that path), gets 404 on a deep link, logs it, and falls back to the root. Those
 # two console errors are the framework's, on its own origin, and say nothing about the page.

@@ -67,13 +67,14 @@ STEPS = (
         change=lambda tab, city: web.choose_segment(tab.page, "period", t("period_week", "zh")),
         params=lambda city: {"period": "week"},
         shown=lambda tab, city: view_shown(tab, city, "week", None),
-        reload=False,
+        reload=False,  # checked by the reloads below
     ),
     Step(
         "district",
         change=lambda tab, city: web.choose_option(tab.page, "district", city.districts[busiest(city)]),
         params=lambda city: {"period": "week", "district": busiest(city)},
         shown=lambda tab, city: view_shown(tab, city, "week", busiest(city)),
+        reload=False,  # the next step's reload checks period and district too
     ),
     Step(
         "language",  # the language switch keeps the page's filters, the filters keep the language
