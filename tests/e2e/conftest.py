@@ -1,0 +1,244 @@
+"""The real app in a real browser: one small demo city, one ``streamlit run`` and one Chromium per session.
+
+Everything here skips, saying why, where Playwright is not importable or no ``chromium`` executable
+is installed (``.ci/run`` installs Debian's). See docs/testing.md.
+
+Loading a page costs seconds (most of it Plotly's JavaScript starting in a new tab), so tests that
+only look at a page share one tab per page and screen (``shared_tab``); tests that click, type or
+reload get a tab of their own (``new_tab``). Every tab's requests are recorded for the offline test.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlparse
+
+import pytest
+import sqlalchemy as sa
+
+from data_access.metric_registry import TIME_COLUMN
+from tests.e2e import browser as web
+from tests.e2e.pages import AppPage
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Page
+
+# About 60k fact rows: generated in ~7 s, enough for every panel to have data (streets over the
+# ranking's minimum volume, alerts in the ticker). A fixed end date keeps the numbers the same.
+DEMO_SCALE = 0.05
+DEMO_END = "2025-06-30"
+DEMO_SEED = 7
+
+
+@dataclass(frozen=True)
+class FixtureCity:
+    """The demo city the app under test reads, as read straight from its tables before the app starts."""
+
+    url: str
+    path: Path
+    as_of: dt.datetime
+    districts: dict[str, str]  # code -> name
+    streets: dict[str, frozenset[str]]  # district code -> its street codes
+    daily: dict[str, dict[tuple[str, dt.date], int]]  # fact table -> (district, day) -> records that day
+
+    def count(self, table: str, since: dt.date, until: dt.date | None = None, district: str | None = None) -> int:
+        """Records of ``table`` on days in [since, until) (until: through the last day), in ``district``."""
+        return sum(
+            count
+            for (code, day), count in self.daily[table].items()
+            if day >= since and (until is None or day < until) and district in (None, code)
+        )
+
+
+@dataclass(frozen=True)
+class Screen:
+    name: str
+    width: int  # CSS pixels
+    height: int
+    scale: float = 1  # device pixels per CSS pixel
+
+    @property
+    def key(self) -> tuple[int, int, float]:
+        return (self.width, self.height, self.scale)
+
+
+DESKTOP = Screen("1080p", 1920, 1080)
+
+
+@dataclass
+class Tab:
+    """A browser tab on the app and what it did."""
+
+    page: Page
+    recorder: web.Recorder
+    base: str
+
+    def open(self, path: str, need: tuple[str, ...] = (), timeout: float = web.READY_TIMEOUT) -> None:
+        web.open_app(self.page, self.base + path, need, timeout)
+
+    @property
+    def path(self) -> str:
+        return urlparse(self.page.url).path or "/"
+
+
+@dataclass
+class Session:
+    """The app under test, the browser, one context per screen size, and every tab opened."""
+
+    base: str
+    city: FixtureCity
+    browser: Browser
+    contexts: dict[tuple[int, int, float], BrowserContext] = field(default_factory=dict)
+    shared: dict[tuple[str, tuple[int, int, float]], Tab] = field(default_factory=dict)
+    tabs: list[Tab] = field(default_factory=list)
+    tour: Tab | None = None
+    visited: set[str] = field(default_factory=set)  # paths the touring tab has shown
+
+    def context(self, screen: Screen) -> BrowserContext:
+        """One context per screen: its tabs share the HTTP cache, each tab has its own Streamlit session."""
+        if screen.key not in self.contexts:
+            context = self.browser.new_context(
+                viewport={"width": screen.width, "height": screen.height},
+                device_scale_factor=screen.scale,
+                locale="zh-CN",
+                timezone_id="Asia/Shanghai",
+                accept_downloads=True,
+            )
+            context.set_default_timeout(30_000)
+            self.contexts[screen.key] = context
+        return self.contexts[screen.key]
+
+    def new_tab(self, screen: Screen = DESKTOP) -> Tab:
+        recorder = web.Recorder(self.base)
+        tab = Tab(recorder.watch(self.context(screen).new_page()), recorder, self.base)
+        self.tabs.append(tab)
+        return tab
+
+    def shared_tab(self, path: str, need: tuple[str, ...] = (), screen: Screen = DESKTOP) -> Tab:
+        """The tab showing ``path`` on ``screen``, opened on first use; only for tests that just look."""
+        key = (path, screen.key)
+        if key not in self.shared:
+            tab = self.new_tab(screen)
+            tab.open(path, need)
+            self.shared[key] = tab
+        return self.shared[key]
+
+    def visit(self, page: AppPage) -> Tab:
+        """The touring tab at 1920×1080, moved to ``page`` through the sidebar (its first page: a full load).
+
+        One tab for all pages, as a person moves through the app: the browser starts Plotly once,
+        not once per page, which is most of what a full page load costs.
+        """
+        if self.tour is None:
+            self.tour = self.new_tab()
+            self.tour.open(page.path, page.need)
+        elif self.tour.path != page.path:
+            web.navigate(self.tour.page, page.path, page.need)
+        self.visited.add(page.path)
+        return self.tour
+
+    def requests(self) -> list[str]:
+        return [url for tab in self.tabs for url in tab.recorder.requests]
+
+    def close(self) -> None:
+        for context in self.contexts.values():
+            context.close()
+
+
+@pytest.fixture(scope="session")
+def browser_available() -> None:
+    problem = web.browser_problem()
+    if problem:
+        pytest.skip(f"browser tests skipped: {problem}")
+
+
+def _daily_counts(connection: sa.Connection) -> dict[str, dict[tuple[str, dt.date], int]]:
+    daily: dict[str, dict[tuple[str, dt.date], int]] = {}
+    for table, column in TIME_COLUMN.items():
+        rows = connection.execute(
+            sa.text(f"SELECT district_code, CAST({column} AS DATE), count(*) FROM {table} GROUP BY 1, 2")
+        )
+        daily[table] = {(code, day): int(count) for code, day, count in rows}
+    return daily
+
+
+@pytest.fixture(scope="session")
+def fixture_city(browser_available: None, tmp_path_factory: pytest.TempPathFactory) -> FixtureCity:
+    path = tmp_path_factory.mktemp("e2e") / "city.duckdb"
+    url = f"duckdb:///{path}"
+    command = [
+        sys.executable, "-m", "data_access.demo", "--url", url,
+        "--scale", str(DEMO_SCALE), "--end", DEMO_END, "--seed", str(DEMO_SEED),
+    ]  # fmt: skip
+    done = subprocess.run(command, cwd=web.REPO, capture_output=True, text=True, timeout=300, check=False)
+    if done.returncode != 0:
+        pytest.fail(f"demo generation failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    # Read what the tests compare against now: the app's server process holds the file afterwards.
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(sa.text("SELECT code, name, level, parent_code FROM regions")).all()
+            latest = [
+                connection.execute(sa.text(f"SELECT max({column}) FROM {table}")).scalar_one()
+                for table, column in TIME_COLUMN.items()
+            ]
+            daily = _daily_counts(connection)
+    finally:
+        engine.dispose()
+    districts = {code: name for code, name, level, _ in rows if level == "district"}
+    streets: dict[str, set[str]] = {code: set() for code in districts}
+    for code, _, level, parent in rows:
+        if level == "street" and parent in streets:
+            streets[parent].add(code)
+    return FixtureCity(
+        url=url,
+        path=path,
+        as_of=max(value for value in latest if value is not None),
+        districts=districts,
+        streets={code: frozenset(children) for code, children in streets.items()},
+        daily=daily,
+    )
+
+
+@pytest.fixture(scope="session")
+def app_url(fixture_city: FixtureCity, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The base URL of ``streamlit run streamlit_app.py`` reading the fixture city."""
+    env = {
+        "COCKPIT_DATABASE_URL": fixture_city.url,
+        "COCKPIT_DATA_DIR": str(tmp_path_factory.mktemp("e2e-data")),
+        "COCKPIT_CITY": None,
+        "COCKPIT_ALERTS": None,
+    }
+    with web.streamlit_server(env) as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
+def browser(browser_available: None) -> Iterator[Browser]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = web.launch_chromium(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def session(app_url: str, fixture_city: FixtureCity, browser: Browser) -> Iterator[Session]:
+    state = Session(app_url, fixture_city, browser)
+    yield state
+    state.close()
+
+
+@pytest.fixture
+def tab(session: Session) -> Iterator[Tab]:
+    """A tab of its own at 1920×1080, closed after the test."""
+    own = session.new_tab()
+    yield own
+    own.page.close()

@@ -1,0 +1,36 @@
+"""The big screen in kiosk mode on wall sizes: nothing scrolls, no KPI text leaves its card, every chart drawn.
+
+A 3840×2160 wall runs its browser at 200 % (docs/configuration.md): a 1920×1080 CSS viewport at
+device scale 2. A 32:9 wall keeps the height and widens the columns.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from dashboard.queries import COCKPIT_ROWS
+from tests.e2e import browser as web
+from tests.e2e.conftest import DESKTOP, Screen, Session
+from tests.e2e.pages import KIOSK
+from tests.e2e.test_pages import assert_charts_drawn
+
+WALLS = (DESKTOP, Screen("2160p", 1920, 1080, 2), Screen("3840x1080", 3840, 1080))
+KPI_CARDS = sum(len(metrics) for metrics in COCKPIT_ROWS.values())
+
+
+@pytest.mark.parametrize("screen", WALLS, ids=lambda screen: screen.name)
+def test_kiosk_fits_the_wall(screen: Screen, session: Session) -> None:
+    tab = session.shared_tab(KIOSK, web.COCKPIT_READY, screen)
+    page = tab.page
+
+    assert page.evaluate("window.devicePixelRatio") == screen.scale
+    assert page.evaluate("[window.innerWidth, window.innerHeight]") == [screen.width, screen.height]
+    assert web.page_problems(page) == []
+    assert not page.locator('[data-testid="stSidebar"]').is_visible(), "kiosk mode shows the sidebar"
+    assert not page.locator('[data-testid="stHeader"]').is_visible(), "kiosk mode shows Streamlit's header"
+    assert web.scroll_problems(page) == []
+    cards, overflowing = web.kpi_overflow(page)
+    assert cards == KPI_CARDS
+    assert overflowing == []
+    assert_charts_drawn(tab, 2, f"kiosk {screen.name}")
+    assert tab.recorder.console_errors == []
