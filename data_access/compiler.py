@@ -74,22 +74,35 @@ def metric_table(metric_names: tuple[str, ...]) -> sa.Table:
     return FACT_TABLES[tables.pop()]
 
 
+def fact_name(table: sa.Table) -> str:
+    """The fact table a table stands for: itself, or the one a rollup or open-items copy is made of."""
+    return str(table.info.get("fact", table.name))
+
+
+def time_column(table: sa.Table) -> sa.Column[Any]:
+    """The column time ranges and grains apply to (a rollup's is its ``day``)."""
+    return table.c[table.info.get("time_column", TIME_COLUMN[fact_name(table)])]
+
+
 def dimension_expression(table: sa.Table, dimension: str) -> sa.ColumnElement[Any]:
     if dimension in TIME_GRAINS:
-        return time_bucket(dimension, table.c[TIME_COLUMN[table.name]])
+        return time_bucket(dimension, time_column(table))
     columns = DIMENSION_COLUMNS.get(dimension)
     if columns is None:
         raise RequestError(f"unknown dimension {dimension!r}")
-    if table.name not in columns:
+    fact = fact_name(table)
+    if fact not in columns or columns[fact] not in table.c:
         raise RequestError(f"dimension {dimension!r} does not exist on {table.name}")
-    return table.c[columns[table.name]]
+    return table.c[columns[fact]]
 
 
 def region_columns(table: sa.Table) -> list[sa.Column[Any]]:
+    """The table's region code columns (a rollup holds only some levels; routing checks the codes' levels)."""
+    fact = fact_name(table)
     return [
-        table.c[DIMENSION_COLUMNS[level][table.name]]
+        table.c[DIMENSION_COLUMNS[level][fact]]
         for level in REGION_DIMENSIONS
-        if table.name in DIMENSION_COLUMNS[level]
+        if fact in DIMENSION_COLUMNS[level] and DIMENSION_COLUMNS[level][fact] in table.c
     ]
 
 
@@ -194,7 +207,7 @@ class _MetricCompiler:
         time_range = self.request.time_range
         if time_range is not None and self.has_snapshot() and not metric.snapshot:
             # The WHERE clause only bounds the end; period measures bound their own start.
-            conditions.append(self.table.c[TIME_COLUMN[self.table.name]] >= time_range.start)
+            conditions.append(time_column(self.table) >= time_range.start)
         if not conditions:
             return value
         return sa.case((sa.and_(*conditions), value), else_=None)
@@ -244,9 +257,16 @@ class _MetricCompiler:
         return [metric]
 
 
-def compile_request(request: MetricRequest, rates: ThreeRates, dialect: str) -> sa.Select[Any]:
-    """Turn a request into one SELECT for ``dialect`` ('duckdb', 'postgresql', 'mysql', 'mariadb')."""
-    table = metric_table(request.metrics)
+def compile_request(
+    request: MetricRequest, rates: ThreeRates, dialect: str, table: sa.Table | None = None
+) -> sa.Select[Any]:
+    """Turn a request into one SELECT for ``dialect`` ('duckdb', 'postgresql', 'mysql', 'mariadb').
+
+    ``table`` replaces the fact table by a copy of the same columns (the open-items table of
+    ``data_access.rollups``); by default the metrics' own fact table.
+    """
+    fact = metric_table(request.metrics)
+    table = fact if table is None else table
     if request.limit is not None and request.limit <= 0:
         raise RequestError(f"limit must be positive, got {request.limit}")
     builder = _MetricCompiler(table, request, rates, dialect)
@@ -256,13 +276,13 @@ def compile_request(request: MetricRequest, rates: ThreeRates, dialect: str) -> 
     dims = [(name, dimension_expression(table, name)) for name in dict.fromkeys(request.dimensions)]
     where = base_conditions(table, request)
     time_range = request.time_range
-    time_column = table.c[TIME_COLUMN[table.name]]
+    times = time_column(table)
     if time_range is not None:
         if not builder.has_snapshot():
-            where.append(time_column >= time_range.start)
-        where.append(time_column < time_range.end)
+            where.append(times >= time_range.start)
+        where.append(times < time_range.end)
     elif builder.has_snapshot():
-        where.append(time_column < builder.as_of())
+        where.append(times < builder.as_of())
 
     measure_sql: dict[tuple[Measure, str], sa.ColumnElement[Any]] = {}
     measures = list(dict.fromkeys(builder.all_measures()))

@@ -38,6 +38,7 @@ import sqlalchemy as sa
 from data_access import engine as db
 from data_access import schema
 from data_access.demo_geo import URBAN_CORE
+from data_access.rollups import invalidate_rollups, refresh_rollups
 from data_access.settings import CityConfig, load_city
 
 Progress = Callable[[float, str], None]
@@ -1920,6 +1921,8 @@ def generate_demo(
     db.check_connection(engine)
     schema.create_schema(engine)
     _check_writable(engine, force)
+    with engine.begin() as connection:  # until the refresh at the end, queries read the facts
+        invalidate_rollups(connection)
 
     report(0.0, "Reading the map and preparing the demo city")
     city = load_city()
@@ -1953,6 +1956,9 @@ def generate_demo(
             "as_of": latest.isoformat(timespec="seconds") if latest else "",
         }
         writer.insert_rows(schema.cockpit_meta, [{"key": k, "value": v} for k, v in meta.items()])
+    report(0.99, "Refreshing the daily rollups and open items")
+    with engine.begin() as connection:
+        refresh_rollups(connection)
     seconds = time.perf_counter() - began
     report(1.0, f"Demo city ready in {seconds:.1f} s")
     return DemoSummary(

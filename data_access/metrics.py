@@ -20,6 +20,8 @@ from data_access.compiler import compile_request, compiled_sql, metric_table
 from data_access.metric_defs import Unit
 from data_access.metric_registry import METRICS, TIME_COLUMN
 from data_access.query import TIME_GRAINS, MetricRequest
+from data_access.rollup_routing import compile_routed
+from data_access.rollups import STATES, RollupState, read_state
 from data_access.settings import ThreeRates
 
 RESULTS: ResultCache[pl.DataFrame] = ResultCache(ttl_seconds=60)
@@ -27,16 +29,21 @@ RESULTS: ResultCache[pl.DataFrame] = ResultCache(ttl_seconds=60)
 statements_executed = 0
 
 
-def build_statement(request: MetricRequest, rates: ThreeRates, dialect: sa.Dialect) -> sa.Select[Any]:
-    return compile_request(request, rates, dialect.name)
+def build_statement(
+    request: MetricRequest, rates: ThreeRates, dialect: sa.Dialect, state: RollupState | None = None
+) -> sa.Select[Any]:
+    """The request's SELECT: on the rollups where they answer it exactly (``state``), else on the facts."""
+    if state is None:
+        return compile_request(request, rates, dialect.name)
+    return compile_routed(request, rates, dialect.name, state)
 
 
 @functools.lru_cache(maxsize=2048)
 def _compiled(
-    request: MetricRequest, rates: ThreeRates, dialect: sa.Dialect
+    request: MetricRequest, rates: ThreeRates, dialect: sa.Dialect, state: RollupState | None = None
 ) -> tuple[sa.Select[Any], str, tuple[Any, ...]]:
     """Statement, SQL text and parameters, memoised: compiling costs milliseconds, a cache hit must not."""
-    statement = build_statement(request, rates, dialect)
+    statement = build_statement(request, rates, dialect, state)
     sql, params = compiled_sql(statement, dialect)
     return statement, sql, params
 
@@ -69,12 +76,21 @@ def run_metrics(
     ttl_seconds: float | None = None,
 ) -> pl.DataFrame:
     """Answer a request with one SELECT; cached by its SQL text and parameters."""
-    statement, sql, params = _compiled(request, rates or ThreeRates(), engine.dialect)
+    state = read_state(engine)
+    statement, sql, params = _compiled(request, rates or ThreeRates(), engine.dialect, state)
 
     def load() -> pl.DataFrame:
         global statements_executed
-        with engine.connect() as connection:
-            rows = list(connection.execute(statement))
+        try:
+            with engine.connect() as connection:
+                rows = list(connection.execute(statement))
+        except sa.exc.DBAPIError:
+            if state is None:
+                raise
+            # The aggregates went away under us (a database replaced or restored): answer from the facts.
+            STATES.clear()
+            with engine.connect() as connection:
+                rows = list(connection.execute(build_statement(request, rates or ThreeRates(), engine.dialect)))
         statements_executed += 1
         return _frame(request, rows)
 

@@ -1,0 +1,380 @@
+"""Aggregates the cockpit reads instead of scanning fact tables: daily rollups and open-item copies.
+
+At ten million rows a year a month-long KPI scans close to a million rows, and a snapshot metric
+("overdue open") scans every row ever received; PostgreSQL needs seconds for that. So the metric
+layer keeps, per fact table:
+
+* **daily rollups** — per day × a few dimension columns, one count column per row condition a
+  metric counts (derived from the metric registry, so a new count metric is rolled up without
+  code); the router (``data_access.rollup_routing``) answers a request from the smallest rollup
+  whose columns cover its dimensions, filters and scope, and reads only the partial first and last
+  days from the facts;
+* **open items** — the rows whose workflow is not finished (a copy of the fact rows with the
+  snapshot metrics' "not done" column unset): overdue-open metrics are judged on these only.
+
+Both are exact only while the facts are unchanged since the refresh and only for as-of times at or
+after the latest timestamp the facts held then (the *watermark*): "done by the as-of time" then
+means "done at all". Requests that need anything else are compiled on the facts as before.
+Everything that writes facts (the demo generator, ``data_access.ingest``) refreshes them in the same
+transaction; a city whose own ETL writes the fact tables runs ``python -m data_access.rollups``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from data_access import schema
+from data_access.cache import ResultCache
+from data_access.dialects import time_bucket
+from data_access.metric_defs import (
+    Agg,
+    All,
+    AsOf,
+    AtMost,
+    Cond,
+    Done,
+    Exceeds,
+    Expr,
+    HoursBetween,
+    In,
+    IsSet,
+    Measure,
+    Metric,
+    NotDone,
+    Ratio,
+    Simple,
+    Weighted,
+    WeightedSum,
+)
+from data_access.metric_registry import METRICS, TIME_COLUMN
+
+ROLLUP_METADATA = sa.MetaData()
+FACTS: dict[str, sa.Table] = {table.name: table for table in schema.FACT_TABLES}
+
+
+@dataclass(frozen=True)
+class IsNull:
+    """The column is NULL: what "not done" means once the as-of time is past every timestamp."""
+
+    column: str
+
+
+LiveCond = Cond | IsNull
+
+
+@dataclass(frozen=True)
+class RollupDef:
+    """One daily rollup of one fact table: the dimension columns it keeps."""
+
+    name: str
+    fact: str
+    columns: tuple[str, ...]
+
+
+# Smallest first: the router takes the first rollup that covers a request.
+ROLLUP_DEFS: tuple[RollupDef, ...] = (
+    RollupDef("rollup_service_cases_daily", "service_cases", ("district_code", "street_code", "department_code")),
+    RollupDef("rollup_complaints_daily", "complaints", ("district_code", "street_code", "department_code")),
+    RollupDef("rollup_grid_events_daily", "grid_events", ("district_code", "street_code", "department_code")),
+    RollupDef(
+        "rollup_complaints_grid_daily",
+        "complaints",
+        ("district_code", "street_code", "community_code", "grid_code"),
+    ),
+    RollupDef(
+        "rollup_grid_events_grid_daily",
+        "grid_events",
+        ("district_code", "street_code", "community_code", "grid_code"),
+    ),
+)
+
+
+# ---- which measures can be rolled up -----------------------------------------------------------
+
+
+def _expr_uses_as_of(expr: Expr) -> bool:
+    return isinstance(expr, AsOf) or (isinstance(expr, HoursBetween) and isinstance(expr.end, AsOf))
+
+
+def live_condition(cond: Cond) -> LiveCond | None:
+    """The condition for as-of times past every timestamp (Done → IS NOT NULL); None if it needs the as-of."""
+    if isinstance(cond, All):
+        parts = [live_condition(part) for part in cond.conditions]
+        if any(part is None for part in parts):
+            return None
+        return All(tuple(part for part in parts if part is not None))  # type: ignore[misc]
+    if isinstance(cond, Done):
+        return IsSet(cond.column)
+    if isinstance(cond, NotDone):
+        return IsNull(cond.column)
+    if isinstance(cond, AtMost | Exceeds):
+        return None if _expr_uses_as_of(cond.left) or _expr_uses_as_of(cond.right) else cond
+    return cond
+
+
+def depends_on_as_of(cond: Cond | None) -> bool:
+    """Whether the condition's truth for a row changes with the as-of time."""
+    if cond is None:
+        return False
+    if isinstance(cond, All):
+        return any(depends_on_as_of(part) for part in cond.conditions)
+    if isinstance(cond, Done | NotDone):
+        return True
+    if isinstance(cond, AtMost | Exceeds):
+        return _expr_uses_as_of(cond.left) or _expr_uses_as_of(cond.right)
+    return False
+
+
+@dataclass(frozen=True)
+class Term:
+    """weight × (number of rows meeting ``where``); weight is a number or a setting's name."""
+
+    weight: float | str
+    where: Cond | None
+
+
+def measure_terms(measure: Measure) -> tuple[Term, ...] | None:
+    """A measure as a weighted sum of row counts, or None when it is not one (medians, averages)."""
+    if measure.agg is Agg.COUNT and measure.value is None:
+        return (Term(1.0, measure.where),)
+    if measure.agg is Agg.SUM and isinstance(measure.value, Weighted):
+        column = measure.value.column
+        terms = []
+        for value, weight in measure.value.weights:
+            match = In(column, (value,))
+            where: Cond = match if measure.where is None else All((measure.where, match))
+            terms.append(Term(weight, where))
+        return tuple(terms)
+    return None
+
+
+def metric_measures(metric: Metric) -> Iterator[Measure]:
+    formula = metric.formula
+    if isinstance(formula, Simple):
+        yield formula.measure
+    elif isinstance(formula, Ratio):
+        yield formula.numerator
+        yield formula.denominator
+    elif isinstance(formula, WeightedSum):
+        for part, _ in formula.parts:
+            yield from metric_measures(METRICS[part])
+
+
+def column_name(where: Cond | None) -> str:
+    """A stable rollup column name for a row condition (its live form, hashed)."""
+    if where is None:
+        return "n_rows"
+    return "n_" + hashlib.sha1(repr(live_condition(where)).encode()).hexdigest()[:12]
+
+
+def rollup_conditions(fact: str) -> dict[str, Cond | None]:
+    """Column name → row condition, for every countable condition of the table's period metrics."""
+    found: dict[str, Cond | None] = {"n_rows": None}
+    for metric in METRICS.values():
+        if metric.table != fact or metric.snapshot:
+            continue
+        for measure in metric_measures(metric):
+            for term in measure_terms(measure) or ():
+                if term.where is None or live_condition(term.where) is not None:
+                    found[column_name(term.where)] = term.where
+    return found
+
+
+def open_columns(fact: str) -> tuple[str, ...]:
+    """The "not done" columns of the table's snapshot metrics: a row is open while one is NULL."""
+    columns: list[str] = []
+    for metric in METRICS.values():
+        if metric.table != fact or not metric.snapshot:
+            continue
+        for measure in metric_measures(metric):
+            column = top_not_done(measure.where)
+            if column is not None and column not in columns:
+                columns.append(column)
+    return tuple(columns)
+
+
+def top_not_done(cond: Cond | None) -> str | None:
+    if isinstance(cond, NotDone):
+        return cond.column
+    if isinstance(cond, All):
+        for part in cond.conditions:
+            if isinstance(part, NotDone):
+                return part.column
+    return None
+
+
+# ---- the tables --------------------------------------------------------------------------------
+
+
+def _rollup_table(definition: RollupDef) -> sa.Table:
+    fact = FACTS[definition.fact]
+    columns: list[sa.Column[Any]] = [sa.Column("day", sa.DateTime, nullable=False)]
+    columns += [sa.Column(name, fact.c[name].type, nullable=True) for name in definition.columns]
+    columns += [sa.Column(name, sa.BigInteger, nullable=False) for name in rollup_conditions(definition.fact)]
+    index = sa.Index(f"ix_{definition.name}_day", "day").ddl_if(dialect=schema.ROW_STORES)  # type: ignore[arg-type]
+    return sa.Table(
+        definition.name,
+        ROLLUP_METADATA,
+        *columns,
+        index,
+        info={"fact": definition.fact, "time_column": "day", "rollup": True},
+    )
+
+
+def _open_table(fact: sa.Table) -> sa.Table:
+    columns = [sa.Column(column.name, column.type, nullable=True) for column in fact.columns]
+    return sa.Table(f"open_{fact.name}", ROLLUP_METADATA, *columns, info={"fact": fact.name, "open": True})
+
+
+ROLLUPS: tuple[sa.Table, ...] = tuple(_rollup_table(definition) for definition in ROLLUP_DEFS)
+OPEN_TABLES: dict[str, sa.Table] = {
+    fact.name: _open_table(fact) for fact in schema.FACT_TABLES if open_columns(fact.name)
+}
+
+rollup_state = sa.Table(
+    "rollup_state",
+    ROLLUP_METADATA,
+    sa.Column("fact", sa.String(64), primary_key=True),
+    sa.Column("watermark", sa.DateTime, nullable=True),
+    sa.Column("fact_rows", sa.BigInteger, nullable=False),
+    sa.Column("refreshed_at", sa.DateTime, nullable=False),
+)
+
+
+def timestamp_columns(fact: sa.Table) -> list[sa.Column[Any]]:
+    return [column for column in fact.columns if isinstance(column.type, sa.DateTime)]
+
+
+# ---- refresh -----------------------------------------------------------------------------------
+
+
+def _count_case(fact: sa.Table, where: Cond | None) -> sa.ColumnElement[Any]:
+    from data_access.rollup_routing import live_sql  # the one translation of conditions to SQL
+
+    if where is None:
+        return sa.func.count()
+    live = live_condition(where)
+    assert live is not None
+    return sa.func.count(sa.case((live_sql(fact, live), 1), else_=None))
+
+
+def _refresh_rollup(connection: sa.Connection, table: sa.Table) -> None:
+    fact = FACTS[table.info["fact"]]
+    day = sa.cast(time_bucket("day", fact.c[TIME_COLUMN[fact.name]]), sa.DateTime)
+    dims = [fact.c[column.name] for column in table.columns if column.name in fact.c]
+    counts = [_count_case(fact, where).label(name) for name, where in rollup_conditions(fact.name).items()]
+    select = sa.select(day.label("day"), *dims, *counts).group_by(day, *dims)
+    connection.execute(table.delete())
+    connection.execute(table.insert().from_select([c.name for c in table.columns], select))
+
+
+def _refresh_open(connection: sa.Connection, fact: sa.Table, table: sa.Table) -> None:
+    open_rows = sa.or_(*(fact.c[name].is_(None) for name in open_columns(fact.name)))
+    connection.execute(table.delete())
+    names = [column.name for column in fact.columns]
+    connection.execute(table.insert().from_select(names, sa.select(*fact.columns).where(open_rows)))
+
+
+def refresh_rollups(connection: sa.Connection) -> dict[str, int]:
+    """Rebuild every rollup and open-items table from the facts, inside the caller's transaction.
+
+    Returns the row count of each rebuilt table (the refresh is a full rebuild: simple and exact).
+    """
+    ROLLUP_METADATA.create_all(connection, checkfirst=True)
+    for table in ROLLUPS:
+        _refresh_rollup(connection, table)
+    for name, table in OPEN_TABLES.items():
+        _refresh_open(connection, FACTS[name], table)
+    connection.execute(rollup_state.delete())
+    now = dt.datetime.now().replace(microsecond=0)
+    for fact in schema.FACT_TABLES:
+        # One scan for every timestamp column's maximum (portable: MySQL's GREATEST is NULL on any NULL).
+        maxima = connection.execute(sa.select(*(sa.func.max(c) for c in timestamp_columns(fact)))).one()
+        present = [value for value in (_as_datetime(v) for v in maxima) if value is not None]
+        watermark_value = max(present) if present else None
+        rows = connection.execute(sa.select(sa.func.count()).select_from(fact)).scalar_one()
+        connection.execute(
+            rollup_state.insert().values(fact=fact.name, watermark=watermark_value, fact_rows=rows, refreshed_at=now)
+        )
+    STATES.clear()
+    return {
+        table.name: connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+        for table in (*ROLLUPS, *OPEN_TABLES.values())
+    }
+
+
+def invalidate_rollups(connection: sa.Connection) -> None:
+    """Forget the refresh state before facts are rewritten: until the next refresh, queries read the facts."""
+    if sa.inspect(connection).has_table(rollup_state.name):
+        connection.execute(rollup_state.delete())
+    STATES.clear()
+
+
+# ---- what the router needs to know ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class RollupState:
+    """The refreshed aggregates of one database: watermark per fact table, level of each region code.
+
+    Compared and hashed by identity: one object per database and refresh, a key of compiled SQL.
+    """
+
+    watermarks: dict[str, dt.datetime | None]
+    region_levels: dict[str, str]
+
+
+STATES: ResultCache[RollupState | None] = ResultCache(ttl_seconds=60)
+
+
+def read_state(engine: sa.Engine) -> RollupState | None:
+    """The database's rollup state (cached a minute), or None when it has no refreshed rollups."""
+    key = engine.url.render_as_string(hide_password=False)
+    return STATES.get_or_load(key, lambda: _load_state(engine))
+
+
+def _load_state(engine: sa.Engine) -> RollupState | None:
+    with engine.connect() as connection:
+        if not sa.inspect(connection).has_table(rollup_state.name):
+            return None
+        rows = connection.execute(sa.select(rollup_state.c.fact, rollup_state.c.watermark)).all()
+        if not rows:
+            return None
+        r = schema.regions.c
+        levels = {str(code): str(level) for code, level in connection.execute(sa.select(r.code, r.level))}
+    watermarks = {str(fact): _as_datetime(value) for fact, value in rows}
+    return RollupState(watermarks=watermarks, region_levels=levels)
+
+
+def _as_datetime(value: object) -> dt.datetime | None:
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    return dt.datetime.fromisoformat(str(value))
+
+
+def main(argv: list[str] | None = None) -> int:
+    from data_access.engine import get_engine
+
+    parser = argparse.ArgumentParser(
+        prog="python -m data_access.rollups",
+        description="Rebuild the cockpit's daily rollups and open-items tables from the fact tables.",
+    )
+    parser.add_argument("--url", help="database URL (default: COCKPIT_DATABASE_URL, secrets, or the embedded DuckDB)")
+    args = parser.parse_args(argv)
+    engine = get_engine(args.url)
+    with engine.begin() as connection:
+        counts = refresh_rollups(connection)
+    for name, count in counts.items():
+        print(f"{name}: {count:,} rows")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

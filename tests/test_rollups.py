@@ -1,0 +1,247 @@
+"""Rollups and open items give exactly the numbers the facts give, and are read when they can be.
+
+The fixture city (hand-computed values in tests/test_metrics.py) is loaded into its own database,
+its aggregates refreshed, and every request of a wide grid (every metric of a table × groupings ×
+scopes × filters × aligned and ragged time ranges × live and past as-of times) is answered both
+routed and on the facts alone: the frames must be equal. Then the routes themselves are asserted,
+so a router that silently always fell back to the facts would fail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+import pytest
+import sqlalchemy as sa
+from polars.testing import assert_frame_equal
+
+from data_access import schema
+from data_access.compiler import compile_request
+from data_access.engine import dispose_engine, get_engine
+from data_access.metric_registry import METRICS
+from data_access.metrics import _frame, run_metrics
+from data_access.query import Filter, MetricRequest, OrderBy, Scope, TimeRange
+from data_access.rollup_routing import compile_routed, sources
+from data_access.rollups import (
+    OPEN_TABLES,
+    ROLLUPS,
+    STATES,
+    invalidate_rollups,
+    read_state,
+    refresh_rollups,
+    rollup_conditions,
+)
+from data_access.settings import ThreeRates
+from tests import fixture_city
+from tests.test_metrics import EXPECTED_FEBRUARY, FEBRUARY
+
+T = dt.datetime
+TABLES = ("service_cases", "complaints", "grid_events")
+# Later than every timestamp in the fixture: "done by the as-of time" means "done at all".
+LIVE = TimeRange(T(2026, 2, 1), T(2026, 12, 31, 10, 30))
+RANGES = (
+    FEBRUARY,  # whole days, as-of = 1 March (some records finish later: not live)
+    TimeRange(T(2026, 2, 3, 10, 30), T(2026, 2, 20, 15, 0)),  # ragged edges: facts for the edge days
+    TimeRange(T(2026, 1, 15), T(2026, 3, 31, 23, 59)),
+    LIVE,
+)
+SCOPES = (
+    Scope(),
+    Scope(departments=frozenset({fixture_city.B})),
+    Scope(regions=frozenset({fixture_city.D1})),
+    Scope(regions=frozenset({fixture_city.S2})),
+    Scope(regions=frozenset({fixture_city.G1})),  # a grid code: only the grid rollups hold it
+    Scope(regions=frozenset({"NOT_A_CODE"})),
+)
+GROUPINGS = ((), ("district",), ("street",), ("department",), ("day",), ("week",), ("grid",), ("channel",))
+
+
+@pytest.fixture(scope="module")
+def rolled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sa.Engine]:
+    url = f"duckdb:///{tmp_path_factory.mktemp('rollups') / 'rolled.duckdb'}"
+    engine = get_engine(url)
+    fixture_city.load(engine)
+    with engine.begin() as connection:
+        refresh_rollups(connection)
+    yield engine
+    STATES.clear()
+    dispose_engine(url)
+
+
+def _names(table: str, snapshot: bool | None = None) -> tuple[str, ...]:
+    return tuple(
+        name for name, m in METRICS.items() if m.table == table and (snapshot is None or m.snapshot == snapshot)
+    )
+
+
+def _valid(table: str, dims: tuple[str, ...]) -> bool:
+    from data_access.query import DIMENSION_COLUMNS, TIME_GRAINS
+
+    return all(d in TIME_GRAINS or table in DIMENSION_COLUMNS[d] for d in dims)
+
+
+def _requests() -> Iterator[MetricRequest]:
+    for table in TABLES:
+        for dims in GROUPINGS:
+            if not _valid(table, dims):
+                continue
+            timed = any(d in ("day", "week") for d in dims)
+            names = _names(table, snapshot=False) if timed or dims else _names(table)
+            for time_range in RANGES:
+                for scope in SCOPES:
+                    yield MetricRequest(names, dims, time_range=time_range, scope=scope)
+                    if not timed:
+                        yield MetricRequest(_names(table, snapshot=True), dims, time_range=time_range, scope=scope)
+            yield MetricRequest(
+                names, dims, time_range=FEBRUARY, filters=(Filter("region", (fixture_city.S1, fixture_city.C2)),)
+            )
+            yield MetricRequest(names, dims, time_range=LIVE, filters=(Filter("department", (fixture_city.A,)),))
+
+
+def _answer(engine: sa.Engine, request: MetricRequest, routed: bool) -> pl.DataFrame:
+    rates = ThreeRates()
+    state = read_state(engine) if routed else None
+    statement = (
+        compile_routed(request, rates, engine.dialect.name, state)
+        if routed
+        else compile_request(request, rates, engine.dialect.name)
+    )
+    with engine.connect() as connection:
+        return _frame(request, list(connection.execute(statement)))
+
+
+def _assert_same_answers(engine: sa.Engine, facts: sa.Engine | None = None) -> int:
+    """Every request of the grid: routed on ``engine`` == facts only on ``facts`` (default: the same)."""
+    checked = 0
+    for request in _requests():
+        want = _answer(facts or engine, request, routed=False)
+        got = _answer(engine, request, routed=True)
+        assert_frame_equal(got, want, check_exact=False, rel_tol=1e-9, abs_tol=1e-12), request
+        checked += 1
+    return checked
+
+
+def test_every_request_of_the_grid_gives_the_facts_answer(rolled: sa.Engine) -> None:
+    assert _assert_same_answers(rolled) > 800
+
+
+def test_the_router_reads_rollups_and_open_items_where_it_can(rolled: sa.Engine) -> None:
+    state = read_state(rolled)
+    assert state is not None
+    live_kpis = MetricRequest(
+        ("complaint_received", "complaint_composite_score", "complaint_overdue_open", "complaint_close_hours_median"),
+        time_range=LIVE,
+    )
+    assert sources(live_kpis, state) == {
+        "rollup": ["complaint_received", "complaint_composite_score"],
+        "open": ["complaint_overdue_open"],
+        "fact": ["complaint_close_hours_median"],
+    }
+    # February's as-of time (1 March) is before S7 completes: its done-conditions need the facts;
+    # received counts and the follow-up-based 三率 do not depend on the as-of time.
+    february = MetricRequest(("service_received", "service_on_time_rate", "service_overdue_open"), time_range=FEBRUARY)
+    assert sources(february, state) == {
+        "rollup": ["service_received"],
+        "open": ["service_overdue_open"],
+        "fact": ["service_on_time_rate"],
+    }
+    # a grid code in the scope: only the grid-level rollup holds that column
+    by_grid = MetricRequest(
+        ("grid_collected",), ("day",), time_range=LIVE, scope=Scope(regions=frozenset({"330102001001001"}))
+    )
+    sql = str(compile_routed(by_grid, ThreeRates(), "duckdb", state))
+    assert "rollup_grid_events_grid_daily" in sql and "grid_events.collected_at" in sql  # edge day from facts
+    # department scope + grid dimension: no rollup has both, the facts answer
+    assert sources(
+        MetricRequest(("grid_collected",), ("grid",), time_range=LIVE, scope=Scope(departments=frozenset({"DEP_A"}))),
+        state,
+    ) == {"fact": ["grid_collected"]}
+    # with dimensions, mixed sources are not split
+    mixed = MetricRequest(("service_received", "service_handling_hours_median"), ("district",), time_range=LIVE)
+    assert "rollup_" not in str(compile_routed(mixed, ThreeRates(), "duckdb", state))
+
+
+def test_hand_computed_february_values_through_the_router(rolled: sa.Engine) -> None:
+    STATES.clear()
+    for name, expected in EXPECTED_FEBRUARY.items():
+        frame = run_metrics(rolled, MetricRequest((name,), time_range=FEBRUARY), cache=None)
+        assert frame[name][0] == pytest.approx(expected, rel=1e-12), name
+
+
+def test_rollup_rows_hold_the_counts_of_the_fixture(rolled: sa.Engine) -> None:
+    """Complaints in February, by day and street, counted by hand from tests/fixture_city.py."""
+    table = next(t for t in ROLLUPS if t.name == "rollup_complaints_daily")
+    with rolled.connect() as connection:
+        total = connection.execute(
+            sa.select(sa.func.sum(table.c.n_rows)).where(table.c.day >= FEBRUARY.start, table.c.day < FEBRUARY.end)
+        ).scalar_one()
+        facts = connection.execute(
+            sa.select(sa.func.count()).where(
+                schema.complaints.c.received_at >= FEBRUARY.start, schema.complaints.c.received_at < FEBRUARY.end
+            )
+        ).scalar_one()
+        opened = connection.execute(sa.select(sa.func.count()).select_from(OPEN_TABLES["complaints"])).scalar_one()
+        unresolved = sum(1 for row in fixture_city.COMPLAINTS if row["resolved_at"] is None)
+    assert total == facts == EXPECTED_FEBRUARY["complaint_received"]
+    assert opened == unresolved
+    # one column per counted condition, no more: received, contacted, resolved, follow-ups, ...
+    assert "n_rows" in rollup_conditions("complaints")
+
+
+def test_stale_or_missing_aggregates_fall_back_to_the_facts(tmp_path: Path) -> None:
+    url = f"duckdb:///{tmp_path / 'stale.duckdb'}"
+    engine = get_engine(url)
+    try:
+        fixture_city.load(engine)
+        with engine.begin() as connection:
+            refresh_rollups(connection)
+        request = MetricRequest(("complaint_received",), time_range=FEBRUARY)
+        assert read_state(engine) is not None
+        with engine.begin() as connection:  # what the demo and ingest do before rewriting facts
+            invalidate_rollups(connection)
+            connection.execute(schema.complaints.delete().where(schema.complaints.c.ticket_id == "T1"))
+        assert read_state(engine) is None
+        february = EXPECTED_FEBRUARY["complaint_received"] - 1  # T1 was received in February
+        assert run_metrics(engine, request, cache=None)["complaint_received"][0] == february
+        with engine.begin() as connection:
+            refresh_rollups(connection)
+        state = read_state(engine)
+        assert state is not None and sources(request, state) == {"rollup": ["complaint_received"]}
+        assert run_metrics(engine, request, cache=None)["complaint_received"][0] == february
+        # the aggregates vanish while the state is cached: the facts answer, no error
+        with engine.begin() as connection:
+            connection.execute(sa.text("DROP TABLE rollup_complaints_daily"))
+        assert read_state(engine) is not None
+        assert run_metrics(engine, request, cache=None)["complaint_received"][0] == february
+    finally:
+        STATES.clear()
+        dispose_engine(url)
+
+
+def test_ordering_and_limit_survive_the_rollup(rolled: sa.Engine) -> None:
+    request = MetricRequest(
+        ("complaint_received",),
+        ("street",),
+        time_range=LIVE,
+        order_by=(OrderBy("complaint_received", descending=True),),
+        limit=1,
+    )
+    state = read_state(rolled)
+    assert state is not None and sources(request, state) == {"rollup": ["complaint_received"]}
+    assert _answer(rolled, request, routed=True).to_dicts() == _answer(rolled, request, routed=False).to_dicts()
+
+
+@pytest.mark.parametrize("server", ["postgres_engine", "mysql_engine"])
+def test_servers_route_to_the_same_answers(server: str, rolled: sa.Engine, request: pytest.FixtureRequest) -> None:
+    engine: sa.Engine = request.getfixturevalue(server)
+    fixture_city.load(engine)
+    with engine.begin() as connection:
+        refresh_rollups(connection)
+    try:
+        assert _assert_same_answers(engine, facts=rolled) > 800
+    finally:
+        with engine.begin() as connection:
+            invalidate_rollups(connection)
