@@ -43,6 +43,7 @@ from data_access.fact_writer import BatchOutcome as BatchOutcome  # re-exported:
 from data_access.mapping import Mapping, MappingProblem, load_mapping, preset_path
 from data_access.readers import ROW, SourceProblem, open_source
 from data_access.regions import RegionProblem, load_regions
+from data_access.rollups import STATES, refresh_rollups
 from data_access.settings import CITY_ENV, CityConfig, SettingsProblem, load_city
 from data_access.transform import REASONS, Transformer
 
@@ -401,6 +402,7 @@ def record_import(connection: sa.Connection, city: CityConfig, table: str, files
         f"last_import_{table}": ", ".join(Path(f).name for f in files)[:512],
     }
     upsert_rows(connection, schema.cockpit_meta, [{"key": k, "value": v} for k, v in meta.items()])
+    refresh_rollups(connection)  # the aggregates the cockpit reads, rebuilt in the same transaction
     return version
 
 
@@ -409,6 +411,7 @@ def _forget_cached_results() -> None:
     from data_access.metrics import RESULTS
 
     RESULTS.clear()
+    STATES.clear()
 
 
 # ---- command line -------------------------------------------------------------------------------
