@@ -213,31 +213,53 @@ class FactWriter:
         return self._finish_server(connection, work)
 
     def _finish_duckdb(self, duck: Any) -> BatchOutcome:
-        table, key = f'"{self.table.name}"', f'"{self.key}"'
-        names = ", ".join(f'"{name}"' for name in self.columns)
         with capped_memory(duck):
             duck.execute(f"CREATE OR REPLACE TEMP VIEW ingest_final AS {self._final_rows()}")
             try:
-                if duck.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0:
-                    duck.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM ingest_final")
-                    return BatchOutcome(self.to_load, 0, 0)
-                identical = " AND ".join(f'f."{n}" IS NOT DISTINCT FROM t."{n}"' for n in self.columns)
-                existing, same = duck.execute(
-                    f"SELECT count(*), count(*) FILTER (WHERE {identical}) "
-                    f"FROM ingest_final f JOIN {table} t ON f.{key} = t.{key}"
-                ).fetchone()
-                if existing > same:
-                    duck.execute(
-                        f"DELETE FROM {table} t USING ingest_final f WHERE t.{key} = f.{key} AND NOT ({identical})"
-                    )
-                if self.to_load > same:
-                    duck.execute(
-                        f"INSERT INTO {table} ({names}) SELECT {names} FROM ingest_final f "
-                        f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.{key} = f.{key})"
-                    )
+                outcome = self._merge_duckdb(duck)
+                self._check_unique(duck)
             finally:
                 duck.execute("DROP VIEW IF EXISTS ingest_final")
+        return outcome
+
+    def _merge_duckdb(self, duck: Any) -> BatchOutcome:
+        table, key = f'"{self.table.name}"', f'"{self.key}"'
+        names = ", ".join(f'"{name}"' for name in self.columns)
+        if duck.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0:  # the common case: one INSERT
+            duck.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM ingest_final")
+            return BatchOutcome(self.to_load, 0, 0)
+        identical = " AND ".join(f'f."{n}" IS NOT DISTINCT FROM t."{n}"' for n in self.columns)
+        existing, same = duck.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE {identical}) "
+            f"FROM ingest_final f JOIN {table} t ON f.{key} = t.{key}"
+        ).fetchone()
+        if existing > same:
+            duck.execute(f"DELETE FROM {table} t USING ingest_final f WHERE t.{key} = f.{key} AND NOT ({identical})")
+        if self.to_load > same:
+            duck.execute(
+                f"INSERT INTO {table} ({names}) SELECT {names} FROM ingest_final f "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.{key} = f.{key})"
+            )
         return BatchOutcome(self.to_load - existing, existing - same, same)
+
+    def _check_unique(self, duck: Any) -> None:
+        """Raise (the caller rolls back) if an id of the import is in the table twice after the writes.
+
+        DuckDB fact tables carry no primary-key index (``schema._keyed_on_this_engine``): the ids stay
+        unique because the import's rows are unique (:meth:`find_duplicates`), the changed rows are
+        deleted before they are inserted again, only absent ids are inserted, and imports into one
+        database run one at a time (the DuckDB file admits one writing process; ``ingest`` serialises
+        the loads of its own process). This check, inside the same transaction, is the guarantee.
+        """
+        table, key = f'"{self.table.name}"', f'"{self.key}"'
+        twice = duck.execute(
+            f"SELECT t.{key} FROM {table} t SEMI JOIN ingest_final f ON t.{key} = f.{key} "
+            f"GROUP BY t.{key} HAVING count(*) > 1 LIMIT 1"
+        ).fetchone()
+        if twice is not None:
+            raise duckdb.ConstraintException(
+                f"duplicate key: {self.key} {twice[0]!r} would be in {self.table.name} twice; nothing written"
+            )
 
     def _finish_server(self, connection: sa.Connection, work: duckdb.DuckDBPyConnection) -> BatchOutcome:
         """PostgreSQL/MySQL: the rows to load, read by the work engine in batches, upserted via a temp table."""

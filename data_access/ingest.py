@@ -25,6 +25,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -50,6 +51,9 @@ BATCH_ROWS = 200_000
 DATASET = "imported"
 QUARANTINE_SUFFIX = ".rejected.csv"
 QUARANTINE_COLUMNS = ("file", "row", "column", "reason", "value")
+# One load at a time per process: DuckDB fact tables keep their ids unique without an index
+# (``FactWriter._check_unique``), which holds only if no other load commits in between.
+_LOADING = threading.Lock()
 
 
 class IngestProblem(Exception):
@@ -325,7 +329,7 @@ def _load_database(
 ) -> None:
     """The one transaction: facts, then the dimensions they use, then ``cockpit_meta``; all or nothing."""
     try:
-        with engine.connect() as connection:
+        with _LOADING, engine.connect() as connection:
             transaction = connection.begin()
             try:
                 outcome = writer.finish(connection, work)
