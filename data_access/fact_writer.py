@@ -216,16 +216,17 @@ class FactWriter:
         with capped_memory(duck):
             duck.execute(f"CREATE OR REPLACE TEMP VIEW ingest_final AS {self._final_rows()}")
             try:
-                outcome = self._merge_duckdb(duck)
-                self._check_unique(duck)
+                was_empty = duck.execute(f'SELECT count(*) = 0 FROM "{self.table.name}"').fetchone()[0]
+                outcome = self._merge_duckdb(duck, was_empty)
+                self._check_unique(duck, was_empty)
             finally:
                 duck.execute("DROP VIEW IF EXISTS ingest_final")
         return outcome
 
-    def _merge_duckdb(self, duck: Any) -> BatchOutcome:
+    def _merge_duckdb(self, duck: Any, was_empty: bool) -> BatchOutcome:
         table, key = f'"{self.table.name}"', f'"{self.key}"'
         names = ", ".join(f'"{name}"' for name in self.columns)
-        if duck.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0:  # the common case: one INSERT
+        if was_empty:  # the common first load: one INSERT … SELECT, nothing to compare
             duck.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM ingest_final")
             return BatchOutcome(self.to_load, 0, 0)
         identical = " AND ".join(f'f."{n}" IS NOT DISTINCT FROM t."{n}"' for n in self.columns)
@@ -242,7 +243,7 @@ class FactWriter:
             )
         return BatchOutcome(self.to_load - existing, existing - same, same)
 
-    def _check_unique(self, duck: Any) -> None:
+    def _check_unique(self, duck: Any, was_empty: bool) -> None:
         """Raise (the caller rolls back) if an id of the import is in the table twice after the writes.
 
         DuckDB fact tables carry no primary-key index (``schema._keyed_on_this_engine``): the ids stay
@@ -252,10 +253,9 @@ class FactWriter:
         the loads of its own process). This check, inside the same transaction, is the guarantee.
         """
         table, key = f'"{self.table.name}"', f'"{self.key}"'
-        twice = duck.execute(
-            f"SELECT t.{key} FROM {table} t SEMI JOIN ingest_final f ON t.{key} = f.{key} "
-            f"GROUP BY t.{key} HAVING count(*) > 1 LIMIT 1"
-        ).fetchone()
+        # After a first load the table holds the import's rows only: group them all, no join needed.
+        rows = f"{table} t" if was_empty else f"{table} t SEMI JOIN ingest_final f ON t.{key} = f.{key}"
+        twice = duck.execute(f"SELECT t.{key} FROM {rows} GROUP BY t.{key} HAVING count(*) > 1 LIMIT 1").fetchone()
         if twice is not None:
             raise duckdb.ConstraintException(
                 f"duplicate key: {self.key} {twice[0]!r} would be in {self.table.name} twice; nothing written"

@@ -105,8 +105,8 @@ def test_a_load_that_would_duplicate_an_id_is_refused_and_rolled_back(
     before, version = snapshot(engine), ingest.data_version(engine)
     merge = fact_writer.FactWriter._merge_duckdb
 
-    def twice(self: fact_writer.FactWriter, duck: Any) -> fact_writer.BatchOutcome:
-        outcome = merge(self, duck)
+    def twice(self: fact_writer.FactWriter, duck: Any, was_empty: bool) -> fact_writer.BatchOutcome:
+        outcome = merge(self, duck, was_empty)
         names = ", ".join(f'"{name}"' for name in self.columns)
         duck.execute(f"INSERT INTO complaints ({names}) SELECT {names} FROM ingest_final")  # the bug injected
         return outcome
@@ -116,6 +116,27 @@ def test_a_load_that_would_duplicate_an_id_is_refused_and_rolled_back(
     with pytest.raises(ingest.IngestProblem, match="duplicate key: ticket_id 'GD900'"):
         _load(engine, tmp_path, newer)
     assert snapshot(engine) == before and ingest.data_version(engine) == version
+
+
+def test_a_first_load_that_would_duplicate_an_id_is_refused(
+    engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same check after a first load into an empty table (the one-INSERT path)."""
+    schema.create_schema(engine)
+    before = snapshot(engine)
+    merge = fact_writer.FactWriter._merge_duckdb
+
+    def twice(self: fact_writer.FactWriter, duck: Any, was_empty: bool) -> fact_writer.BatchOutcome:
+        assert was_empty
+        outcome = merge(self, duck, was_empty)
+        names = ", ".join(f'"{name}"' for name in self.columns)
+        duck.execute(f"INSERT INTO complaints ({names}) SELECT {names} FROM ingest_final LIMIT 1")
+        return outcome
+
+    monkeypatch.setattr(fact_writer.FactWriter, "_merge_duckdb", twice)
+    with pytest.raises(ingest.IngestProblem, match="duplicate key: ticket_id"):
+        _load(engine, tmp_path, FIXTURES / "hz_12345.csv")
+    assert snapshot(engine) == before and ingest.data_version(engine) is None
 
 
 @pytest.fixture(params=["postgresql", "mysql"])
