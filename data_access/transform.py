@@ -374,18 +374,22 @@ class Transformer:
         return [f"{level}_code" for level in self.regions.levels if f"{level}_code" in self.table.columns]
 
     def _expand(self, finest: pl.Series) -> dict[str, pl.Series]:
-        """Finest code per row -> one Series per region level column (ancestors from the hierarchy)."""
+        """Finest code per row -> one Series per region level column (ancestors from the hierarchy).
+
+        One left join against a small frame of codes and their ancestors: the rows' codes are hashed
+        once for every level column, not once per column.
+        """
         for code in finest.unique().to_list():
             if code is not None and code not in self._ancestors:
                 self._ancestors[code] = self.regions.ancestors(code)
-        out: dict[str, pl.Series] = {}
-        for column in self._region_columns():
-            level = column.removesuffix("_code")
-            table = {code: found.get(level) for code, found in self._ancestors.items()}
-            out[column] = finest.replace_strict(
-                list(table), list(table.values()), default=None, return_dtype=pl.String()
-            ).alias(column)
-        return out
+        columns = self._region_columns()
+        known = list(self._ancestors)
+        levels = {
+            column: [self._ancestors[code].get(column.removesuffix("_code")) for code in known] for column in columns
+        }
+        table = pl.DataFrame({"finest": known, **levels}, schema=dict.fromkeys(["finest", *columns], pl.String()))
+        found = finest.rename("finest").to_frame().join(table, on="finest", how="left", maintain_order="left")
+        return {column: found.get_column(column) for column in columns}
 
     def _regions(self, work: pl.DataFrame, rules: list[Rule]) -> pl.DataFrame:
         spec = self.mapping.region
