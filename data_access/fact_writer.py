@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -143,26 +144,60 @@ class FactWriter:
         self.duplicates = 0
         self.duplicates_file: Path | None = None
         self._schema = pl.Schema({**polars_types(table), ROW: pl.Int64(), FILE: pl.Int32()})
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: Future[None] | None = None
 
     @property
     def columns(self) -> list[str]:
         return [column.name for column in self.table.columns]
 
     def write(self, frame: pl.DataFrame) -> int:
-        """Stage one batch; nothing is written to the database yet. Returns the rows staged."""
+        """Stage one batch; nothing is written to the database yet. Returns the rows staged.
+
+        The Parquet file is written by a background thread while the caller prepares the next batch
+        (polars releases the GIL); at most one batch is in flight, so memory stays at two batches.
+        A failed write raises here, at the next batch, or in :meth:`flush`.
+        """
         if frame.height == 0:
             return 0
+        self.flush()
         path = self.scratch / f"valid-{len(self.parts):06d}.parquet"
+        staged = frame.select(list(self._schema)).cast(self._schema)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-stage")
         # lz4 and no statistics: the cheapest Parquet to write; it is read once, whole.
-        frame.select(list(self._schema)).cast(self._schema).write_parquet(path, compression="lz4", statistics=False)
+        self._pending = self._pool.submit(staged.write_parquet, path, compression="lz4", statistics=False)
         self.parts.append(path)
         self.staged += frame.height
         return frame.height
+
+    def flush(self) -> None:
+        """Wait for the batch being staged (raising its error, if any)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> None:
+        """Wait for the last batch (raising its error, if any) and stop the staging thread."""
+        try:
+            self.flush()
+        finally:
+            self.abandon()
+
+    def abandon(self) -> None:
+        """Stop the staging thread after another error: a write still running ends, its own error is dropped."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.exception()  # waits; the caller is raising an error of its own already
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     # ---- duplicates ----------------------------------------------------------------------------
 
     def find_duplicates(self, work: duckdb.DuckDBPyConnection) -> int:
         """Write ``duplicates.parquet`` (``_file, _row, id, first_file, first_row``); returns how many."""
+        self.close()
         if not self.parts:
             return 0
         key = f'"{self.key}"'

@@ -284,8 +284,13 @@ def ingest_files(
     try:
         sink = Quarantine(quarantine or default_quarantine(paths[0]), scratch)
         writer = FactWriter(fact, scratch, batch_rows)
-        for index, path in enumerate(paths):
-            _load_file(index, path, names[index], mapping, transformer, writer, sink, summary, batch_rows)
+        try:
+            for index, path in enumerate(paths):
+                _load_file(index, path, names[index], mapping, transformer, writer, sink, summary, batch_rows)
+        except BaseException:
+            writer.abandon()  # the staging thread stopped; the scratch folder goes below
+            raise
+        writer.close()  # the last batch staged (its write error, if any, raised here)
         summary.phases["validate"] = time.perf_counter() - began
         with work_engine(scratch) as work:
             try:
