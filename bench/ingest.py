@@ -5,8 +5,10 @@ city, 16 columns, ~185 bytes a row) into ``data/bench/``, then imports each into
 file in a child process (so the peak RSS measured is the import's alone) through
 ``data_access.ingest.ingest_files``: read, map, validate, upsert, dimensions, commit. Prints rows/s,
 the seconds of each phase (read + map + validate + stage; duplicates + quarantine; the database
-transaction), the child's CPU seconds (user + system, all threads) and its peak RSS per size, and the
-machine's load average before each run (others share the cores). ``--again`` imports the same file a
+transaction), the child's CPU seconds (user + system, all threads) and its peak RSS per size, the
+engine floors (``engine_floor``: DuckDB alone inserting the same valid rows, into the contract table
+and into one with a primary key) and the machine's load average before each run (others share the
+cores). ``--again`` imports the same file a
 second time into the same database (every row unchanged: the upsert's comparison path). Memory must
 not grow with the file size. Not part of the test suite.
 """
@@ -88,7 +90,7 @@ def child(csv: Path, database: Path, batch_rows: int, again: bool) -> None:
     seconds = time.perf_counter() - began
     after = resource.getrusage(resource.RUSAGE_SELF)
     dispose_engine(url)
-    floor = engine_floor(database) if not again else None
+    floor = engine_floor(database) if not again else (None, None)
     figures = {
         "rows": summary.read,
         "new": summary.new,
@@ -97,17 +99,19 @@ def child(csv: Path, database: Path, batch_rows: int, again: bool) -> None:
         "cpu": after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime,
         "phases": summary.phases,
         "peak_mb": after.ru_maxrss / 1024,
-        "floor_seconds": floor,
+        "floor_seconds": floor[0],
+        "keyed_floor_seconds": floor[1],
     }
     print(json.dumps(figures))
 
 
-def engine_floor(database: Path) -> float:
-    """Seconds DuckDB alone takes to load the imported rows, already valid, into a fresh keyed table.
+def engine_floor(database: Path) -> tuple[float, float]:
+    """Seconds DuckDB alone takes to load the imported rows, already valid, into a fresh table: (contract, keyed).
 
     The rows are exported to Parquet, then inserted with one ``INSERT … SELECT`` into an empty
-    ``complaints`` table (the contract's DDL, primary key included) of a new database file: what
-    any import costs at least, with no reading, mapping or checking.
+    ``complaints`` table of a new database file, twice: with the contract's DuckDB DDL (no primary
+    key index, ``schema._keyed_on_this_engine``) — what any import costs at least, with no reading,
+    mapping or checking — and with ``PRIMARY KEY (ticket_id)`` added, as the table was before.
     """
     import duckdb
     import sqlalchemy as sa
@@ -116,18 +120,21 @@ def engine_floor(database: Path) -> float:
     from data_access import schema
 
     staged, fresh = database.with_suffix(".floor.parquet"), database.with_suffix(".floor.duckdb")
-    fresh.unlink(missing_ok=True)
     with duckdb.connect(str(database)) as source:
         source.execute(f"COPY complaints TO '{staged}' (FORMAT parquet, COMPRESSION lz4)")
-    with duckdb.connect(str(fresh)) as target:
-        target.execute(str(sa.schema.CreateTable(schema.complaints).compile(dialect=Dialect())))
-        target.execute("CHECKPOINT")
-        began = time.perf_counter()
-        target.execute(f"INSERT INTO complaints SELECT * FROM read_parquet('{staged}')")
-        seconds = time.perf_counter() - began
+    ddl = str(sa.schema.CreateTable(schema.complaints).compile(dialect=Dialect())).rstrip().removesuffix(")")
+    seconds = []
+    for table in (ddl + ")", ddl.rstrip().rstrip(",") + ", PRIMARY KEY (ticket_id))"):
+        fresh.unlink(missing_ok=True)
+        with duckdb.connect(str(fresh)) as target:
+            target.execute(table)
+            target.execute("CHECKPOINT")
+            began = time.perf_counter()
+            target.execute(f"INSERT INTO complaints SELECT * FROM read_parquet('{staged}')")
+            seconds.append(time.perf_counter() - began)
+        fresh.unlink()
     staged.unlink()
-    fresh.unlink()
-    return seconds
+    return seconds[0], seconds[1]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -145,9 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{kind}; batch {args.batch_rows:,} rows")
     print(
         "| rows | file MB | seconds | rows/s | validate s | duplicates s | database s | CPU s | peak RSS MB "
-        "| engine floor rows/s | load |"
+        "| engine floor rows/s | keyed floor rows/s | load |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for rows in (int(r) for r in args.rows.split(",")):
         csv = OUT / f"complaints_{rows}.csv"
         if not csv.exists():
@@ -166,11 +173,14 @@ def main(argv: list[str] | None = None) -> int:
         size = csv.stat().st_size / 1e6
         rate = figures["rows"] / figures["seconds"]
         phases = figures["phases"]
-        floor = f"{rows / figures['floor_seconds']:,.0f}" if figures["floor_seconds"] else "—"
+        floor, keyed = (
+            f"{rows / figures[name]:,.0f}" if figures[name] else "—"
+            for name in ("floor_seconds", "keyed_floor_seconds")
+        )
         print(
             f"| {rows:,} | {size:.0f} | {figures['seconds']:.2f} | {rate:,.0f} | {phases['validate']:.2f} "
             f"| {phases['duplicates']:.2f} | {phases['database']:.2f} | {figures['cpu']:.1f} "
-            f"| {figures['peak_mb']:.0f} | {floor} | {load:.1f} |",
+            f"| {figures['peak_mb']:.0f} | {floor} | {keyed} | {load:.1f} |",
             flush=True,
         )
         database.unlink(missing_ok=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -143,26 +144,60 @@ class FactWriter:
         self.duplicates = 0
         self.duplicates_file: Path | None = None
         self._schema = pl.Schema({**polars_types(table), ROW: pl.Int64(), FILE: pl.Int32()})
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: Future[None] | None = None
 
     @property
     def columns(self) -> list[str]:
         return [column.name for column in self.table.columns]
 
     def write(self, frame: pl.DataFrame) -> int:
-        """Stage one batch; nothing is written to the database yet. Returns the rows staged."""
+        """Stage one batch; nothing is written to the database yet. Returns the rows staged.
+
+        The Parquet file is written by a background thread while the caller prepares the next batch
+        (polars releases the GIL); at most one batch is in flight, so memory stays at two batches.
+        A failed write raises here, at the next batch, or in :meth:`flush`.
+        """
         if frame.height == 0:
             return 0
+        self.flush()
         path = self.scratch / f"valid-{len(self.parts):06d}.parquet"
+        staged = frame.select(list(self._schema)).cast(self._schema)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-stage")
         # lz4 and no statistics: the cheapest Parquet to write; it is read once, whole.
-        frame.select(list(self._schema)).cast(self._schema).write_parquet(path, compression="lz4", statistics=False)
+        self._pending = self._pool.submit(staged.write_parquet, path, compression="lz4", statistics=False)
         self.parts.append(path)
         self.staged += frame.height
         return frame.height
+
+    def flush(self) -> None:
+        """Wait for the batch being staged (raising its error, if any)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> None:
+        """Wait for the last batch (raising its error, if any) and stop the staging thread."""
+        try:
+            self.flush()
+        finally:
+            self.abandon()
+
+    def abandon(self) -> None:
+        """Stop the staging thread after another error: a write still running ends, its own error is dropped."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.exception()  # waits; the caller is raising an error of its own already
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     # ---- duplicates ----------------------------------------------------------------------------
 
     def find_duplicates(self, work: duckdb.DuckDBPyConnection) -> int:
         """Write ``duplicates.parquet`` (``_file, _row, id, first_file, first_row``); returns how many."""
+        self.close()
         if not self.parts:
             return 0
         key = f'"{self.key}"'
@@ -213,31 +248,53 @@ class FactWriter:
         return self._finish_server(connection, work)
 
     def _finish_duckdb(self, duck: Any) -> BatchOutcome:
-        table, key = f'"{self.table.name}"', f'"{self.key}"'
-        names = ", ".join(f'"{name}"' for name in self.columns)
         with capped_memory(duck):
             duck.execute(f"CREATE OR REPLACE TEMP VIEW ingest_final AS {self._final_rows()}")
             try:
-                if duck.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0:
-                    duck.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM ingest_final")
-                    return BatchOutcome(self.to_load, 0, 0)
-                identical = " AND ".join(f'f."{n}" IS NOT DISTINCT FROM t."{n}"' for n in self.columns)
-                existing, same = duck.execute(
-                    f"SELECT count(*), count(*) FILTER (WHERE {identical}) "
-                    f"FROM ingest_final f JOIN {table} t ON f.{key} = t.{key}"
-                ).fetchone()
-                if existing > same:
-                    duck.execute(
-                        f"DELETE FROM {table} t USING ingest_final f WHERE t.{key} = f.{key} AND NOT ({identical})"
-                    )
-                if self.to_load > same:
-                    duck.execute(
-                        f"INSERT INTO {table} ({names}) SELECT {names} FROM ingest_final f "
-                        f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.{key} = f.{key})"
-                    )
+                was_empty = duck.execute(f'SELECT count(*) = 0 FROM "{self.table.name}"').fetchone()[0]
+                outcome = self._merge_duckdb(duck, was_empty)
+                self._check_unique(duck, was_empty)
             finally:
                 duck.execute("DROP VIEW IF EXISTS ingest_final")
+        return outcome
+
+    def _merge_duckdb(self, duck: Any, was_empty: bool) -> BatchOutcome:
+        table, key = f'"{self.table.name}"', f'"{self.key}"'
+        names = ", ".join(f'"{name}"' for name in self.columns)
+        if was_empty:  # the common first load: one INSERT … SELECT, nothing to compare
+            duck.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM ingest_final")
+            return BatchOutcome(self.to_load, 0, 0)
+        identical = " AND ".join(f'f."{n}" IS NOT DISTINCT FROM t."{n}"' for n in self.columns)
+        existing, same = duck.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE {identical}) "
+            f"FROM ingest_final f JOIN {table} t ON f.{key} = t.{key}"
+        ).fetchone()
+        if existing > same:
+            duck.execute(f"DELETE FROM {table} t USING ingest_final f WHERE t.{key} = f.{key} AND NOT ({identical})")
+        if self.to_load > same:
+            duck.execute(
+                f"INSERT INTO {table} ({names}) SELECT {names} FROM ingest_final f "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.{key} = f.{key})"
+            )
         return BatchOutcome(self.to_load - existing, existing - same, same)
+
+    def _check_unique(self, duck: Any, was_empty: bool) -> None:
+        """Raise (the caller rolls back) if an id of the import is in the table twice after the writes.
+
+        DuckDB fact tables carry no primary-key index (``schema._keyed_on_this_engine``): the ids stay
+        unique because the import's rows are unique (:meth:`find_duplicates`), the changed rows are
+        deleted before they are inserted again, only absent ids are inserted, and imports into one
+        database run one at a time (the DuckDB file admits one writing process; ``ingest`` serialises
+        the loads of its own process). This check, inside the same transaction, is the guarantee.
+        """
+        table, key = f'"{self.table.name}"', f'"{self.key}"'
+        # After a first load the table holds the import's rows only: group them all, no join needed.
+        rows = f"{table} t" if was_empty else f"{table} t SEMI JOIN ingest_final f ON t.{key} = f.{key}"
+        twice = duck.execute(f"SELECT t.{key} FROM {rows} GROUP BY t.{key} HAVING count(*) > 1 LIMIT 1").fetchone()
+        if twice is not None:
+            raise duckdb.ConstraintException(
+                f"duplicate key: {self.key} {twice[0]!r} would be in {self.table.name} twice; nothing written"
+            )
 
     def _finish_server(self, connection: sa.Connection, work: duckdb.DuckDBPyConnection) -> BatchOutcome:
         """PostgreSQL/MySQL: the rows to load, read by the work engine in batches, upserted via a temp table."""

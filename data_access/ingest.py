@@ -25,6 +25,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -51,6 +52,9 @@ BATCH_ROWS = 200_000
 DATASET = "imported"
 QUARANTINE_SUFFIX = ".rejected.csv"
 QUARANTINE_COLUMNS = ("file", "row", "column", "reason", "value")
+# One load at a time per process: DuckDB fact tables keep their ids unique without an index
+# (``FactWriter._check_unique``), which holds only if no other load commits in between.
+_LOADING = threading.Lock()
 
 
 class IngestProblem(Exception):
@@ -281,8 +285,13 @@ def ingest_files(
     try:
         sink = Quarantine(quarantine or default_quarantine(paths[0]), scratch)
         writer = FactWriter(fact, scratch, batch_rows)
-        for index, path in enumerate(paths):
-            _load_file(index, path, names[index], mapping, transformer, writer, sink, summary, batch_rows)
+        try:
+            for index, path in enumerate(paths):
+                _load_file(index, path, names[index], mapping, transformer, writer, sink, summary, batch_rows)
+        except BaseException:
+            writer.abandon()  # the staging thread stopped; the scratch folder goes below
+            raise
+        writer.close()  # the last batch staged (its write error, if any, raised here)
         summary.phases["validate"] = time.perf_counter() - began
         with work_engine(scratch) as work:
             try:
@@ -326,7 +335,7 @@ def _load_database(
 ) -> None:
     """The one transaction: facts, then the dimensions they use, then ``cockpit_meta``; all or nothing."""
     try:
-        with engine.connect() as connection:
+        with _LOADING, engine.connect() as connection:
             transaction = connection.begin()
             try:
                 outcome = writer.finish(connection, work)

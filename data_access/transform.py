@@ -243,10 +243,14 @@ class Transformer:
         return tuple(dict.fromkeys((*self.mapping.date_formats, *FALLBACK_DATE_FORMATS)))
 
     def _parse_date(self, text: pl.Expr, fmt: str) -> pl.Expr:
+        # cache=False: source times are nearly all distinct, and polars' cache of parsed strings cost
+        # 2-5 times the parse itself (measured on the bench file).
         if "%z" in fmt:
-            zoned = text.str.replace(r"Z$", "+00:00").str.strptime(pl.Datetime("us", "UTC"), fmt, strict=False)
+            zoned = text.str.replace(r"Z$", "+00:00").str.strptime(
+                pl.Datetime("us", "UTC"), fmt, strict=False, cache=False
+            )
             return zoned.dt.convert_time_zone(self.city.timezone).dt.replace_time_zone(None)
-        naive = text.str.strptime(pl.Datetime("us"), fmt, strict=False)
+        naive = text.str.strptime(pl.Datetime("us"), fmt, strict=False, cache=False)
         if self.source_tz != self.city.timezone:
             naive = (
                 naive.dt.replace_time_zone(self.source_tz, ambiguous="earliest", non_existent="null")
@@ -303,6 +307,9 @@ class Transformer:
         rules: list[Rule] = []
         # Each source column's trimmed text, once (one source may feed several contract columns).
         sources = sorted(mapping.source_columns())
+        # One chunk per column: a CSV batch arrives in many chunks, and every later step that adds a
+        # one-chunk column (the region join) would otherwise realign the whole frame (10x its cost).
+        batch = batch.rechunk()
         src = batch.select(pl.col(ROW), *[_text(batch, name).alias(source_name(name)) for name in sources])
         raw: dict[str, pl.Expr] = {}
         for column in table.columns:
@@ -374,18 +381,22 @@ class Transformer:
         return [f"{level}_code" for level in self.regions.levels if f"{level}_code" in self.table.columns]
 
     def _expand(self, finest: pl.Series) -> dict[str, pl.Series]:
-        """Finest code per row -> one Series per region level column (ancestors from the hierarchy)."""
+        """Finest code per row -> one Series per region level column (ancestors from the hierarchy).
+
+        One left join against a small frame of codes and their ancestors: the rows' codes are hashed
+        once for every level column, not once per column.
+        """
         for code in finest.unique().to_list():
             if code is not None and code not in self._ancestors:
                 self._ancestors[code] = self.regions.ancestors(code)
-        out: dict[str, pl.Series] = {}
-        for column in self._region_columns():
-            level = column.removesuffix("_code")
-            table = {code: found.get(level) for code, found in self._ancestors.items()}
-            out[column] = finest.replace_strict(
-                list(table), list(table.values()), default=None, return_dtype=pl.String()
-            ).alias(column)
-        return out
+        columns = self._region_columns()
+        known = list(self._ancestors)
+        levels = {
+            column: [self._ancestors[code].get(column.removesuffix("_code")) for code in known] for column in columns
+        }
+        table = pl.DataFrame({"finest": known, **levels}, schema=dict.fromkeys(["finest", *columns], pl.String()))
+        found = finest.rename("finest").to_frame().join(table, on="finest", how="left", maintain_order="left")
+        return {column: found.get_column(column) for column in columns}
 
     def _regions(self, work: pl.DataFrame, rules: list[Rule]) -> pl.DataFrame:
         spec = self.mapping.region
@@ -440,15 +451,20 @@ class Transformer:
         # A text given at some level that does not resolve makes the row unknown, whatever the others say.
         unresolved = pl.any_horizontal([texts[level].is_not_null() & resolved[level].is_null() for level in levels])
         work = work.with_columns(
-            pl.when(unresolved).then(None).otherwise(finest).alias("finest"), raw.alias("raw:region")
+            pl.when(unresolved).then(None).otherwise(finest).alias("finest"),
+            raw.alias("raw:region"),
+            *[resolved[level].alias(f"resolved:{level}") for level in levels],
         )
         if spec.method != "code" or len(levels) < 2:
             return work
         expanded = self._expand(work.get_column("finest"))
         work = work.with_columns([series.alias(f"derived:{name}") for name, series in expanded.items()])
+        # On the columns computed above (not their expressions again): a code given that is not the
+        # finest code's ancestor (or the finest code itself) at its level.
         mismatch = pl.any_horizontal(
             [
-                resolved[level].is_not_null() & (resolved[level] != pl.col(f"derived:{level}_code")).fill_null(True)
+                pl.col(f"resolved:{level}").is_not_null()
+                & pl.col(f"resolved:{level}").ne_missing(pl.col(f"derived:{level}_code"))
                 for level in levels
             ]
         )

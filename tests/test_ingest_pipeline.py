@@ -143,3 +143,32 @@ def test_open311_is_streamed_in_batches_and_accepts_a_wrapper(tmp_path: Path) ->
 def test_bad_open311_files_name_the_problem(tmp_path: Path, body: str, message: str) -> None:
     with pytest.raises(SourceProblem, match=message):
         _open311(tmp_path, body)
+
+
+def test_a_staging_write_failing_in_the_background_writes_nothing(
+    engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches are staged to Parquet by a background thread: its failure (a full disk) still stops the import."""
+    import threading
+
+    import polars as pl
+
+    mapping, city = load_mapping(HZ_MAPPING), load_city(DEFAULT_CITY_FILE)
+    assert ingest.ingest_files(engine, "complaints", mapping, city, [FIXTURES / "hz_12345.csv"]).committed
+    before = snapshot(engine)
+    original = pl.DataFrame.write_parquet
+    calls = {"n": 0}
+
+    def failing(self: pl.DataFrame, file: Any, **options: Any) -> None:
+        if "valid-" in str(file):
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise OSError(28, "No space left on device (injected)", str(file))
+        original(self, file, **options)
+
+    monkeypatch.setattr(pl.DataFrame, "write_parquet", failing)
+    newer = _csv(tmp_path / "newer.csv", *[GOOD.replace("GD100", f"GD9{i:02d}") for i in range(6)])
+    with pytest.raises(ingest.IngestProblem, match="No space left on device"):
+        ingest.ingest_files(engine, "complaints", mapping, city, [newer], batch_rows=2)
+    assert calls["n"] == 2 and snapshot(engine) == before
+    assert not [t for t in threading.enumerate() if t.name.startswith("ingest-stage")]
