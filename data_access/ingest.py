@@ -411,7 +411,7 @@ def record_import(connection: sa.Connection, city: CityConfig, table: str, files
         f"last_import_{table}": ", ".join(Path(f).name for f in files)[:512],
     }
     upsert_rows(connection, schema.cockpit_meta, [{"key": k, "value": v} for k, v in meta.items()])
-    refresh_rollups(connection)  # the aggregates the cockpit reads, rebuilt in the same transaction
+    refresh_rollups(connection, facts=(table,))  # the aggregates the cockpit reads, in the same transaction
     return version
 
 

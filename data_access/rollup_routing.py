@@ -296,6 +296,8 @@ def _open_select(
 def sources(request: MetricRequest, state: RollupState) -> dict[str, list[str]]:
     """Metric names per source ('rollup', 'open', 'fact'), in request order."""
     fact = metric_table(request.metrics).name
+    if fact not in state.watermarks:  # this table's aggregates were never refreshed
+        return {"fact": list(request.metrics)}
     live = _is_live(request, fact, state)
     rollup = _pick_rollup(request, fact, state)
     found: dict[str, list[str]] = {"rollup": [], "open": [], "fact": []}

@@ -24,7 +24,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -282,19 +282,24 @@ def _refresh_open(connection: sa.Connection, fact: sa.Table, table: sa.Table) ->
     connection.execute(table.insert().from_select(names, sa.select(*fact.columns).where(open_rows)))
 
 
-def refresh_rollups(connection: sa.Connection) -> dict[str, int]:
-    """Rebuild every rollup and open-items table from the facts, inside the caller's transaction.
+def refresh_rollups(connection: sa.Connection, facts: Iterable[str] | None = None) -> dict[str, int]:
+    """Rebuild the rollups and open items of ``facts`` (default: every fact table) in the caller's transaction.
 
-    Returns the row count of each rebuilt table (the refresh is a full rebuild: simple and exact).
+    A full rebuild per table: simple and exact. Returns the row count of each rebuilt table.
     """
+    chosen = [FACTS[name] for name in (FACTS if facts is None else facts)]
+    names = {fact.name for fact in chosen}
     ROLLUP_METADATA.create_all(connection, checkfirst=True)
-    for table in ROLLUPS:
+    rebuilt = [table for table in ROLLUPS if table.info["fact"] in names]
+    for table in rebuilt:
         _refresh_rollup(connection, table)
     for name, table in OPEN_TABLES.items():
-        _refresh_open(connection, FACTS[name], table)
-    connection.execute(rollup_state.delete())
+        if name in names:
+            _refresh_open(connection, FACTS[name], table)
+            rebuilt.append(table)
+    connection.execute(rollup_state.delete().where(rollup_state.c.fact.in_(sorted(names))))
     now = dt.datetime.now().replace(microsecond=0)
-    for fact in schema.FACT_TABLES:
+    for fact in chosen:
         # One scan for every timestamp column's maximum (portable: MySQL's GREATEST is NULL on any NULL).
         maxima = connection.execute(sa.select(*(sa.func.max(c) for c in timestamp_columns(fact)))).one()
         present = [value for value in (_as_datetime(v) for v in maxima) if value is not None]
@@ -305,8 +310,7 @@ def refresh_rollups(connection: sa.Connection) -> dict[str, int]:
         )
     STATES.clear()
     return {
-        table.name: connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
-        for table in (*ROLLUPS, *OPEN_TABLES.values())
+        table.name: connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one() for table in rebuilt
     }
 
 
