@@ -6,8 +6,8 @@ Starts ``streamlit run streamlit_app.py`` on a free local port (8700–8799) aga
 against a fresh demo city of scale ``--demo-scale`` in a temporary DuckDB file (its data ending on
 ``--demo-end``: a day late in a month gives 本月 weeks of data, where "today" early in a month gives
 a day or two), or else the app's own database resolution (``COCKPIT_DATABASE_URL``, secrets, or the
-embedded demo DuckDB, generated on first start); opens each page with Playwright in Debian's ``chromium`` (never a downloaded
-browser), waits until it has finished running and drawing, and saves a PNG:
+embedded demo DuckDB, generated on first start); opens each page with Playwright in Debian's
+``chromium`` (never a downloaded browser), waits until it has finished running and drawing, and saves a PNG:
 
 * ``cockpit_1080p.png``, ``cockpit_2160p.png``, ``cockpit_3840x1080.png``: the big screen in kiosk
   mode at 1920×1080, on a 3840×2160 wall (browser at 200 % display scaling) and on a 32:9 wall;
