@@ -135,6 +135,11 @@ html, body, .stApp, [data-testid="stAppViewContainer"], [data-testid="stMain"] {
 .cs-kpi-label {{ font-size: 17px; color: {MUTED}; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }}
 .cs-kpi-value {{ font-size: 38px; font-weight: 700; color: #FFFFFF; line-height: 1.15; white-space: nowrap;
   font-variant-numeric: tabular-nums; letter-spacing: -0.5px; }}
+/* Long numbers (12,345 and up) get a smaller face, so number and unit stay inside the card at 1080p. */
+.cs-kpi-value.cs-len6 {{ font-size: 32px; line-height: 44px; }}
+.cs-kpi-value.cs-len7 {{ font-size: 28px; line-height: 44px; }}
+.cs-kpi-value.cs-len8 {{ font-size: 22px; line-height: 44px; }}
+.cs-kpi-value.cs-len10 {{ font-size: 19px; line-height: 44px; }}
 .cs-kpi-value .cs-unit {{ font-size: 18px; font-weight: 400; color: {MUTED}; margin-left: 4px; letter-spacing: 0; }}
 .cs-kpi-foot {{ display: flex; flex-direction: column; align-items: flex-start; gap: 4px; font-size: 16px;
   white-space: nowrap; }}
@@ -327,6 +332,15 @@ def _index_html(kpi: Kpi, lang: str) -> str:
     return f'<span class="cs-index" title="{esc(target)}">{esc(label)}</span>'
 
 
+def value_class(number: str) -> str:
+    """The KPI value's classes: a smaller face for numbers of six characters and more ("14,759")."""
+    length = len(number)
+    if length <= 5:
+        return "cs-kpi-value"
+    size = 6 if length == 6 else 7 if length == 7 else 8 if length <= 9 else 10
+    return f"cs-kpi-value cs-len{size}"
+
+
 def kpi_card_html(kpi: Kpi, lang: str) -> str:
     value = format_value(kpi.value, kpi.unit, lang)
     number, unit = split_unit(value)
@@ -335,7 +349,7 @@ def kpi_card_html(kpi: Kpi, lang: str) -> str:
         f'<div class="cs-kpi" style="--status:{STATUS[kpi.status]}" data-metric="{esc(kpi.metric)}" '
         f'data-value="{esc(value)}" data-status="{status}">'
         f'<div class="cs-kpi-label">{esc(metric_label(kpi.metric, lang))}</div>'
-        f'<div class="cs-kpi-value">{esc(number)}<span class="cs-unit">{esc(unit)}</span></div>'
+        f'<div class="{value_class(number)}">{esc(number)}<span class="cs-unit">{esc(unit)}</span></div>'
         f'<div class="cs-kpi-foot">{_change_html(kpi, lang)}{_index_html(kpi, lang)}</div>'
         "</div>"
     )

@@ -1,18 +1,21 @@
 """Regenerate every screenshot in docs/screenshots/ from the running app in headless Chromium.
 
-    .venv/bin/python docs/make_screenshots.py [--url DATABASE_URL | --demo-scale S] [--out DIR] [--only NAME…]
+    .venv/bin/python docs/make_screenshots.py [--url URL | --demo-scale S [--demo-end DATE]] [--out DIR] [--only NAME…]
 
 Starts ``streamlit run streamlit_app.py`` on a free local port (8700–8799) against ``--url``, or
-against a fresh demo city of scale ``--demo-scale`` in a temporary DuckDB file, or else the app's
-own database resolution (``COCKPIT_DATABASE_URL``, secrets, or the embedded demo DuckDB, generated
-on first start); opens each page with Playwright in Debian's ``chromium`` (never a downloaded
-browser), waits until it has finished running and drawing, and saves a PNG:
+against a fresh demo city of scale ``--demo-scale`` in a temporary DuckDB file (its data ending on
+``--demo-end``: a day late in a month gives 本月 weeks of data, where "today" early in a month gives
+a day or two), or else the app's own database resolution (``COCKPIT_DATABASE_URL``, secrets, or the
+embedded demo DuckDB, generated on first start); opens each page with Playwright in Debian's
+``chromium`` (never a downloaded browser), waits until it has finished running and drawing, and saves a PNG:
 
 * ``cockpit_1080p.png``, ``cockpit_2160p.png``, ``cockpit_3840x1080.png``: the big screen in kiosk
   mode at 1920×1080, on a 3840×2160 wall (browser at 200 % display scaling) and on a 32:9 wall;
 * ``cockpit_drilled_1080p.png``: the same after a real mouse click inside the largest district on
   the map: the script fails unless the map then shows that district's streets;
-* ``services_1080p.png``, ``complaints_1080p.png``, ``grid_1080p.png``: the topic pages.
+* ``services_1080p.png``, ``complaints_1080p.png``, ``grid_1080p.png``: the topic pages;
+* ``explore_1080p.png``, ``report_1080p.png``, ``admin_1080p.png``: the workbench (分析工作台), the
+  briefing (简报) and the data-source page (数据源).
 
 Every request the browser sends is recorded; the script fails, naming them, if any went anywhere
 but the app's own origin (the deployment has no internet), and warns when a kiosk screen scrolls or
@@ -38,6 +41,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from tests.e2e import browser as web  # noqa: E402 - needs the repository on the path first
+from tests.e2e.pages import READY_ON  # noqa: E402
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -66,15 +70,19 @@ SHOTS = (
     Shot("services_1080p", "/services", 1920, 1080, (METRIC,)),
     Shot("complaints_1080p", "/complaints", 1920, 1080, (METRIC,)),
     Shot("grid_1080p", "/grid", 1920, 1080, (METRIC,)),
+    Shot("explore_1080p", "/explore", 1920, 1080, READY_ON["explore"]),
+    Shot("report_1080p", "/report", 1920, 1080, READY_ON["report"]),
+    Shot("admin_1080p", "/admin", 1920, 1080, READY_ON["admin"]),
 )
 
 
 @contextlib.contextmanager
-def demo_database(scale: float) -> Iterator[str]:
-    """A demo city of ``scale`` in a temporary DuckDB file (removed afterwards)."""
+def demo_database(scale: float, end: str | None = None) -> Iterator[str]:
+    """A demo city of ``scale`` (data up to ``end``, default today) in a temporary DuckDB file (removed afterwards)."""
     with tempfile.TemporaryDirectory(prefix="cockpit-shots-") as folder:
         url = f"duckdb:///{Path(folder) / 'demo.duckdb'}"
         command = [sys.executable, "-m", "data_access.demo", "--url", url, "--scale", str(scale)]
+        command += ["--end", end] if end else []
         subprocess.run(command, cwd=REPO, check=True, stdout=subprocess.DEVNULL)
         yield url
 
@@ -113,9 +121,12 @@ def main(argv: list[str] | None = None) -> int:
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--url", help="database URL (default: the app's own resolution)")
     source.add_argument("--demo-scale", type=float, help="generate a demo city of this scale into a temporary file")
+    parser.add_argument("--demo-end", help="with --demo-scale: the demo's last day (YYYY-MM-DD; default today)")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots")
     parser.add_argument("--only", nargs="*", help="names of the shots to take (default: all)")
     args = parser.parse_args(argv)
+    if args.demo_end and not args.demo_scale:
+        parser.error("--demo-end needs --demo-scale")
     problem = web.browser_problem()
     if problem:
         print(f"cannot take screenshots: {problem}", file=sys.stderr)
@@ -127,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     from playwright.sync_api import sync_playwright
 
     with contextlib.ExitStack() as stack:
-        url = args.url or (stack.enter_context(demo_database(args.demo_scale)) if args.demo_scale else None)
+        demo = demo_database(args.demo_scale, args.demo_end) if args.demo_scale else None
+        url = args.url or (stack.enter_context(demo) if demo is not None else None)
         base = stack.enter_context(web.streamlit_server({"COCKPIT_DATABASE_URL": url} if url else {}))
         playwright = stack.enter_context(sync_playwright())
         browser = web.launch_chromium(playwright, "--hide-scrollbars")

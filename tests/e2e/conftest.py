@@ -11,6 +11,8 @@ reload get a tab of their own (``new_tab``). Every tab's requests are recorded f
 from __future__ import annotations
 
 import datetime as dt
+import secrets
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -42,6 +44,7 @@ class FixtureCity:
 
     url: str
     path: Path
+    pristine: Path  # a copy of the file as generated, before any app opened it (the signed-in server's)
     as_of: dt.datetime
     districts: dict[str, str]  # code -> name
     streets: dict[str, frozenset[str]]  # district code -> its street codes
@@ -179,6 +182,12 @@ def fixture_city(browser_available: None, tmp_path_factory: pytest.TempPathFacto
     done = subprocess.run(command, cwd=web.REPO, capture_output=True, text=True, timeout=300, check=False)
     if done.returncode != 0:
         pytest.fail(f"demo generation failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    # The signed-in tests' server gets a file of its own (two servers never share a DuckDB file),
+    # copied now, before the first server opens and writes to (audits into) this one.
+    pristine = path.with_name("secured.duckdb")
+    for source, target in ((path, pristine), (Path(f"{path}.wal"), Path(f"{pristine}.wal"))):
+        if source.exists():
+            shutil.copyfile(source, target)
     # Read what the tests compare against now: the app's server process holds the file afterwards.
     engine = sa.create_engine(url)
     try:
@@ -199,6 +208,7 @@ def fixture_city(browser_available: None, tmp_path_factory: pytest.TempPathFacto
     return FixtureCity(
         url=url,
         path=path,
+        pristine=pristine,
         as_of=max(value for value in latest if value is not None),
         districts=districts,
         streets={code: frozenset(children) for code, children in streets.items()},
@@ -242,3 +252,108 @@ def tab(session: Session) -> Iterator[Tab]:
     own = session.new_tab()
     yield own
     own.page.close()
+
+
+# ---- the app with sign-in on ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Account:
+    """A local account of the signed-in server, added with ``python -m data_access.users add``."""
+
+    name: str
+    role: str
+    scope: str  # the CLI's --scope: "region=CODE" or "department=CODE"
+    password: str = field(default_factory=lambda: secrets.token_urlsafe(18), repr=False)
+
+    @property
+    def code(self) -> str:
+        return self.scope.split("=", 1)[1]
+
+
+@dataclass
+class SecuredApp:
+    """A second ``streamlit run`` on its own copy of the fixture city, with local accounts: sign-in is on.
+
+    Each tab gets a browser context of its own (its own cookies and Streamlit session), as two people
+    on two machines would; a sign-in lasts as long as the tab's Streamlit session.
+    """
+
+    base: str
+    city: FixtureCity
+    accounts: dict[str, Account]
+    departments: dict[str, str]  # code -> name
+    by_department: dict[tuple[str, dt.date], int]  # complaints: (department, day) -> records that day
+    browser: Browser
+    tabs: list[Tab] = field(default_factory=list)
+
+    def new_tab(self, screen: Screen = DESKTOP) -> Tab:
+        context = self.browser.new_context(
+            viewport={"width": screen.width, "height": screen.height},
+            device_scale_factor=screen.scale,
+            locale="zh-CN",
+            timezone_id="Asia/Shanghai",
+        )
+        context.set_default_timeout(30_000)
+        recorder = web.Recorder(self.base)
+        tab = Tab(recorder.watch(context.new_page()), recorder, self.base)
+        self.tabs.append(tab)
+        return tab
+
+    def complaints_of(self, department: str, since: dt.date) -> int:
+        return sum(n for (code, day), n in self.by_department.items() if code == department and day >= since)
+
+    def close(self) -> None:
+        for tab in self.tabs:
+            tab.page.context.close()
+
+
+def add_account(url: str, account: Account) -> None:
+    """The documented way (docs/security.md, "Managing accounts"): the users CLI, password on stdin."""
+    command = [
+        sys.executable, "-m", "data_access.users", "--url", url,
+        "add", account.name, "--role", account.role, "--scope", account.scope, "--password-stdin",
+    ]  # fmt: skip
+    done = subprocess.run(
+        command, cwd=web.REPO, input=account.password + "\n", capture_output=True, text=True, timeout=120, check=False
+    )
+    if done.returncode != 0:
+        pytest.fail(f"could not add account {account.name}:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+
+
+@pytest.fixture(scope="session")
+def secured(
+    fixture_city: FixtureCity, browser: Browser, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SecuredApp]:
+    """The app on the fixture city's pristine copy with two department heads: one district, one department."""
+    url = f"duckdb:///{fixture_city.pristine}"
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            departments = dict(connection.execute(sa.text("SELECT code, name FROM departments ORDER BY code")).all())
+            column = TIME_COLUMN["complaints"]
+            rows = connection.execute(
+                sa.text(f"SELECT department_code, CAST({column} AS DATE), count(*) FROM complaints GROUP BY 1, 2")
+            )
+            by_department = {(code, day): int(count) for code, day, count in rows}
+    finally:
+        engine.dispose()
+    district = sorted(fixture_city.districts)[0]
+    department = max(departments, key=lambda code: sum(n for (c, _), n in by_department.items() if c == code))
+    accounts = {
+        "district": Account("e2e_district_head", "department_head", f"region={district}"),
+        "department": Account("e2e_department_head", "department_head", f"department={department}"),
+    }
+    for account in accounts.values():
+        add_account(url, account)
+    env = {
+        "COCKPIT_DATABASE_URL": url,
+        "COCKPIT_DATA_DIR": str(tmp_path_factory.mktemp("e2e-secured-data")),
+        "COCKPIT_CITY": None,
+        "COCKPIT_ALERTS": None,
+        "COCKPIT_ACCESS": None,  # the repository's config/access.toml: its defaults
+    }
+    with web.streamlit_server(env) as base:
+        app = SecuredApp(base, fixture_city, accounts, departments, by_department, browser)
+        yield app
+        app.close()

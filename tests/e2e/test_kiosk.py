@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import pytest
 
+from dashboard.bigscreen import kpi_card_html
+from dashboard.kpi import Kpi
 from dashboard.queries import COCKPIT_ROWS
+from data_access.metric_defs import Direction, Unit
 from tests.e2e import browser as web
 from tests.e2e.conftest import DESKTOP, Screen, Session
 from tests.e2e.pages import KIOSK
@@ -34,3 +37,27 @@ def test_kiosk_fits_the_wall(screen: Screen, session: Session) -> None:
     assert overflowing == []
     assert_charts_drawn(tab, 2, f"kiosk {screen.name}")
     assert tab.recorder.console_errors == []
+
+
+# Volumes of a whole city's month (the fixture city's are four digits): each must fit its card too.
+LONG_VALUES = (14_759.0, 123_456.0, 1_234_567.0, 12_345_678.0)
+
+
+def test_long_numbers_stay_inside_their_cards(session: Session) -> None:
+    """The 1080p wall's first KPI cards, redrawn by the app's own HTML with city-sized volumes."""
+    tab = session.shared_tab(KIOSK, web.COCKPIT_READY)
+    page = tab.page
+    cards = page.locator(".cs-kpi")
+    saved = [cards.nth(index).evaluate("card => card.outerHTML") for index in range(len(LONG_VALUES))]
+    try:
+        for index, value in enumerate(LONG_VALUES):
+            kpi = Kpi(
+                "service_received", Unit.COUNT, Direction.NEUTRAL, value, value / 2, 1.0, True, None, None, None, None
+            )
+            cards.nth(index).evaluate("(card, html) => { card.outerHTML = html; }", kpi_card_html(kpi, "zh"))
+        shown = page.locator(".cs-kpi-value").all_inner_texts()[: len(LONG_VALUES)]
+        assert [text.replace("\n", "") for text in shown] == ["14,759件", "123,456件", "1,234,567件", "12,345,678件"]
+        assert web.kpi_overflow(page)[1] == []
+    finally:
+        for index, html in enumerate(saved):
+            page.locator(".cs-kpi").nth(index).evaluate("(card, html) => { card.outerHTML = html; }", html)
