@@ -37,6 +37,7 @@ from data_access.metric_defs import All, Cond, Measure, Metric
 from data_access.metric_registry import METRICS
 from data_access.query import DIMENSION_COLUMNS, REGION_FILTER, TIME_GRAINS, MetricRequest
 from data_access.rollups import (
+    GROUPS,
     OPEN_TABLES,
     ROLLUPS,
     IsNull,
@@ -230,7 +231,8 @@ def _group_skeleton(request: MetricRequest, rollup: sa.Table | None) -> list[tup
     dims = list(dict.fromkeys(request.dimensions))
     found: list[tuple[tuple[str, ...], sa.Select[Any]]] = []
     edge = sa.and_(time_column(fact) >= day, time_column(fact) < end)
-    for table, times in ((rollup, time_column(rollup) < day), (fact, edge)):
+    groups = GROUPS[rollup.name]  # a group exists before that day iff its first day is before it
+    for table, times in ((groups, time_column(groups) < day), (fact, edge)):
         exprs = [dimension_expression(table, name) for name in dims]
         select = sa.select(*(e.label(name) for e, name in zip(exprs, dims, strict=True)), sa.literal(0).label("none"))
         found.append(((), select.where(*base_conditions(table, request), times).group_by(*exprs)))

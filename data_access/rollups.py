@@ -233,7 +233,14 @@ def _open_table(fact: sa.Table) -> sa.Table:
     return sa.Table(f"open_{fact.name}", ROLLUP_METADATA, *columns, info={"fact": fact.name, "open": True})
 
 
+def _groups_table(rollup: sa.Table) -> sa.Table:
+    """Each group of a rollup once, with its first day: which groups exist before a date, in a few rows."""
+    columns = [sa.Column(c.name, c.type, nullable=c.nullable) for c in rollup.columns if not c.name.startswith("n_")]
+    return sa.Table(f"{rollup.name}_groups", ROLLUP_METADATA, *columns, info={**rollup.info, "groups": True})
+
+
 ROLLUPS: tuple[sa.Table, ...] = tuple(_rollup_table(definition) for definition in ROLLUP_DEFS)
+GROUPS: dict[str, sa.Table] = {rollup.name: _groups_table(rollup) for rollup in ROLLUPS}
 OPEN_TABLES: dict[str, sa.Table] = {
     fact.name: _open_table(fact) for fact in schema.FACT_TABLES if open_columns(fact.name)
 }
@@ -273,6 +280,11 @@ def _refresh_rollup(connection: sa.Connection, table: sa.Table) -> None:
     select = sa.select(day.label("day"), *dims, *counts).group_by(day, *dims)
     connection.execute(table.delete())
     connection.execute(table.insert().from_select([c.name for c in table.columns], select))
+    groups = GROUPS[table.name]
+    keys = [table.c[c.name] for c in groups.columns if c.name != "day"]
+    connection.execute(groups.delete())
+    first = sa.select(sa.func.min(table.c.day).label("day"), *keys).group_by(*keys)
+    connection.execute(groups.insert().from_select(["day", *(k.name for k in keys)], first))
 
 
 def _refresh_open(connection: sa.Connection, fact: sa.Table, table: sa.Table) -> None:

@@ -95,6 +95,8 @@ service_cases = sa.Table(
     _index("ix_service_cases_submitted", "submitted_at"),
     _index("ix_service_cases_department", "department_code"),
     _index("ix_service_cases_street", "street_code"),
+    # "finished after T" (snapshots at a past as-of time read those rows beside the open items)
+    _index("ix_service_cases_completed", "completed_at"),
 )
 
 complaints = sa.Table(
@@ -128,6 +130,7 @@ complaints = sa.Table(
     _index("ix_complaints_received", "received_at"),
     _index("ix_complaints_department", "department_code"),
     _index("ix_complaints_street", "street_code"),
+    _index("ix_complaints_resolved", "resolved_at"),
 )
 
 grid_events = sa.Table(
@@ -159,6 +162,7 @@ grid_events = sa.Table(
     _index("ix_grid_events_collected", "collected_at"),
     _index("ix_grid_events_department", "department_code"),
     _index("ix_grid_events_grid", "grid_code"),
+    _index("ix_grid_events_handled", "handled_at"),
 )
 
 demo_anomalies = sa.Table(
