@@ -71,6 +71,15 @@ def rolled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sa.Engine]:
     dispose_engine(url)
 
 
+@pytest.fixture
+def scratch(tmp_path: Path) -> Iterator[sa.Engine]:
+    """An empty database of its own, for tests that refresh, invalidate or import."""
+    url = f"duckdb:///{tmp_path / 'scratch.duckdb'}"
+    yield get_engine(url)
+    STATES.clear()
+    dispose_engine(url)
+
+
 def _names(table: str, snapshot: bool | None = None) -> tuple[str, ...]:
     return tuple(
         name for name, m in METRICS.items() if m.table == table and (snapshot is None or m.snapshot == snapshot)
@@ -191,34 +200,29 @@ def test_rollup_rows_hold_the_counts_of_the_fixture(rolled: sa.Engine) -> None:
     assert "n_rows" in rollup_conditions("complaints")
 
 
-def test_stale_or_missing_aggregates_fall_back_to_the_facts(tmp_path: Path) -> None:
-    url = f"duckdb:///{tmp_path / 'stale.duckdb'}"
-    engine = get_engine(url)
-    try:
-        fixture_city.load(engine)
-        with engine.begin() as connection:
-            refresh_rollups(connection)
-        request = MetricRequest(("complaint_received",), time_range=FEBRUARY)
-        assert read_state(engine) is not None
-        with engine.begin() as connection:  # what the demo and ingest do before rewriting facts
-            invalidate_rollups(connection)
-            connection.execute(schema.complaints.delete().where(schema.complaints.c.ticket_id == "T1"))
-        assert read_state(engine) is None
-        february = EXPECTED_FEBRUARY["complaint_received"] - 1  # T1 was received in February
-        assert run_metrics(engine, request, cache=None)["complaint_received"][0] == february
-        with engine.begin() as connection:
-            refresh_rollups(connection)
-        state = read_state(engine)
-        assert state is not None and sources(request, state) == {"rollup": ["complaint_received"]}
-        assert run_metrics(engine, request, cache=None)["complaint_received"][0] == february
-        # the aggregates vanish while the state is cached: the facts answer, no error
-        with engine.begin() as connection:
-            connection.execute(sa.text("DROP TABLE rollup_complaints_daily"))
-        assert read_state(engine) is not None
-        assert run_metrics(engine, request, cache=None)["complaint_received"][0] == february
-    finally:
-        STATES.clear()
-        dispose_engine(url)
+def test_stale_or_missing_aggregates_fall_back_to_the_facts(scratch: sa.Engine) -> None:
+    engine = scratch
+    fixture_city.load(engine)
+    with engine.begin() as connection:
+        refresh_rollups(connection)
+    request = MetricRequest(("complaint_received",), time_range=FEBRUARY)
+    assert read_state(engine) is not None
+    with engine.begin() as connection:  # what the demo and ingest do before rewriting facts
+        invalidate_rollups(connection)
+        connection.execute(schema.complaints.delete().where(schema.complaints.c.ticket_id == "T1"))
+    assert read_state(engine) is None
+    february = EXPECTED_FEBRUARY["complaint_received"] - 1  # T1 was received in February
+    assert run_metrics(engine, request, cache=None)["complaint_received"][0] == february
+    with engine.begin() as connection:
+        refresh_rollups(connection)
+    state = read_state(engine)
+    assert state is not None and sources(request, state) == {"rollup": ["complaint_received"]}
+    assert run_metrics(engine, request, cache=None)["complaint_received"][0] == february
+    # the aggregates vanish while the state is cached: the facts answer, no error
+    with engine.begin() as connection:
+        connection.execute(sa.text("DROP TABLE rollup_complaints_daily"))
+    assert read_state(engine) is not None
+    assert run_metrics(engine, request, cache=None)["complaint_received"][0] == february
 
 
 def test_ordering_and_limit_survive_the_rollup(rolled: sa.Engine) -> None:
@@ -247,63 +251,51 @@ def test_servers_route_to_the_same_answers(server: str, rolled: sa.Engine, reque
             invalidate_rollups(connection)
 
 
-def test_refreshing_one_table_leaves_the_others_on_the_facts(tmp_path: Path) -> None:
-    url = f"duckdb:///{tmp_path / 'one.duckdb'}"
-    engine = get_engine(url)
-    try:
-        fixture_city.load(engine)
-        with engine.begin() as connection:
-            rebuilt = refresh_rollups(connection, facts=("complaints",))
-        assert set(rebuilt) == {"rollup_complaints_daily", "rollup_complaints_grid_daily", "open_complaints"}
-        state = read_state(engine)
-        assert state is not None and set(state.watermarks) == {"complaints"}
-        services = MetricRequest(("service_received",), time_range=LIVE)
-        assert sources(services, state) == {"fact": ["service_received"]}
-        assert sources(MetricRequest(("complaint_received",), time_range=LIVE), state) == {
-            "rollup": ["complaint_received"]
-        }
-        assert run_metrics(engine, services, cache=None)["service_received"][0] == len(
-            [row for row in fixture_city.SERVICE_CASES if row["submitted_at"] >= LIVE.start]
-        )
-    finally:
-        STATES.clear()
-        dispose_engine(url)
+def test_refreshing_one_table_leaves_the_others_on_the_facts(scratch: sa.Engine) -> None:
+    engine = scratch
+    fixture_city.load(engine)
+    with engine.begin() as connection:
+        rebuilt = refresh_rollups(connection, facts=("complaints",))
+    assert set(rebuilt) == {"rollup_complaints_daily", "rollup_complaints_grid_daily", "open_complaints"}
+    state = read_state(engine)
+    assert state is not None and set(state.watermarks) == {"complaints"}
+    services = MetricRequest(("service_received",), time_range=LIVE)
+    assert sources(services, state) == {"fact": ["service_received"]}
+    assert sources(MetricRequest(("complaint_received",), time_range=LIVE), state) == {"rollup": ["complaint_received"]}
+    assert run_metrics(engine, services, cache=None)["service_received"][0] == len(
+        [row for row in fixture_city.SERVICE_CASES if row["submitted_at"] >= LIVE.start]
+    )
 
 
-def test_an_import_refreshes_the_aggregates_it_changes(tmp_path: Path) -> None:
+def test_an_import_refreshes_the_aggregates_it_changes(scratch: sa.Engine, tmp_path: Path) -> None:
     """Import, re-import with changed statuses: the routed answers follow the facts each time."""
     from data_access import ingest
     from data_access.mapping import load_mapping
     from data_access.settings import DEFAULT_CITY_FILE, load_city
     from tests.test_ingest import FIXTURES, HZ_MAPPING
 
-    url = f"duckdb:///{tmp_path / 'imported.duckdb'}"
-    engine = get_engine(url)
-    try:
-        mapping, city = load_mapping(HZ_MAPPING), load_city(DEFAULT_CITY_FILE)
-        source = FIXTURES / "hz_12345.csv"
-        assert ingest.ingest_files(engine, "complaints", mapping, city, [source]).committed
-        state = read_state(engine)
-        assert state is not None and "complaints" in state.watermarks
-        with engine.connect() as connection:
-            first, last = connection.execute(
-                sa.select(sa.func.min(schema.complaints.c.received_at), sa.func.max(schema.complaints.c.received_at))
-            ).one()
-        whole = TimeRange(first.replace(hour=0, minute=0, second=0), last + dt.timedelta(days=400))
-        names = _names("complaints", snapshot=False)
-        for dims in ((), ("district",), ("day",)):
-            request = MetricRequest(names, dims, time_range=whole)
-            assert "rollup" in sources(request, state)
-            assert_frame_equal(_answer(engine, request, True), _answer(engine, request, False), rel_tol=1e-9)
-        newer = tmp_path / "newer.csv"
-        newer.write_text(source.read_text(encoding="utf-8").replace("办理中", "已关闭"), "utf-8")
-        assert ingest.ingest_files(engine, "complaints", mapping, city, [newer], quarantine=tmp_path / "q.csv").updated
-        state = read_state(engine)
-        assert state is not None
-        for dims in ((), ("district",), ("day",)):
-            request = MetricRequest(names, dims, time_range=whole)
-            assert "rollup" in sources(request, state)
-            assert_frame_equal(_answer(engine, request, True), _answer(engine, request, False), rel_tol=1e-9)
-    finally:
-        STATES.clear()
-        dispose_engine(url)
+    engine = scratch
+    mapping, city = load_mapping(HZ_MAPPING), load_city(DEFAULT_CITY_FILE)
+    source = FIXTURES / "hz_12345.csv"
+    assert ingest.ingest_files(engine, "complaints", mapping, city, [source]).committed
+    state = read_state(engine)
+    assert state is not None and "complaints" in state.watermarks
+    with engine.connect() as connection:
+        first, last = connection.execute(
+            sa.select(sa.func.min(schema.complaints.c.received_at), sa.func.max(schema.complaints.c.received_at))
+        ).one()
+    whole = TimeRange(first.replace(hour=0, minute=0, second=0), last + dt.timedelta(days=400))
+    names = _names("complaints", snapshot=False)
+    for dims in ((), ("district",), ("day",)):
+        request = MetricRequest(names, dims, time_range=whole)
+        assert "rollup" in sources(request, state)
+        assert_frame_equal(_answer(engine, request, True), _answer(engine, request, False), rel_tol=1e-9)
+    newer = tmp_path / "newer.csv"
+    newer.write_text(source.read_text(encoding="utf-8").replace("办理中", "已关闭"), "utf-8")
+    assert ingest.ingest_files(engine, "complaints", mapping, city, [newer], quarantine=tmp_path / "q.csv").updated
+    state = read_state(engine)
+    assert state is not None
+    for dims in ((), ("district",), ("day",)):
+        request = MetricRequest(names, dims, time_range=whole)
+        assert "rollup" in sources(request, state)
+        assert_frame_equal(_answer(engine, request, True), _answer(engine, request, False), rel_tol=1e-9)
