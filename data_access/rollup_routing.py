@@ -33,15 +33,13 @@ from data_access.compiler import (
     metric_table,
     time_column,
 )
-from data_access.metric_defs import All, Cond, Measure, Metric
+from data_access.metric_defs import Cond, Measure, Metric
 from data_access.metric_registry import METRICS
 from data_access.query import DIMENSION_COLUMNS, REGION_FILTER, TIME_GRAINS, MetricRequest
 from data_access.rollups import (
     GROUPS,
     OPEN_TABLES,
     ROLLUPS,
-    IsNull,
-    LiveCond,
     RollupState,
     Term,
     column_name,
@@ -52,17 +50,6 @@ from data_access.rollups import (
     top_not_done,
 )
 from data_access.settings import ThreeRates
-
-
-def live_sql(table: sa.Table, cond: LiveCond) -> sa.ColumnElement[bool]:
-    """A live condition as SQL on ``table`` (no as-of time in it: done-conditions became IS [NOT] NULL)."""
-    if isinstance(cond, IsNull):
-        return table.c[cond.column].is_(None)
-    if isinstance(cond, All):
-        return sa.and_(*(live_sql(table, part) for part in cond.conditions))
-    any_metric = next(name for name, metric in METRICS.items() if metric.table == table.name)
-    builder = _MetricCompiler(table, MetricRequest(metrics=(any_metric,)), ThreeRates(), "duckdb")
-    return builder.cond(cond)
 
 
 def _is_live(request: MetricRequest, fact: str, state: RollupState) -> bool:
@@ -134,10 +121,7 @@ def _pick_rollup(request: MetricRequest, fact: str, state: RollupState) -> sa.Ta
         return None
     if _midnight_up(request.time_range.start) >= _midnight_down(request.time_range.end):
         return None  # no complete day: the facts alone are as fast
-    for table in ROLLUPS:
-        if table.info["fact"] == fact and covers(table, request, state):
-            return table
-    return None
+    return _covering_rollup(request, fact, state)
 
 
 def _rollup_select(request: MetricRequest, rates: ThreeRates, dialect: str, rollup: sa.Table) -> sa.Select[Any]:
@@ -239,7 +223,8 @@ def _group_skeleton(request: MetricRequest, rollup: sa.Table | None) -> list[tup
     return found
 
 
-def _skeleton_rollup(request: MetricRequest, fact: str, state: RollupState) -> sa.Table | None:
+def _covering_rollup(request: MetricRequest, fact: str, state: RollupState) -> sa.Table | None:
+    """The smallest rollup of the table that holds every column the request reads (ROLLUPS is smallest first)."""
     for table in ROLLUPS:
         if table.info["fact"] == fact and covers(table, request, state):
             return table
@@ -307,7 +292,7 @@ def sources(request: MetricRequest, state: RollupState) -> dict[str, list[str]]:
         metric = METRICS[name]
         if metric.snapshot:
             opens = _open_answers(metric, request) and (
-                not request.dimensions or _skeleton_rollup(request, fact, state) is not None
+                not request.dimensions or _covering_rollup(request, fact, state) is not None
             )
             found["open" if opens else "fact"].append(name)
         elif rollup is not None and _countable(metric, live):
@@ -334,7 +319,7 @@ def compile_routed(
         if source == "fact":
             selects.append(on_facts if len(routes) == 1 else compile_request(part, rates, dialect))
         elif source == "open":
-            live, skeleton = _is_live(request, fact, state), _skeleton_rollup(request, fact, state)
+            live, skeleton = _is_live(request, fact, state), _covering_rollup(request, fact, state)
             selects.append(_open_select(part, rates, dialect, live, skeleton))
         else:
             rollup = _pick_rollup(request, fact, state)

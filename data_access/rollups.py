@@ -32,6 +32,7 @@ import sqlalchemy as sa
 
 from data_access import schema
 from data_access.cache import ResultCache
+from data_access.compiler import _MetricCompiler
 from data_access.dialects import time_bucket
 from data_access.metric_defs import (
     Agg,
@@ -54,6 +55,8 @@ from data_access.metric_defs import (
     WeightedSum,
 )
 from data_access.metric_registry import METRICS, TIME_COLUMN
+from data_access.query import MetricRequest
+from data_access.settings import ThreeRates
 
 ROLLUP_METADATA = sa.MetaData()
 FACTS: dict[str, sa.Table] = {table.name: table for table in schema.FACT_TABLES}
@@ -210,6 +213,17 @@ def top_not_done(cond: Cond | None) -> str | None:
     return None
 
 
+def live_sql(table: sa.Table, cond: LiveCond) -> sa.ColumnElement[bool]:
+    """A live condition as SQL on ``table`` (no as-of time in it: done-conditions became IS [NOT] NULL)."""
+    if isinstance(cond, IsNull):
+        return table.c[cond.column].is_(None)
+    if isinstance(cond, All):
+        return sa.and_(*(live_sql(table, part) for part in cond.conditions))
+    any_metric = next(name for name, metric in METRICS.items() if metric.table == table.name)
+    builder = _MetricCompiler(table, MetricRequest(metrics=(any_metric,)), ThreeRates(), "duckdb")
+    return builder.cond(cond)
+
+
 # ---- the tables --------------------------------------------------------------------------------
 
 
@@ -218,7 +232,7 @@ def _rollup_table(definition: RollupDef) -> sa.Table:
     columns: list[sa.Column[Any]] = [sa.Column("day", sa.DateTime, nullable=False)]
     columns += [sa.Column(name, fact.c[name].type, nullable=True) for name in definition.columns]
     columns += [sa.Column(name, sa.BigInteger, nullable=False) for name in rollup_conditions(definition.fact)]
-    index = sa.Index(f"ix_{definition.name}_day", "day").ddl_if(dialect=schema.ROW_STORES)  # type: ignore[arg-type]
+    index = schema._index(f"ix_{definition.name}_day", "day")
     return sa.Table(
         definition.name,
         ROLLUP_METADATA,
@@ -263,8 +277,6 @@ def timestamp_columns(fact: sa.Table) -> list[sa.Column[Any]]:
 
 
 def _count_case(fact: sa.Table, where: Cond | None) -> sa.ColumnElement[Any]:
-    from data_access.rollup_routing import live_sql  # the one translation of conditions to SQL
-
     if where is None:
         return sa.func.count()
     live = live_condition(where)
