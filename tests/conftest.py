@@ -30,6 +30,17 @@ def tiny_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sa.Engine]
     dispose_engine(url)
 
 
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[sa.Engine]:
+    """An empty embedded database of this test's own (imports, refreshes), its rollup state forgotten after."""
+    from data_access.rollups import STATES
+
+    url = f"duckdb:///{tmp_path / 'city.duckdb'}"
+    yield get_engine(url)
+    STATES.clear()
+    dispose_engine(url)
+
+
 def _server_database(kind: str) -> Iterator[sa.Engine]:
     env = SERVER_ENVS[kind]
     base_url = os.environ.get(env)

@@ -18,23 +18,11 @@ from duckdb_engine import Dialect
 from sqlalchemy.dialects import mysql, postgresql
 
 from data_access import fact_writer, ingest, schema
-from data_access.engine import dispose_engine, get_engine
 from data_access.mapping import load_mapping
 from data_access.settings import DEFAULT_CITY_FILE, load_city
 from tests.conftest import _server_database
-from tests.test_ingest import FIXTURES, GOOD, HZ_HEADER, HZ_MAPPING, snapshot
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[sa.Engine]:
-    url = f"duckdb:///{tmp_path / 'city.duckdb'}"
-    yield get_engine(url)
-    dispose_engine(url)
-
-
-def _csv(path: Path, *rows: str) -> Path:
-    path.write_text("\n".join([HZ_HEADER, *rows]) + "\n", encoding="utf-8")
-    return path
+from tests.test_ingest import FIXTURES, GOOD, HZ_MAPPING, snapshot
+from tests.test_ingest_pipeline import _csv
 
 
 def _load(engine: sa.Engine, tmp_path: Path, *files: Path) -> ingest.IngestSummary:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,6 @@ import pytest
 import sqlalchemy as sa
 
 from data_access import ingest
-from data_access.engine import dispose_engine, get_engine
 from data_access.fact_writer import capped_memory, size_bytes
 from data_access.mapping import load_mapping, preset_path
 from data_access.readers import SourceProblem, open_source
@@ -19,13 +17,6 @@ from data_access.settings import DEFAULT_CITY_FILE, REPO_ROOT, load_city
 from tests.test_ingest import FIXTURES, GOOD, HZ_HEADER, HZ_MAPPING, complaints, quarantine_rows, snapshot
 
 SF_CITY = REPO_ROOT / "config" / "sf_city.toml"
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[sa.Engine]:
-    url = f"duckdb:///{tmp_path / 'city.duckdb'}"
-    yield get_engine(url)
-    dispose_engine(url)
 
 
 def _csv(path: Path, *rows: str) -> Path:

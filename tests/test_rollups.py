@@ -71,15 +71,6 @@ def rolled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sa.Engine]:
     dispose_engine(url)
 
 
-@pytest.fixture
-def scratch(tmp_path: Path) -> Iterator[sa.Engine]:
-    """An empty database of its own, for tests that refresh, invalidate or import."""
-    url = f"duckdb:///{tmp_path / 'scratch.duckdb'}"
-    yield get_engine(url)
-    STATES.clear()
-    dispose_engine(url)
-
-
 def _names(table: str, snapshot: bool | None = None) -> tuple[str, ...]:
     return tuple(
         name for name, m in METRICS.items() if m.table == table and (snapshot is None or m.snapshot == snapshot)
@@ -200,8 +191,7 @@ def test_rollup_rows_hold_the_counts_of_the_fixture(rolled: sa.Engine) -> None:
     assert "n_rows" in rollup_conditions("complaints")
 
 
-def test_stale_or_missing_aggregates_fall_back_to_the_facts(scratch: sa.Engine) -> None:
-    engine = scratch
+def test_stale_or_missing_aggregates_fall_back_to_the_facts(engine: sa.Engine) -> None:
     fixture_city.load(engine)
     with engine.begin() as connection:
         refresh_rollups(connection)
@@ -251,8 +241,7 @@ def test_servers_route_to_the_same_answers(server: str, rolled: sa.Engine, reque
             invalidate_rollups(connection)
 
 
-def test_refreshing_one_table_leaves_the_others_on_the_facts(scratch: sa.Engine) -> None:
-    engine = scratch
+def test_refreshing_one_table_leaves_the_others_on_the_facts(engine: sa.Engine) -> None:
     fixture_city.load(engine)
     with engine.begin() as connection:
         rebuilt = refresh_rollups(connection, facts=("complaints",))
@@ -267,14 +256,13 @@ def test_refreshing_one_table_leaves_the_others_on_the_facts(scratch: sa.Engine)
     )
 
 
-def test_an_import_refreshes_the_aggregates_it_changes(scratch: sa.Engine, tmp_path: Path) -> None:
+def test_an_import_refreshes_the_aggregates_it_changes(engine: sa.Engine, tmp_path: Path) -> None:
     """Import, re-import with changed statuses: the routed answers follow the facts each time."""
     from data_access import ingest
     from data_access.mapping import load_mapping
     from data_access.settings import DEFAULT_CITY_FILE, load_city
     from tests.test_ingest import FIXTURES, HZ_MAPPING
 
-    engine = scratch
     mapping, city = load_mapping(HZ_MAPPING), load_city(DEFAULT_CITY_FILE)
     source = FIXTURES / "hz_12345.csv"
     assert ingest.ingest_files(engine, "complaints", mapping, city, [source]).committed
