@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -352,11 +353,26 @@ def invalidate_rollups(connection: sa.Connection) -> None:
 class RollupState:
     """The refreshed aggregates of one database: watermark per fact table, level of each region code.
 
-    Compared and hashed by identity: one object per database and refresh, a key of compiled SQL.
+    Compared and hashed by value (a key of the compiled SQL): re-reading an unchanged state, as every
+    cold render does once the state's minute is up, must find the SQL already compiled.
     """
 
     watermarks: dict[str, dt.datetime | None]
     region_levels: dict[str, str]
+
+    @functools.cached_property
+    def _key(self) -> tuple[tuple[tuple[str, dt.datetime | None], ...], tuple[tuple[str, str], ...]]:
+        return tuple(sorted(self.watermarks.items())), tuple(sorted(self.region_levels.items()))
+
+    @functools.cached_property
+    def _hash(self) -> int:
+        return hash(self._key)
+
+    def __eq__(self, other: object) -> bool:
+        return self is other or (isinstance(other, RollupState) and self._key == other._key)
+
+    def __hash__(self) -> int:
+        return self._hash
 
 
 STATES: ResultCache[RollupState | None] = ResultCache(ttl_seconds=60)
