@@ -75,28 +75,36 @@ LiveCond = Cond | IsNull
 
 @dataclass(frozen=True)
 class RollupDef:
-    """One daily rollup of one fact table: the dimension columns it keeps."""
+    """One daily rollup of one fact table: the dimension columns it keeps.
+
+    ``parent`` names a finer rollup of the same table that holds these columns: this one is then
+    summed from it at refresh (thousands of rows read instead of millions).
+    """
 
     name: str
     fact: str
     columns: tuple[str, ...]
+    parent: str | None = None
 
 
-# Smallest first: the router takes the first rollup that covers a request.
-ROLLUP_DEFS: tuple[RollupDef, ...] = (
-    RollupDef("rollup_service_cases_daily", "service_cases", ("district_code", "street_code", "department_code")),
-    RollupDef("rollup_complaints_daily", "complaints", ("district_code", "street_code", "department_code")),
-    RollupDef("rollup_grid_events_daily", "grid_events", ("district_code", "street_code", "department_code")),
-    RollupDef(
-        "rollup_complaints_grid_daily",
-        "complaints",
-        ("district_code", "street_code", "community_code", "grid_code"),
-    ),
-    RollupDef(
-        "rollup_grid_events_grid_daily",
-        "grid_events",
-        ("district_code", "street_code", "community_code", "grid_code"),
-    ),
+def _per_fact(fact: str) -> tuple[RollupDef, ...]:
+    """A fact table's rollups, smallest first: the router takes the first one that covers a request.
+
+    district × department answers the city- and district-wide screens and department scopes (a
+    month is a few thousand rows); the street one answers street rankings and drills; the grid one
+    (complaints and grid events only) the map's grid points and grid-level scopes.
+    """
+    street = RollupDef(f"rollup_{fact}_daily", fact, ("district_code", "street_code", "department_code"))
+    coarse = RollupDef(f"rollup_{fact}_district_daily", fact, ("district_code", "department_code"), parent=street.name)
+    found = [coarse, street]
+    if fact != "service_cases":
+        columns = ("district_code", "street_code", "community_code", "grid_code")
+        found.append(RollupDef(f"rollup_{fact}_grid_daily", fact, columns))
+    return tuple(found)
+
+
+ROLLUP_DEFS: tuple[RollupDef, ...] = tuple(
+    definition for fact in ("service_cases", "complaints", "grid_events") for definition in _per_fact(fact)
 )
 
 
@@ -239,7 +247,7 @@ def _rollup_table(definition: RollupDef) -> sa.Table:
         ROLLUP_METADATA,
         *columns,
         index,
-        info={"fact": definition.fact, "time_column": "day", "rollup": True},
+        info={"fact": definition.fact, "time_column": "day", "rollup": True, "parent": definition.parent},
     )
 
 
@@ -255,6 +263,7 @@ def _groups_table(rollup: sa.Table) -> sa.Table:
 
 
 ROLLUPS: tuple[sa.Table, ...] = tuple(_rollup_table(definition) for definition in ROLLUP_DEFS)
+_TABLES: dict[str, sa.Table] = {table.name: table for table in ROLLUPS}
 GROUPS: dict[str, sa.Table] = {rollup.name: _groups_table(rollup) for rollup in ROLLUPS}
 OPEN_TABLES: dict[str, sa.Table] = {
     fact.name: _open_table(fact) for fact in schema.FACT_TABLES if open_columns(fact.name)
@@ -285,12 +294,23 @@ def _count_case(fact: sa.Table, where: Cond | None) -> sa.ColumnElement[Any]:
     return sa.func.count(sa.case((live_sql(fact, live), 1), else_=None))
 
 
-def _refresh_rollup(connection: sa.Connection, table: sa.Table) -> None:
+def _rollup_source(table: sa.Table) -> sa.Select[Any]:
+    """The rows of a rollup: from its parent rollup (summed) when it has one, else from the facts."""
+    parent = _TABLES.get(str(table.info.get("parent")))
+    names = list(rollup_conditions(table.info["fact"]))
+    if parent is not None:
+        dims = [parent.c[column.name] for column in table.columns if column.name not in ("day", *names)]
+        sums = [sa.cast(sa.func.sum(parent.c[name]), sa.BigInteger).label(name) for name in names]
+        return sa.select(parent.c.day, *dims, *sums).group_by(parent.c.day, *dims)
     fact = FACTS[table.info["fact"]]
     day = sa.cast(time_bucket("day", fact.c[TIME_COLUMN[fact.name]]), sa.DateTime)
     dims = [fact.c[column.name] for column in table.columns if column.name in fact.c]
     counts = [_count_case(fact, where).label(name) for name, where in rollup_conditions(fact.name).items()]
-    select = sa.select(day.label("day"), *dims, *counts).group_by(day, *dims)
+    return sa.select(day.label("day"), *dims, *counts).group_by(day, *dims)
+
+
+def _refresh_rollup(connection: sa.Connection, table: sa.Table) -> None:
+    select = _rollup_source(table)
     connection.execute(table.delete())
     connection.execute(table.insert().from_select([c.name for c in table.columns], select))
     groups = GROUPS[table.name]
@@ -316,7 +336,8 @@ def refresh_rollups(connection: sa.Connection, facts: Iterable[str] | None = Non
     names = {fact.name for fact in chosen}
     ROLLUP_METADATA.create_all(connection, checkfirst=True)
     rebuilt = [table for table in ROLLUPS if table.info["fact"] in names]
-    for table in rebuilt:
+    # parents before the rollups summed from them
+    for table in sorted(rebuilt, key=lambda t: t.info["parent"] is not None):
         _refresh_rollup(connection, table)
     for name, table in OPEN_TABLES.items():
         if name in names:

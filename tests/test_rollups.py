@@ -154,6 +154,14 @@ def test_the_router_reads_rollups_and_open_items_where_it_can(rolled: sa.Engine)
     )
     sql = str(compile_routed(by_grid, ThreeRates(), "duckdb", state))
     assert "rollup_grid_events_grid_daily" in sql and "grid_events.collected_at" in sql  # edge day from facts
+    # city- or district-wide and department scopes read the smallest rollup, streets the street one
+    by_department = MetricRequest(
+        ("complaint_received",), ("department",), time_range=LIVE, scope=Scope(regions=frozenset({"330102"}))
+    )
+    assert "rollup_complaints_district_daily" in str(compile_routed(by_department, ThreeRates(), "duckdb", state))
+    by_street = MetricRequest(("complaint_received",), ("street",), time_range=LIVE)
+    by_street_sql = str(compile_routed(by_street, ThreeRates(), "duckdb", state))
+    assert "rollup_complaints_daily" in by_street_sql and "rollup_complaints_district_daily" not in by_street_sql
     # department scope + grid dimension: no rollup has both, the facts answer
     assert sources(
         MetricRequest(("grid_collected",), ("grid",), time_range=LIVE, scope=Scope(departments=frozenset({"DEP_A"}))),
@@ -245,7 +253,12 @@ def test_refreshing_one_table_leaves_the_others_on_the_facts(engine: sa.Engine) 
     fixture_city.load(engine)
     with engine.begin() as connection:
         rebuilt = refresh_rollups(connection, facts=("complaints",))
-    assert set(rebuilt) == {"rollup_complaints_daily", "rollup_complaints_grid_daily", "open_complaints"}
+    assert set(rebuilt) == {
+        "rollup_complaints_district_daily",
+        "rollup_complaints_daily",
+        "rollup_complaints_grid_daily",
+        "open_complaints",
+    }
     state = read_state(engine)
     assert state is not None and set(state.watermarks) == {"complaints"}
     services = MetricRequest(("service_received",), time_range=LIVE)
