@@ -126,8 +126,32 @@ def get_engine(url: str) -> sa.Engine:
                     f"No driver for {parsed.drivername!r}: install it (see requirements.txt) "
                     f"or use another URL. ({exc})"
                 ) from exc
+            if parsed.get_backend_name() == "postgresql":
+                sa.event.listen(engine, "connect", _postgres_session)
             _engines[url] = engine
         return engine
+
+
+# Session settings of the cockpit's PostgreSQL connections (measured on the scale-30 demo, docs/benchmarks.md):
+# - jit: the metric queries are short and many; once a month of facts crosses ``jit_above_cost``,
+#   compiling the plan took 0.3–1 s longer than running it;
+# - random_page_cost: the default (4) models spinning disks; with the data in memory or on SSD the
+#   planner then preferred scanning 12 M rows (0.67 s) to the "finished after T" index (0.05 s).
+POSTGRES_SESSION: dict[str, str] = {"jit": "off", "random_page_cost": "1.1"}
+
+
+def _postgres_session(dbapi_connection: object, _record: object) -> None:
+    """Apply ``POSTGRES_SESSION``; an engine that speaks the protocol without a setting keeps its default."""
+    for name, value in POSTGRES_SESSION.items():
+        cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+        try:
+            cursor.execute(f"SET {name} = {value}")
+        except Exception:  # a PostgreSQL-compatible engine without the setting
+            dbapi_connection.rollback()  # type: ignore[attr-defined]
+        else:
+            dbapi_connection.commit()  # type: ignore[attr-defined]
+        finally:
+            cursor.close()
 
 
 def dispose_engine(url: str) -> None:

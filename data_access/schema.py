@@ -95,8 +95,9 @@ service_cases = sa.Table(
     _index("ix_service_cases_submitted", "submitted_at"),
     _index("ix_service_cases_department", "department_code"),
     _index("ix_service_cases_street", "street_code"),
-    # "finished after T" (snapshots at a past as-of time read those rows beside the open items)
-    _index("ix_service_cases_completed", "completed_at"),
+    # "finished after T, received before T": a snapshot at a past as-of time reads those rows beside
+    # the open items; the second column filters inside the index (no table row read for a miss)
+    _index("ix_service_cases_completed_submitted", "completed_at", "submitted_at"),
 )
 
 complaints = sa.Table(
@@ -130,7 +131,7 @@ complaints = sa.Table(
     _index("ix_complaints_received", "received_at"),
     _index("ix_complaints_department", "department_code"),
     _index("ix_complaints_street", "street_code"),
-    _index("ix_complaints_resolved", "resolved_at"),
+    _index("ix_complaints_resolved_received", "resolved_at", "received_at"),
 )
 
 grid_events = sa.Table(
@@ -162,7 +163,7 @@ grid_events = sa.Table(
     _index("ix_grid_events_collected", "collected_at"),
     _index("ix_grid_events_department", "department_code"),
     _index("ix_grid_events_grid", "grid_code"),
-    _index("ix_grid_events_handled", "handled_at"),
+    _index("ix_grid_events_handled_collected", "handled_at", "collected_at"),
 )
 
 demo_anomalies = sa.Table(
@@ -322,5 +323,13 @@ saved_views = sa.Table(
 
 
 def create_schema(engine: sa.Engine) -> None:
-    """Create every contract table that does not exist yet (never drops or alters)."""
+    """Create every contract table that does not exist yet, and the indexes they lack (never drops or alters).
+
+    ``create_all`` skips existing tables whole, so an index added in a later release is created
+    here on a database made by an earlier one (a one-off cost the first time).
+    """
     metadata.create_all(engine, checkfirst=True)
+    with engine.begin() as connection:
+        for table in metadata.sorted_tables:
+            for index in table.indexes:
+                index.create(connection, checkfirst=True)

@@ -100,3 +100,14 @@ def test_check_cli_reports_and_exits_non_zero(
 def test_data_as_of_is_latest_record(tiny_engine: sa.Engine) -> None:
     assert str(data_as_of(tiny_engine)) == "2026-02-28 08:00:00"
     assert max(row["collected_at"] for row in fixture_city.GRID_EVENTS).isoformat(" ") == "2026-02-28 08:00:00"
+
+
+def test_postgres_sessions_get_the_cockpit_settings(postgres_engine: sa.Engine) -> None:
+    """JIT off and SSD page costs on every pooled connection (docs/benchmarks.md says why)."""
+    from data_access.engine import POSTGRES_SESSION
+
+    assert POSTGRES_SESSION == {"jit": "off", "random_page_cost": "1.1"}
+    with postgres_engine.connect() as first, postgres_engine.connect() as second:
+        for connection in (first, second):
+            assert connection.exec_driver_sql("SHOW jit").scalar_one() == "off"
+            assert connection.exec_driver_sql("SHOW random_page_cost").scalar_one() == "1.1"
