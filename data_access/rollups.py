@@ -405,16 +405,28 @@ def read_state(engine: sa.Engine) -> RollupState | None:
     return STATES.get_or_load(key, lambda: _load_state(engine))
 
 
+def aggregate_tables(fact: str) -> set[str]:
+    """The names of every aggregate table the router may read for one fact table."""
+    names = {table.name for table in ROLLUPS if table.info["fact"] == fact}
+    names |= {GROUPS[name].name for name in list(names)}
+    if fact in OPEN_TABLES:
+        names.add(OPEN_TABLES[fact].name)
+    return names
+
+
 def _load_state(engine: sa.Engine) -> RollupState | None:
     with engine.connect() as connection:
-        if not sa.inspect(connection).has_table(rollup_state.name):
+        present = set(sa.inspect(connection).get_table_names())
+        if rollup_state.name not in present:
             return None
         rows = connection.execute(sa.select(rollup_state.c.fact, rollup_state.c.watermark)).all()
-        if not rows:
-            return None
         r = schema.regions.c
         levels = {str(code): str(level) for code, level in connection.execute(sa.select(r.code, r.level))}
-    watermarks = {str(fact): _as_datetime(value) for fact, value in rows}
+    # A table refreshed by an earlier release lacks the aggregates added since: it reads the facts
+    # until the next refresh (``python -m data_access.rollups``) builds them.
+    watermarks = {str(fact): _as_datetime(value) for fact, value in rows if aggregate_tables(str(fact)) <= present}
+    if not watermarks:
+        return None
     return RollupState(watermarks=watermarks, region_levels=levels)
 
 
