@@ -402,7 +402,19 @@ STATES: ResultCache[RollupState | None] = ResultCache(ttl_seconds=60)
 def read_state(engine: sa.Engine) -> RollupState | None:
     """The database's rollup state (cached a minute), or None when it has no refreshed rollups."""
     key = engine.url.render_as_string(hide_password=False)
-    return STATES.get_or_load(key, lambda: _load_state(engine))
+    return STATES.get_or_load(key, lambda: _interned(_load_state(engine)))
+
+
+_SEEN: dict[RollupState, RollupState] = {}
+
+
+def _interned(state: RollupState | None) -> RollupState | None:
+    """The state object read before when nothing changed: cache lookups keyed on it then compare identity."""
+    if state is None:
+        return None
+    if len(_SEEN) > 64:  # refreshes and databases come and go; a few states are live at once
+        _SEEN.clear()
+    return _SEEN.setdefault(state, state)
 
 
 def aggregate_tables(fact: str) -> set[str]:
