@@ -34,7 +34,6 @@ import duckdb
 import sqlalchemy as sa
 
 from bench.__main__ import END, ensure_database, machine, route_summary
-from bench.topic_pages import busiest
 from dashboard import queries
 from dashboard.export_ui import export_files
 from dashboard.i18n import metric_label, t
@@ -45,10 +44,11 @@ from dashboard.topic_tables import detail_frame
 from dashboard.topic_ui import PAGE_SIZES
 from data_access import schema
 from data_access.details import DETAIL_COLUMNS, DetailPage, DetailRequest, fetch_details
-from data_access.distributions import histogram
+from data_access.distributions import HistogramRequest, histogram
 from data_access.engine import dispose_engine, get_engine
 from data_access.metrics import RESULTS, code_names, data_as_of, region_names, run_metrics
-from data_access.rollups import STATES
+from data_access.query import MetricRequest, OrderBy
+from data_access.rollups import STATES, read_state
 from data_access.settings import ThreeRates, load_city
 
 LANG = "zh"
@@ -87,6 +87,8 @@ class InteractionResult:
     fact_selects: int  # detail and histogram SELECTs: always on the facts
     file_bytes: int | None
     load: float  # 1-minute load average when the step began
+    slowest: str  # the read that takes longest alone, cold
+    slowest_seconds: float
 
 
 def selects(reads: TopicRender) -> int:
@@ -140,6 +142,16 @@ def cockpit_reads(as_of: dt.datetime, district: str | None) -> TopicRender:
     level = "street" if district else "district"  # View.shown_level
     requests = queries.cockpit_requests(period, window, map_level=level, map_district=district)
     return TopicRender(tuple(dict.fromkeys(requests)), (), ())
+
+
+def busiest(engine: sa.Engine, topic: TopicQueries, dimension: str, rates: ThreeRates) -> str:
+    """The value of ``dimension`` with the most records in the view, its filters kept.
+
+    (``bench.topic_pages.busiest`` drops the filters: inside a district it can name another district's street.)
+    """
+    volume = topic.by(dimension)
+    top = replace(volume, metrics=volume.metrics[:1], order_by=(OrderBy(volume.metrics[0], descending=True),), limit=1)
+    return str(run_metrics(engine, top, rates, cache=None)[dimension][0])
 
 
 def interaction_steps(engine: sa.Engine, as_of: dt.datetime, rates: ThreeRates) -> list[Step]:
@@ -275,6 +287,29 @@ def clear_caches() -> None:
     STATES.clear()
 
 
+def describe(read: MetricRequest | HistogramRequest | DetailRequest) -> str:
+    """A short name for one read, for the "slowest read" column."""
+    if isinstance(read, MetricRequest):
+        names = ", ".join(read.metrics[:2]) + (", …" if len(read.metrics) > 2 else "")
+        return f"{names} by {', '.join(read.dimensions) or 'total'}"
+    if isinstance(read, HistogramRequest):
+        return f"histogram {read.start} → {read.stop}" + (f" by {read.by}" if read.by else "")
+    return f"detail page {read.page} ({read.sort or 'time'})"
+
+
+def slowest_read(engine: sa.Engine, step: Step, rates: ThreeRates) -> tuple[str, float]:
+    """The step's read that takes longest alone, cold (rollup state already read), and its seconds."""
+    clear_caches()
+    run_reads(engine, step.cached, rates)
+    read_state(engine)
+    reads: list[TopicRender] = [TopicRender((r,), (), ()) for r in step.reads.metrics]
+    reads += [TopicRender((), (h,), ()) for h in step.reads.histograms]
+    reads += [TopicRender((), (), (d,)) for d in step.reads.details]
+    timed = [(read, _timed(lambda read=read: run_reads(engine, read, rates))) for read in reads]
+    read, seconds = max(timed, key=lambda pair: pair[1])
+    return describe((*read.metrics, *read.histograms, *read.details)[0]), seconds
+
+
 def _timed(action: Callable[[], object]) -> float:
     began = time.perf_counter()
     action()
@@ -347,6 +382,7 @@ def measure_interactions(url: str, repeat: int, label: str | None = None) -> lis
     for step in steps:
         load = os.getloadavg()[0]
         first, cold, warm, sent, rows, size = measure_step(engine, step, rates, names, repeat)
+        slowest, slowest_seconds = slowest_read(engine, step, rates)
         results.append(
             InteractionResult(
                 database=label or _label(url),
@@ -363,6 +399,8 @@ def measure_interactions(url: str, repeat: int, label: str | None = None) -> lis
                 fact_selects=len(step.reads.histograms) + 2 * len(step.reads.details),
                 file_bytes=size,
                 load=load,
+                slowest=slowest,
+                slowest_seconds=slowest_seconds,
             )
         )
     clear_caches()
@@ -384,15 +422,17 @@ def interactions_table(results: list[InteractionResult]) -> str:
             f"1-minute load average {min(loads):.1f}–{max(loads):.1f} during the steps.",
             "",
             "| step | kind | SELECTs sent (of the view's) | first | cold | warm | < 500 ms cold? | rows read "
-            "| metrics from rollups / open items / facts | detail & histogram SELECTs | file | load |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+            "| metrics from rollups / open items / facts | detail & histogram SELECTs | slowest read alone, cold "
+            "| file | load |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in mine:
             size = "—" if r.file_bytes is None else f"{r.file_bytes / 1024:,.1f} KiB"
             met = "yes" if r.cold < TARGET_SECONDS else "no"
             lines.append(
                 f"| {r.step} | {r.kind} | {r.selects} ({r.view_selects}) | {_ms(r.first)} | {_ms(r.cold)} "
-                f"| {_ms(r.warm)} | {met} | {r.rows:,} | {r.routes} | {r.fact_selects} | {size} | {r.load:.1f} |"
+                f"| {_ms(r.warm)} | {met} | {r.rows:,} | {r.routes} | {r.fact_selects} "
+                f"| {r.slowest}: {_ms(r.slowest_seconds)} | {size} | {r.load:.1f} |"
             )
         lines.append("")
     lines += [
@@ -401,7 +441,8 @@ def interactions_table(results: list[InteractionResult]) -> str:
         "from cached: for a later detail page, page 1 and the count); *warm*: the same again, from the",
         "shared result cache. *SELECTs sent*: queries the cold run sent to the database; in brackets,",
         "the SELECTs of the whole new view (a drill or filter makes only those that changed).",
-        "*rows read*: rows the step's reads returned to Python. Exports include making the file; the",
+        "*rows read*: rows the step's reads returned to Python. *slowest read*: each read of the step",
+        "timed alone, cold, once (rollup state already read). Exports include making the file; the",
         "audit-trail row the app writes after a download is not included.",
     ]
     return "\n".join(lines)
