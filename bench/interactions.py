@@ -89,6 +89,7 @@ class InteractionResult:
     load: float  # 1-minute load average when the step began
     slowest: str  # the read that takes longest alone, cold
     slowest_seconds: float
+    state_seconds: float  # reading the rollup state again: part of every cold figure
 
 
 def selects(reads: TopicRender) -> int:
@@ -378,6 +379,7 @@ def measure_interactions(url: str, repeat: int, label: str | None = None) -> lis
     for domain in TOPIC_TABLES:  # the pages a viewer has seen before drilling or filtering
         run_reads(engine, page_reads(TopicQueries(domain, TopicState(), as_of), words, geo_levels), rates)
     run_reads(engine, cockpit_reads(as_of, None), rates)
+    state_seconds = statistics.median(_timed(lambda: (STATES.clear(), read_state(engine))) for _ in range(repeat))
     results = []
     for step in steps:
         load = os.getloadavg()[0]
@@ -401,6 +403,7 @@ def measure_interactions(url: str, repeat: int, label: str | None = None) -> lis
                 load=load,
                 slowest=slowest,
                 slowest_seconds=slowest_seconds,
+                state_seconds=state_seconds,
             )
         )
     clear_caches()
@@ -419,7 +422,8 @@ def interactions_table(results: list[InteractionResult]) -> str:
         loads = [r.load for r in mine]
         lines += [
             f"**{database}** — rows per fact table (services / complaints / grid): {mine[0].rows_per_table}; "
-            f"1-minute load average {min(loads):.1f}–{max(loads):.1f} during the steps.",
+            f"1-minute load average {min(loads):.1f}–{max(loads):.1f} during the steps; reading the rollup state "
+            f"again (part of every cold figure) {_ms(mine[0].state_seconds)} ms.",
             "",
             "| step | kind | SELECTs sent (of the view's) | first | cold | warm | < 500 ms cold? | rows read "
             "| metrics from rollups / open items / facts | detail & histogram SELECTs | slowest read alone, cold "
