@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import os
 import statistics
 import sys
@@ -303,12 +304,19 @@ def slowest_read(engine: sa.Engine, step: Step, rates: ThreeRates) -> tuple[str,
     clear_caches()
     run_reads(engine, step.cached, rates)
     read_state(engine)
-    reads: list[TopicRender] = [TopicRender((r,), (), ()) for r in step.reads.metrics]
-    reads += [TopicRender((), (h,), ()) for h in step.reads.histograms]
-    reads += [TopicRender((), (), (d,)) for d in step.reads.details]
-    timed = [(read, _timed(lambda read=read: run_reads(engine, read, rates))) for read in reads]
+    reads: list[tuple[MetricRequest | HistogramRequest | DetailRequest, TopicRender]] = [
+        (r, TopicRender((r,), (), ())) for r in step.reads.metrics
+    ]
+    reads += [(h, TopicRender((), (h,), ())) for h in step.reads.histograms]
+    reads += [(d, TopicRender((), (), (d,))) for d in step.reads.details]
+    timed = [(read, _timed(functools.partial(run_reads, engine, alone, rates))) for read, alone in reads]
     read, seconds = max(timed, key=lambda pair: pair[1])
-    return describe((*read.metrics, *read.histograms, *read.details)[0]), seconds
+    return describe(read), seconds
+
+
+def _state_read(engine: sa.Engine) -> None:
+    STATES.clear()
+    read_state(engine)
 
 
 def _timed(action: Callable[[], object]) -> float:
@@ -379,7 +387,7 @@ def measure_interactions(url: str, repeat: int, label: str | None = None) -> lis
     for domain in TOPIC_TABLES:  # the pages a viewer has seen before drilling or filtering
         run_reads(engine, page_reads(TopicQueries(domain, TopicState(), as_of), words, geo_levels), rates)
     run_reads(engine, cockpit_reads(as_of, None), rates)
-    state_seconds = statistics.median(_timed(lambda: (STATES.clear(), read_state(engine))) for _ in range(repeat))
+    state_seconds = statistics.median(_timed(functools.partial(_state_read, engine)) for _ in range(repeat))
     results = []
     for step in steps:
         load = os.getloadavg()[0]
