@@ -384,11 +384,14 @@ def compiled_sql(statement: sa.Select[Any], dialect: sa.Dialect) -> tuple[str, t
     return str(compiled), ordered
 
 
-def record_conditions(request: MetricRequest, rates: ThreeRates, dialect: str) -> list[sa.ColumnElement[bool]]:
+def record_conditions(
+    request: MetricRequest, rates: ThreeRates, dialect: str, table: sa.Table | None = None
+) -> list[sa.ColumnElement[bool]]:
     """The WHERE clause of the records a request's one count metric counts (the cases behind a number).
 
     Scope, filters and time range exactly as ``compile_request`` applies them, plus the metric's own
-    row condition, so a detail list of "超期未办结" holds exactly the rows the KPI counted.
+    row condition, so a detail list of "超期未办结" holds exactly the rows the KPI counted. ``table``
+    replaces the fact table by a copy of its columns (the open-items table), as in ``compile_request``.
     """
     if len(request.metrics) != 1:
         raise RequestError("the records behind a number come from one metric")
@@ -396,16 +399,16 @@ def record_conditions(request: MetricRequest, rates: ThreeRates, dialect: str) -
     formula = metric.formula
     if not (isinstance(formula, Simple) and formula.measure.agg is Agg.COUNT):
         raise RequestError(f"{metric.name} is not a count: its records cannot be listed")
-    table = metric_table(request.metrics)
+    table = metric_table(request.metrics) if table is None else table
     builder = _MetricCompiler(table, request, rates, dialect)
     where = base_conditions(table, request)
-    time_column = table.c[TIME_COLUMN[table.name]]
+    times = time_column(table)
     if request.time_range is not None:
         if not metric.snapshot:
-            where.append(time_column >= request.time_range.start)
-        where.append(time_column < request.time_range.end)
+            where.append(times >= request.time_range.start)
+        where.append(times < request.time_range.end)
     elif metric.snapshot:
-        where.append(time_column < builder.as_of())
+        where.append(times < builder.as_of())
     if formula.measure.where is not None:
         where.append(builder.cond(formula.measure.where))
     return where

@@ -25,6 +25,8 @@ from data_access.masking import mask_values
 from data_access.metric_registry import METRICS, TIME_COLUMN
 from data_access.metrics import RESULTS
 from data_access.query import EVERYTHING, Filter, MetricRequest, RequestError, Scope, TimeRange
+from data_access.rollup_routing import records_table
+from data_access.rollups import RollupState, read_state
 from data_access.settings import ThreeRates
 
 MAX_PAGE_SIZE = 500
@@ -164,8 +166,8 @@ def _as_of(request: DetailRequest) -> dt.datetime:
     return as_of
 
 
-def _computed(table: sa.Table, as_of: dt.datetime) -> dict[str, sa.ColumnElement[Any]]:
-    start, stop, limit = (table.c[name] for name in CLOCKS[table.name])
+def _computed(table: sa.Table, fact: str, as_of: dt.datetime) -> dict[str, sa.ColumnElement[Any]]:
+    start, stop, limit = (table.c[name] for name in CLOCKS[fact])
     moment = sa.cast(sa.literal(as_of, sa.DateTime()), sa.DateTime())
     # Stopped clocks count to the stop; open ones (or stops after the as-of time) to the as-of time.
     end = sa.case((sa.and_(stop.is_not(None), stop <= moment), stop), else_=moment)
@@ -174,16 +176,27 @@ def _computed(table: sa.Table, as_of: dt.datetime) -> dict[str, sa.ColumnElement
     return {ELAPSED: elapsed, OVERDUE: overdue}
 
 
-def detail_statements(request: DetailRequest, rates: ThreeRates, dialect: str) -> tuple[sa.Select[Any], sa.Select[Any]]:
-    """(page of rows, total count) for a detail request, as two SELECTs on the one fact table."""
-    table = _check(request)
-    where = record_conditions(request.metric_request(), rates, dialect)
-    computed = _computed(table, _as_of(request))
-    columns = [table.c[name] for name in DETAIL_COLUMNS[table.name]]
-    sort_name = request.sort or TIME_COLUMN[table.name]
+def detail_statements(
+    request: DetailRequest, rates: ThreeRates, dialect: str, source: sa.Table | None = None
+) -> tuple[sa.Select[Any], sa.Select[Any]]:
+    """(page of rows, total count) for a detail request, as two SELECTs on the one fact table.
+
+    ``source`` replaces the fact table by its open-items copy where that holds every listed row
+    (``rollup_routing.records_table``).
+    """
+    fact = _check(request)
+    table = fact if source is None else source
+    where = record_conditions(request.metric_request(), rates, dialect, table)
+    computed = _computed(table, fact.name, _as_of(request))
+    columns = [table.c[name] for name in DETAIL_COLUMNS[fact.name]]
+    sort_name = request.sort or TIME_COLUMN[fact.name]
     sort = computed[sort_name] if sort_name in computed else table.c[sort_name]
-    identifier = table.c[DETAIL_COLUMNS[table.name][0]]
-    ordering = [sa.case((sort.is_(None), 1), else_=0), sort.desc() if request.descending else sort.asc(), identifier]
+    identifier = table.c[DETAIL_COLUMNS[fact.name][0]]
+    ordering = [sort.desc() if request.descending else sort.asc(), identifier]
+    if sort_name in computed or fact.c[sort_name].nullable:
+        # Empty values last, in every engine (MySQL has no NULLS LAST). A NOT NULL column goes
+        # without it, so a row store reads the page in its index order and stops after it.
+        ordering.insert(0, sa.case((sort.is_(None), 1), else_=0))
     rows = (
         sa.select(*columns, *(expression.label(name) for name, expression in computed.items()))
         .where(*where)
@@ -199,9 +212,12 @@ Compiled = tuple[sa.Select[Any], tuple[str, tuple[Any, ...]]]
 
 
 @functools.lru_cache(maxsize=1024)
-def _compiled(request: DetailRequest, rates: ThreeRates, dialect: sa.Dialect) -> tuple[Compiled, Compiled]:
+def _compiled(
+    request: DetailRequest, rates: ThreeRates, dialect: sa.Dialect, state: RollupState | None = None
+) -> tuple[Compiled, Compiled]:
     """((count statement, its SQL), (page statement, its SQL)), memoised: a cache hit must not recompile."""
-    rows, total = detail_statements(request, rates, dialect.name)
+    source = records_table(request.metric_request(), state)
+    rows, total = detail_statements(request, rates, dialect.name, source)
     return (total, compiled_sql(total, dialect)), (rows, compiled_sql(rows, dialect))
 
 
@@ -241,7 +257,8 @@ def fetch_details(
     """One page of the records behind a number; personal data masked unless ``reveal_personal_data``."""
     table = _check(request)
     rates = rates or ThreeRates()
-    (total_sql, total_text), _ = _compiled(request, rates, engine.dialect)
+    state = read_state(engine)
+    (total_sql, total_text), _ = _compiled(request, rates, engine.dialect, state)
 
     def count(rows: list[sa.Row[Any]]) -> pl.DataFrame:
         return pl.DataFrame({"n": [rows[0][0]]})
@@ -250,7 +267,7 @@ def fetch_details(
     last_page = max(1, -(-total // request.page_size))
     if request.page > last_page:  # the view shrank under the viewer (a filter, an import): show its last page
         request = replace(request, page=last_page)
-    _, (rows_sql, rows_text) = _compiled(request, rates, engine.dialect)
+    _, (rows_sql, rows_text) = _compiled(request, rates, engine.dialect, state)
     frame = cached_select(engine, rows_sql, lambda rows: _frame(table, rows), cache, ttl_seconds, compiled=rows_text)
     if not reveal_personal_data:
         frame = frame.with_columns(

@@ -280,6 +280,20 @@ def _open_select(
     return statement
 
 
+def records_table(request: MetricRequest, state: RollupState | None) -> sa.Table | None:
+    """The open-items table when it holds every record a one-metric detail list shows, else None.
+
+    A live snapshot count (超期未办结 now) counts only rows whose "not done" column is NULL, and the
+    open-items copy holds exactly those rows: its list reads tens of thousands of rows, not millions.
+    """
+    if state is None or len(request.metrics) != 1:
+        return None
+    metric = METRICS[request.metrics[0]]
+    if not metric.snapshot or not _open_answers(metric, request):
+        return None
+    return OPEN_TABLES[metric.table] if _is_live(request, metric.table, state) else None
+
+
 def sources(request: MetricRequest, state: RollupState) -> dict[str, list[str]]:
     """Metric names per source ('rollup', 'open', 'fact'), in request order."""
     fact = metric_table(request.metrics).name

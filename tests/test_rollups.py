@@ -42,6 +42,7 @@ T = dt.datetime
 TABLES = ("service_cases", "complaints", "grid_events")
 # Later than every timestamp in the fixture: "done by the as-of time" means "done at all".
 LIVE = TimeRange(T(2026, 2, 1), T(2026, 12, 31, 10, 30))
+FEBRUARY_10 = TimeRange(T(2026, 2, 1), T(2026, 2, 10))
 RANGES = (
     FEBRUARY,  # whole days, as-of = 1 March (some records finish later: not live)
     TimeRange(T(2026, 2, 3, 10, 30), T(2026, 2, 20, 15, 0)),  # ragged edges: facts for the edge days
@@ -317,3 +318,31 @@ def test_a_table_missing_an_aggregate_reads_the_facts_until_refreshed(engine: sa
         refresh_rollups(connection, facts=("grid_events",))
     state = read_state(engine)
     assert state is not None and sources(grid, state) == {"rollup": ["grid_collected"]}
+
+
+@pytest.mark.parametrize("metric", ["service_overdue_open", "complaint_overdue_open", "grid_overdue_open"])
+def test_live_overdue_lists_read_the_open_items_and_list_the_same_records(
+    metric: str, rolled: sa.Engine, tiny_engine: sa.Engine
+) -> None:
+    """超期未办结 now: the open-items copy lists exactly the records the facts list; a past as-of reads the facts."""
+    from data_access.details import DetailRequest, _compiled, fetch_details
+
+    table = METRICS[metric].table
+    state = read_state(rolled)
+    assert read_state(tiny_engine) is None  # the fixture without aggregates: the facts answer
+    assert state is not None
+    watermark = state.watermarks[table]
+    assert watermark is not None and FEBRUARY_10.end < watermark <= LIVE.end
+    for scope in SCOPES:
+        # live: the as-of time is past every timestamp; 10 February: records finished later are not open items
+        for time_range, reads_open in ((LIVE, True), (FEBRUARY_10, False)):
+            request = DetailRequest(table, metric, time_range=time_range, scope=scope, sort="overdue_hours")
+            (_, (count_sql, _)), (_, (rows_sql, _)) = _compiled(request, ThreeRates(), rolled.dialect, state)
+            assert (f"FROM open_{table}" in rows_sql and f"FROM open_{table}" in count_sql) is reads_open
+            routed = fetch_details(rolled, request, cache=None)
+            facts = fetch_details(tiny_engine, request, cache=None)
+            assert routed.total == facts.total
+            assert_frame_equal(routed.rows, facts.rows)
+    # the live list is not empty: the comparison above compared records, not two empty pages
+    live = fetch_details(rolled, DetailRequest(table, metric, time_range=LIVE), cache=None)
+    assert live.total > 0 and live.rows.height == min(live.total, 50)
