@@ -92,15 +92,23 @@ def _per_fact(fact: str) -> tuple[RollupDef, ...]:
 
     district × department answers the city- and district-wide screens and department scopes (a
     month is a few thousand rows); the street one answers street rankings and drills; the grid one
-    (complaints and grid events only) the map's grid points and grid-level scopes.
+    (complaints and grid events only) the map's grid points and grid-level scopes; the category one
+    (the same two) views filtered or split by first-level category, city- or district-wide.
     """
     street = RollupDef(f"rollup_{fact}_daily", fact, ("district_code", "street_code", "department_code"))
     coarse = RollupDef(f"rollup_{fact}_district_daily", fact, ("district_code", "department_code"), parent=street.name)
     found = [coarse, street]
     if fact != "service_cases":
-        columns = ("district_code", "street_code", "community_code", "grid_code")
-        found.append(RollupDef(f"rollup_{fact}_grid_daily", fact, columns))
+        grids = ("district_code", "street_code", "community_code", "grid_code")
+        found.append(RollupDef(f"rollup_{fact}_grid_daily", fact, grids))
+    if fact in CATEGORY_COLUMN:
+        categories = ("district_code", "department_code", CATEGORY_COLUMN[fact])
+        found.append(RollupDef(f"rollup_{fact}_category_daily", fact, categories))
     return tuple(found)
+
+
+# The first-level category a topic page filters by (12345 诉求大类, 城管 大类): its own rollup.
+CATEGORY_COLUMN: dict[str, str] = {"complaints": "category_l1_code", "grid_events": "major_category_code"}
 
 
 ROLLUP_DEFS: tuple[RollupDef, ...] = tuple(

@@ -57,7 +57,18 @@ SCOPES = (
     Scope(regions=frozenset({fixture_city.G1})),  # a grid code: only the grid rollups hold it
     Scope(regions=frozenset({"NOT_A_CODE"})),
 )
-GROUPINGS = ((), ("district",), ("street",), ("department",), ("day",), ("week",), ("grid",), ("channel",))
+GROUPINGS = (
+    (),
+    ("district",),
+    ("street",),
+    ("department",),
+    ("day",),
+    ("week",),
+    ("grid",),
+    ("channel",),
+    ("category_l1",),
+)
+CATEGORY = {"complaints": "C01", "grid_events": "GE01"}  # a first-level category of the fixture
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +111,10 @@ def _requests() -> Iterator[MetricRequest]:
                 names, dims, time_range=FEBRUARY, filters=(Filter("region", (fixture_city.S1, fixture_city.C2)),)
             )
             yield MetricRequest(names, dims, time_range=LIVE, filters=(Filter("department", (fixture_city.A,)),))
+            if table in CATEGORY:
+                for time_range in (FEBRUARY, LIVE):
+                    category = (Filter("category_l1", (CATEGORY[table],)),)
+                    yield MetricRequest(names, dims, time_range=time_range, filters=category)
 
 
 def _answer(engine: sa.Engine, request: MetricRequest, routed: bool) -> pl.DataFrame:
@@ -163,6 +178,12 @@ def test_the_router_reads_rollups_and_open_items_where_it_can(rolled: sa.Engine)
     by_street = MetricRequest(("complaint_received",), ("street",), time_range=LIVE)
     by_street_sql = str(compile_routed(by_street, ThreeRates(), "duckdb", state))
     assert "rollup_complaints_daily" in by_street_sql and "rollup_complaints_district_daily" not in by_street_sql
+    # a first-level category, filtered or split by: the category rollup
+    by_category = MetricRequest(
+        ("complaint_received",), ("district",), time_range=LIVE, filters=(Filter("category_l1", ("C01",)),)
+    )
+    assert "rollup_complaints_category_daily" in str(compile_routed(by_category, ThreeRates(), "duckdb", state))
+    assert sources(by_category, state) == {"rollup": ["complaint_received"]}
     # department scope + grid dimension: no rollup has both, the facts answer
     assert sources(
         MetricRequest(("grid_collected",), ("grid",), time_range=LIVE, scope=Scope(departments=frozenset({"DEP_A"}))),
@@ -258,6 +279,7 @@ def test_refreshing_one_table_leaves_the_others_on_the_facts(engine: sa.Engine) 
         "rollup_complaints_district_daily",
         "rollup_complaints_daily",
         "rollup_complaints_grid_daily",
+        "rollup_complaints_category_daily",
         "open_complaints",
     }
     state = read_state(engine)
