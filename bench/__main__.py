@@ -1,4 +1,4 @@
-"""``python -m bench [--rows 1e6,1e7 | --scale 1,30] [--url URL] [--quick] [--repeat N] [--out FILE]``
+"""``python -m bench [--rows 1e6,1e7 | --scale 1,30] [--url URL] [--quick] [--repeat N] [--out FILE] [--interactions]``
 
 Measures the complete set of metric queries one render of the cockpit page issues (the very
 MetricRequests the page builds, from ``dashboard.queries``), on the embedded engine at each scale
@@ -14,6 +14,10 @@ and, with ``--url``, on a server database that holds the demo city (``python -m 
 * **usual way** — what many Streamlit dashboards do: read the whole fact tables into a DataFrame
   on each render and filter and aggregate in Python (here only the volume KPIs and trends, a
   subset of the cockpit's work, so the usual way is flattered).
+
+With ``--interactions`` it then times what a viewer does next (``bench.interactions``: a drill, a
+filter change, detail pages, an export) on the largest embedded scale and each ``--url``.
+Ingestion is measured by ``python -m bench.ingest`` (a child process per file, see docs/ingest.md).
 
 Demo databases are generated once per scale into ``data/bench/`` by a separate process (so this
 process's peak memory is the app's, not the generator's) and reused afterwards; a reused database
@@ -311,6 +315,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--usual", action="store_true", help="run the usual-way comparison on --url servers too")
     parser.add_argument("--no-embedded", action="store_true", help="measure only the --url databases")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "benchmarks.md")
+    parser.add_argument(
+        "--interactions",
+        action="store_true",
+        help="also time a drill, a filter change, detail pages and an export on the largest embedded scale and "
+        "each --url (bench.interactions; written to docs/benchmarks-interactions.md)",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         scales = [0.1]
@@ -331,6 +341,12 @@ def main(argv: list[str] | None = None) -> int:
     section = report(results, repeat, len(cockpit_requests(dt.datetime(2026, 10, 31, 12))))
     write_report(args.out, section)
     print(section)
+    if args.interactions:
+        from bench import interactions
+
+        more = ["--scale", f"{max(scales):g}", "--repeat", str(repeat)]
+        more += [part for url in args.url for part in ("--url", url)]
+        interactions.main([*more, "--no-embedded"] if args.no_embedded else more)
     return 0
 
 

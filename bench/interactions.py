@@ -29,12 +29,13 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TypeVar
 
 import duckdb
 import sqlalchemy as sa
 
-from bench.__main__ import END, ensure_database, machine, route_summary
+from bench.__main__ import END, MARK_END, MARK_START, REPO_ROOT, ensure_database, machine, route_summary, write_report
 from dashboard import queries
 from dashboard.export_ui import export_files
 from dashboard.i18n import metric_label, t
@@ -468,9 +469,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=30.0, help="scale of the embedded demo (30 ≈ 10 M rows)")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--no-embedded", action="store_true", help="measure only the --url databases")
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "benchmarks-interactions.md")
     args = parser.parse_args(argv)
+    command = " ".join(sys.argv[1:] if argv is None else argv)
     header = [
-        f"Measured {dt.datetime.now():%Y-%m-%d %H:%M} with `python -m bench.interactions {' '.join(sys.argv[1:])}`",
+        f"Measured {dt.datetime.now():%Y-%m-%d %H:%M} with `python -m bench.interactions {command}`",
         f"on {machine()}; demo data up to {END}; medians of {args.repeat} runs;"
         f" load average before the run {os.getloadavg()[0]:.1f}.",
         "",
@@ -484,7 +487,9 @@ def main(argv: list[str] | None = None) -> int:
     for url in args.url:
         results += measure_interactions(url, args.repeat)
         dispose_engine(url)
-    print("\n".join(header) + interactions_table(results))
+    section = "\n".join(header) + interactions_table(results)
+    write_report(args.out, f"{MARK_START}\n{section}\n{MARK_END}")
+    print(section)
     return 0
 
 
