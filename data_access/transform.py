@@ -532,10 +532,14 @@ class Transformer:
         for column in table.columns:
             if not column.nullable:
                 rules.append(Rule(column.name, "missing", pl.col(column.name).is_null(), pl.lit(None)))
-        for column in table.columns:
-            if isinstance(column.type, sa.String) and column.type.length:
-                too_long = pl.col(column.name).str.len_chars() > column.type.length
-                rules.append(Rule(column.name, "too_long", too_long.fill_null(False), pl.col(column.name)))
+        bounded = [c for c in table.columns if isinstance(c.type, sa.String) and c.type.length]
+        # A text is never longer in characters than in bytes, and the byte length costs nothing to read:
+        # counting characters (a pass over every text) is needed only where some text has more bytes.
+        widest = work.select(pl.col(c.name).str.len_bytes().max() for c in bounded).row(0) if bounded else ()
+        for column, most in zip(bounded, widest, strict=True):
+            length = column.type.length  # type: ignore[attr-defined]
+            too_long = pl.col(column.name).str.len_chars() > length if most and most > length else pl.lit(False)
+            rules.append(Rule(column.name, "too_long", too_long.fill_null(False), pl.col(column.name)))
         start, later = TIME_ORDER[table.name]
         for name in later:
             early = (pl.col(name) < pl.col(start)).fill_null(False)
@@ -548,7 +552,8 @@ class Transformer:
             chain = chain.when(rule.failed).then(index)
         work = work.with_columns(chain.otherwise(None).cast(pl.Int32).alias("rule"))
         columns = [column.name for column in self.table.columns]
-        valid = work.filter(pl.col("rule").is_null()).select(*columns, ROW)
+        # Select before filtering: the working frame also holds every source and raw text column.
+        valid = work.select(*columns, ROW, "rule").filter(pl.col("rule").is_null()).drop("rule")
         failed = work.filter(pl.col("rule").is_not_null())
         parts = []
         for index in failed.get_column("rule").unique().sort().to_list():

@@ -351,6 +351,16 @@ def test_each_rule_quarantines_its_corrupted_row(
     assert complaints(engine)["ticket_id"].to_list() == ["GD001", "GD002", "GD003", "GD004", "GD005", "GD006", "GD101"]
 
 
+def test_too_long_counts_characters_not_bytes(db: tuple[str, sa.Engine], tmp_path: Path) -> None:
+    """256 three-byte characters fit VARCHAR(256) (768 bytes); 257 do not, nor do 257 one-byte ones."""
+    url, engine = db
+    rows = [corrupt(工单编号="GD200", 标题="长" * 256), corrupt(工单编号="GD201", 标题="x" * 257)]
+    code, rejected = _hz_load(url, tmp_path, _hz(tmp_path, [*rows, corrupt(工单编号="GD202", 标题="长" * 257)]))
+    assert code == 0
+    assert [(r["row"], r["reason"]) for r in rejected] == [("8", "too_long"), ("9", "too_long")]
+    assert "GD200" in complaints(engine)["ticket_id"].to_list()
+
+
 def test_duplicate_across_batches_and_unknown_category_policy(db: tuple[str, sa.Engine], tmp_path: Path) -> None:
     url, engine = db
     file = _hz(tmp_path, [GOOD.replace("GD100", "GD002")])  # row 7 repeats row 2, two batches later
