@@ -20,7 +20,6 @@ names the column, key or setting at fault).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import os
 import shutil
@@ -29,7 +28,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,17 +39,8 @@ import sqlalchemy as sa
 
 from data_access import engine as db
 from data_access import schema
-from data_access.fact_writer import (
-    FILE,
-    FactWriter,
-    capped_memory,
-    parquet_source,
-    polars_types,
-    quote_path,
-    work_engine,
-)
+from data_access.fact_writer import FILE, FactWriter, parquet_source, polars_types, quote_path, work_engine
 from data_access.fact_writer import BatchOutcome as BatchOutcome  # re-exported: what a write did
-from data_access.ingest_direct import DirectWriter
 from data_access.mapping import Mapping, MappingProblem, load_mapping, preset_path
 from data_access.readers import ROW, SourceProblem, open_source
 from data_access.regions import RegionProblem, load_regions
@@ -294,29 +284,27 @@ def ingest_files(
     scratch = Path(tempfile.mkdtemp(prefix=".ingest-", dir=_scratch_parent(engine)))
     try:
         sink = Quarantine(quarantine or default_quarantine(paths[0]), scratch)
-        with _early_transaction(engine) as early:
-            writer = _writer(early, fact, scratch, batch_rows)
+        writer = FactWriter(fact, scratch, batch_rows)
+        try:
+            for index, path in enumerate(paths):
+                _load_file(index, path, names[index], mapping, transformer, writer, sink, summary, batch_rows)
+        except BaseException:
+            writer.abandon()  # the staging thread stopped; the scratch folder goes below
+            raise
+        writer.close()  # the last batch staged (its write error, if any, raised here)
+        summary.phases["validate"] = time.perf_counter() - began
+        with work_engine(scratch) as work:
             try:
-                for index, path in enumerate(paths):
-                    _load_file(index, path, names[index], mapping, transformer, writer, sink, summary, batch_rows)
-            except BaseException:
-                writer.abandon()  # the staging thread stopped; the scratch folder goes below
-                raise
-            with _database_errors():
-                writer.close()  # the last batch staged (its write error, if any, raised here)
-            summary.phases["validate"] = time.perf_counter() - began
-            with work_engine(scratch) as work:
-                try:
-                    duplicates = writer.find_duplicates(work)
-                    sink.write(work, names, writer, mapping.id_column)
-                except (duckdb.Error, OSError) as exc:
-                    raise IngestProblem(f"staging the import in {scratch} failed, nothing was written: {exc}") from exc
-                if duplicates:
-                    summary.rejected["duplicate_id"] += duplicates
-                summary.quarantine = sink.path if sink.rows or duplicates else None
-                summary.phases["duplicates"] = time.perf_counter() - began - summary.phases["validate"]
-                if writer.to_load:
-                    _load_database(engine, early, writer, work, transformer, regions.rows(), city, summary)
+                duplicates = writer.find_duplicates(work)
+                sink.write(work, names, writer, mapping.id_column)
+            except (duckdb.Error, OSError) as exc:
+                raise IngestProblem(f"staging the import in {scratch} failed, nothing was written: {exc}") from exc
+            if duplicates:
+                summary.rejected["duplicate_id"] += duplicates
+            summary.quarantine = sink.path if sink.rows or duplicates else None
+            summary.phases["duplicates"] = time.perf_counter() - began - summary.phases["validate"]
+            if writer.to_load:
+                _load_database(engine, writer, work, transformer, regions.rows(), city, summary)
     except OSError as exc:  # the scratch folder (a full disk) or the quarantine file
         raise IngestProblem(f"cannot write {exc.filename or scratch}: {exc.strerror or exc}") from exc
     finally:
@@ -336,55 +324,8 @@ def _scratch_parent(engine: sa.Engine) -> str | None:
     return None
 
 
-@contextlib.contextmanager
-def _database_errors() -> Iterator[None]:
-    """The database's own errors as the one IngestProblem the command line and the admin page show."""
-    try:
-        yield
-    except (sa.exc.SQLAlchemyError, duckdb.Error) as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise IngestProblem(f"the database refused the load, nothing was written: {reason}") from exc
-
-
-@contextlib.contextmanager
-def _early_transaction(engine: sa.Engine) -> Iterator[sa.Connection | None]:
-    """On DuckDB, the load's one transaction, opened before the first batch (None on servers).
-
-    Holding it from the start lets a first load append each batch while the next is validated
-    (``data_access.ingest_direct``); it is rolled back unless :func:`_load_database` commits it. The
-    memory cap is set before ``BEGIN`` and restored after the end: an aborted DuckDB transaction
-    accepts no ``SET``.
-    """
-    if engine.dialect.name != "duckdb":
-        yield None
-        return
-    with (
-        _database_errors(),
-        _LOADING,
-        engine.connect() as connection,
-        capped_memory(connection.connection.driver_connection),
-    ):
-        transaction = connection.begin()
-        try:
-            yield connection
-        finally:
-            if transaction.is_active:
-                transaction.rollback()
-
-
-def _writer(early: sa.Connection | None, fact: sa.Table, scratch: Path, batch_rows: int) -> FactWriter:
-    """Append as we go into an empty DuckDB table; stage everything for a merge otherwise."""
-    if early is not None:
-        with _database_errors():
-            empty = early.execute(sa.select(sa.literal(1)).select_from(fact).limit(1)).first() is None
-        if empty:
-            return DirectWriter(fact, scratch, batch_rows, early.connection.driver_connection)
-    return FactWriter(fact, scratch, batch_rows)
-
-
 def _load_database(
     engine: sa.Engine,
-    early: sa.Connection | None,
     writer: FactWriter,
     work: Any,
     transformer: Transformer,
@@ -392,36 +333,30 @@ def _load_database(
     city: CityConfig,
     summary: IngestSummary,
 ) -> None:
-    """The one transaction: facts, then the dimensions they use, then ``cockpit_meta``; all or nothing.
-
-    ``early``: the transaction already open (DuckDB); otherwise one is opened here.
-    """
-    with _database_errors(), contextlib.ExitStack() as stack:
-        if early is None:
-            stack.enter_context(_LOADING)
-            connection = stack.enter_context(engine.connect())
-            connection.begin()
-        else:
-            connection = early
-        transaction = connection.get_transaction()
-        assert transaction is not None
-        try:
-            outcome = writer.finish(connection, work)
-            summary.new, summary.updated, summary.unchanged = outcome.new, outcome.updated, outcome.unchanged
-            _write_dimensions(connection, transformer, region_rows, summary)
-            changed = summary.new + summary.updated + sum(summary.dimensions.values())
-            summary.data_version = (
-                record_import(connection, city, summary.table, summary.files)
-                if changed
-                else data_version(engine, connection)
-            )
-            transaction.commit()
-            summary.committed = True
-        except BaseException:
-            transaction.rollback()
-            summary.new = summary.updated = summary.unchanged = 0
-            summary.dimensions = {}
-            raise
+    """The one transaction: facts, then the dimensions they use, then ``cockpit_meta``; all or nothing."""
+    try:
+        with _LOADING, engine.connect() as connection:
+            transaction = connection.begin()
+            try:
+                outcome = writer.finish(connection, work)
+                summary.new, summary.updated, summary.unchanged = outcome.new, outcome.updated, outcome.unchanged
+                _write_dimensions(connection, transformer, region_rows, summary)
+                changed = summary.new + summary.updated + sum(summary.dimensions.values())
+                summary.data_version = (
+                    record_import(connection, city, summary.table, summary.files)
+                    if changed
+                    else data_version(engine, connection)
+                )
+                transaction.commit()
+                summary.committed = True
+            except BaseException:
+                transaction.rollback()
+                summary.new = summary.updated = summary.unchanged = 0
+                summary.dimensions = {}
+                raise
+    except (sa.exc.SQLAlchemyError, duckdb.Error) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise IngestProblem(f"the database refused the load, nothing was written: {reason}") from exc
 
 
 def _load_file(

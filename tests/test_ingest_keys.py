@@ -109,14 +109,7 @@ def test_a_load_that_would_duplicate_an_id_is_refused_and_rolled_back(
 def test_a_first_load_that_would_duplicate_an_id_is_refused(
     engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The same check after a staged first load into an empty table (the one-INSERT path).
-
-    A first load into DuckDB appends batch by batch instead (``tests/test_ingest_direct.py`` checks
-    the same refusal there); the staged path is forced here.
-    """
-    monkeypatch.setattr(
-        ingest, "_writer", lambda early, fact, scratch, rows: fact_writer.FactWriter(fact, scratch, rows)
-    )
+    """The same check after a first load into an empty table (the one-INSERT path)."""
     schema.create_schema(engine)
     before = snapshot(engine)
     merge = fact_writer.FactWriter._merge_duckdb
