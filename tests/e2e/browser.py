@@ -251,15 +251,21 @@ def open_app(page: Page, url: str, need: tuple[str, ...] = (), timeout: float = 
 
 
 # Flags the next script run: set when the app's script state turns to "running" after this call.
+# The records' old values count too: a fast run can go "running" and back before the observer's
+# callback reads the attribute, and reading only its current value then missed the run.
 WATCH_RUN_JS = """
 () => {
   window.__cockpitRan = false;
   const app = document.querySelector('[data-testid="stApp"]');
   if (window.__cockpitRunWatch) window.__cockpitRunWatch.disconnect();
-  window.__cockpitRunWatch = new MutationObserver(() => {
-    if (app.getAttribute('data-test-script-state') === 'running') window.__cockpitRan = true;
+  window.__cockpitRunWatch = new MutationObserver((records) => {
+    const running = 'running';
+    if (app.getAttribute('data-test-script-state') === running || records.some((r) => r.oldValue === running)) {
+      window.__cockpitRan = true;
+    }
   });
-  window.__cockpitRunWatch.observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+  window.__cockpitRunWatch.observe(
+    app, {attributes: true, attributeFilter: ['data-test-script-state'], attributeOldValue: true});
 }
 """
 
