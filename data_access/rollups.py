@@ -304,9 +304,9 @@ def _count_case(fact: sa.Table, where: Cond | None) -> sa.ColumnElement[Any]:
 
 def _rollup_source(table: sa.Table) -> sa.Select[Any]:
     """The rows of a rollup: from its parent rollup (summed) when it has one, else from the facts."""
-    parent = _TABLES.get(str(table.info.get("parent")))
     names = list(rollup_conditions(table.info["fact"]))
-    if parent is not None:
+    if table.info["parent"] is not None:
+        parent = _TABLES[table.info["parent"]]
         dims = [parent.c[column.name] for column in table.columns if column.name not in ("day", *names)]
         sums = [sa.cast(sa.func.sum(parent.c[name]), sa.BigInteger).label(name) for name in names]
         return sa.select(parent.c.day, *dims, *sums).group_by(parent.c.day, *dims)
