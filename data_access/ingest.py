@@ -20,6 +20,7 @@ names the column, key or setting at fault).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import shutil
@@ -27,8 +28,9 @@ import sys
 import tempfile
 import threading
 import time
-from collections import Counter
-from collections.abc import Sequence
+from collections import Counter, deque
+from collections.abc import Generator, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,9 +48,10 @@ from data_access.readers import ROW, SourceProblem, open_source
 from data_access.regions import RegionProblem, load_regions
 from data_access.rollups import STATES, refresh_rollups
 from data_access.settings import CITY_ENV, CityConfig, SettingsProblem, load_city
-from data_access.transform import REASONS, Transformer
+from data_access.transform import REASONS, Prepared, Transformer
 
 BATCH_ROWS = 200_000
+PREPARE_THREADS = min(2, os.cpu_count() or 1)  # batches validated at once (``prepared_batches``)
 DATASET = "imported"
 QUARANTINE_SUFFIX = ".rejected.csv"
 QUARANTINE_COLUMNS = ("file", "row", "column", "reason", "value")
@@ -375,12 +378,42 @@ def _load_file(
         _missing_columns(mapping, source.columns, file)
         if source.encoding:
             summary.encodings[name] = source.encoding
-        for batch in source.batches:
-            prepared = transformer(batch)
-            writer.write(prepared.valid.with_columns(pl.lit(index, dtype=pl.Int32).alias(FILE)))
-            sink.add(index, prepared.rejects)
-            summary.read += batch.height
-            summary.rejected.update(prepared.rejects.get_column("reason").to_list())
+        # closing(): on an error here the batches still in preparation are waited for at once
+        with contextlib.closing(prepared_batches(transformer, source.batches, PREPARE_THREADS)) as batches:
+            for height, prepared in batches:
+                writer.write(prepared.valid.with_columns(pl.lit(index, dtype=pl.Int32).alias(FILE)))
+                sink.add(index, prepared.rejects)
+                summary.read += height
+                summary.rejected.update(prepared.rejects.get_column("reason").to_list())
+
+
+def prepared_batches(
+    transformer: Transformer, batches: Iterable[pl.DataFrame], threads: int = PREPARE_THREADS
+) -> Generator[tuple[int, Prepared], None, None]:
+    """(rows read, prepared rows) of each batch, in file order, ``threads`` batches prepared at once.
+
+    One batch alone keeps the two cores busy only part of the time (polars runs many of its steps on
+    one thread, and Python steers between them): two at once took the bench's 2M-row file from 4.95
+    to 4.18 s. The transformer's lookups only add entries that are the same whichever thread adds
+    them. Memory: ``threads`` batches in preparation, plus the one being staged.
+    """
+    if threads < 2:
+        for batch in batches:
+            yield batch.height, transformer(batch)
+        return
+    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="ingest-prepare")
+    pending: deque[tuple[int, Future[Prepared]]] = deque()
+    try:
+        for batch in batches:
+            pending.append((batch.height, pool.submit(transformer, batch)))
+            if len(pending) >= threads:
+                height, future = pending.popleft()
+                yield height, future.result()
+        while pending:
+            height, future = pending.popleft()
+            yield height, future.result()
+    finally:  # also on an error of the caller's: the batches still in preparation are waited for, unused
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _write_dimensions(

@@ -35,6 +35,7 @@ from data_access import schema
 from data_access.cache import ResultCache
 from data_access.compiler import _MetricCompiler
 from data_access.dialects import time_bucket
+from data_access.fact_writer import unordered_inserts
 from data_access.metric_defs import (
     Agg,
     All,
@@ -341,8 +342,15 @@ def refresh_rollups(connection: sa.Connection, facts: Iterable[str] | None = Non
     A full rebuild per table: simple and exact. Returns the row count of each rebuilt table.
     """
     chosen = [FACTS[name] for name in (FACTS if facts is None else facts)]
-    names = {fact.name for fact in chosen}
     ROLLUP_METADATA.create_all(connection, checkfirst=True)
+    if connection.dialect.name != "duckdb":
+        return _refresh(connection, chosen)
+    with unordered_inserts(connection.connection.driver_connection):
+        return _refresh(connection, chosen)
+
+
+def _refresh(connection: sa.Connection, chosen: list[sa.Table]) -> dict[str, int]:
+    names = {fact.name for fact in chosen}
     rebuilt = [table for table in ROLLUPS if table.info["fact"] in names]
     # parents before the rollups summed from them
     for table in sorted(rebuilt, key=lambda t: t.info["parent"] is not None):

@@ -163,3 +163,47 @@ def test_a_staging_write_failing_in_the_background_writes_nothing(
         ingest.ingest_files(engine, "complaints", mapping, city, [newer], batch_rows=2)
     assert calls["n"] == 2 and snapshot(engine) == before
     assert not [t for t in threading.enumerate() if t.name.startswith("ingest-stage")]
+
+
+def test_batches_prepared_at_once_come_back_in_file_order() -> None:
+    """A later batch finished first still comes after the earlier ones (ids and rows keep their order)."""
+    import time
+
+    import polars as pl
+
+    def slow_first(batch: pl.DataFrame) -> Any:
+        time.sleep(0.05 if batch.item(0, 0) % 2 == 0 else 0.0)
+        return batch.item(0, 0)
+
+    batches = [pl.DataFrame({"n": [n] * (n + 1)}) for n in range(7)]
+    got = list(ingest.prepared_batches(slow_first, iter(batches), 3))  # type: ignore[arg-type]
+    assert got == [(n + 1, n) for n in range(7)]
+
+
+def test_an_import_prepared_on_several_threads_equals_one_prepared_on_one(
+    engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches of two rows, prepared three at once and one at a time: the same rows, rejects and quarantine."""
+    import threading
+
+    mapping, city = load_mapping(HZ_MAPPING), load_city(DEFAULT_CITY_FILE)
+    good = [GOOD.replace("GD100", f"GD9{i:02d}") for i in range(9)]
+    # rows 4 (bad_value) and 8 (a repeat of row 2's id) are rejected; the rest load
+    rows = [*good[:3], GOOD.replace("电话", "传真"), *good[3:6], good[1], *good[6:]]
+    source = _csv(tmp_path / "many.csv", *rows)
+    results = []
+    for threads in (1, 3):
+        monkeypatch.setattr(ingest, "PREPARE_THREADS", threads)
+        with engine.begin() as connection:
+            for table in ("complaints", "categories", "departments", "regions"):
+                if sa.inspect(connection).has_table(table):
+                    connection.execute(sa.text(f"DELETE FROM {table}"))
+        quarantine = tmp_path / f"q{threads}.csv"
+        summary = ingest.ingest_files(
+            engine, "complaints", mapping, city, [source], quarantine=quarantine, batch_rows=2
+        )
+        rows = {name: found for name, found in snapshot(engine).items() if name != "cockpit_meta"}  # times differ
+        results.append((summary.read, summary.new, dict(summary.rejected), rows, quarantine.read_text("utf-8")))
+    assert results[0][:3] == (11, 9, {"bad_value": 1, "duplicate_id": 1})
+    assert results[0] == results[1]
+    assert not [t for t in threading.enumerate() if t.name.startswith("ingest-prepare")]
