@@ -15,6 +15,7 @@ spill directory in the scratch folder.
 from __future__ import annotations
 
 import contextlib
+import io
 import re
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,7 +29,8 @@ import sqlalchemy as sa
 
 ROW = "_row"  # 1-based record number in its file
 FILE = "_file"  # 0-based position of the file in the import
-INSERT_SLICE = 5_000  # rows per executemany on PostgreSQL/MySQL
+INSERT_SLICE = 5_000  # rows per executemany on MySQL
+COPY_SLICE = 50_000  # rows per CSV chunk sent to PostgreSQL's COPY
 # DuckDB's memory during a load: the work engine's, and the target's while it merges (restored after).
 WORK_MEMORY = "512MB"
 LOAD_MEMORY = "1GB"
@@ -320,6 +322,7 @@ class FactWriter:
                 assert isinstance(frame, pl.DataFrame)
                 outcome = upsert.write(frame)
                 totals = [totals[0] + outcome.new, totals[1] + outcome.updated, totals[2] + outcome.unchanged]
+            upsert.finish()
         finally:
             upsert.close()
         return BatchOutcome(*totals)
@@ -335,9 +338,14 @@ def bulk_insert(connection: sa.Connection, table: str, frame: pl.DataFrame) -> N
     cursor: Any = connection.connection.cursor()
     try:
         if connection.dialect.name == "postgresql" and hasattr(cursor, "copy"):
-            with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                for row in frame.iter_rows():
-                    copy.write_row(row)
+            # As CSV written by polars, a slice at a time: row by row in Python (``write_row``) cost
+            # 21 µs a row. polars writes NULL as an empty field and an empty text as "", which is
+            # exactly how PostgreSQL's CSV format tells them apart; times as ISO 8601, floats exact.
+            with cursor.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT csv)") as copy:
+                for part in frame.iter_slices(COPY_SLICE):
+                    buffer = io.BytesIO()
+                    part.write_csv(buffer, include_header=False)
+                    copy.write(buffer.getvalue())
             return
         marks = ", ".join(["%s"] * frame.width)
         statement = f"INSERT INTO {table} ({names}) VALUES ({marks})"
@@ -362,20 +370,45 @@ class ServerUpsert:
         self.batch.create(connection)
         first = connection.execute(sa.select(table.c[self.key]).limit(1)).first()
         self.target_was_empty = first is None  # then no batch needs comparing (duplicates are gone already)
+        self.set_aside = self._set_indexes_aside()
+
+    def _set_indexes_aside(self) -> list[sa.Index]:
+        """PostgreSQL, empty table: drop its secondary indexes for the load, rebuilt by :meth:`finish`.
+
+        Building an index once over the loaded rows beats growing it row by row: 200,000 rows took
+        6.4 s to COPY into the indexed table, 1.5 s without its four secondary indexes plus 0.9 s to
+        build them. Inside the load's transaction (PostgreSQL's DDL is transactional: a failed load
+        gets its indexes back). The table stays locked until the commit, so only an empty table —
+        nothing the cockpit could show yet — is loaded this way. MySQL commits on DDL: never there.
+        """
+        if not self.target_was_empty or self.connection.dialect.name != "postgresql":
+            return []
+        present = {found["name"] for found in sa.inspect(self.connection).get_indexes(self.table.name)}
+        aside = [index for index in self.table.indexes if index.name in present]
+        for index in aside:
+            self.connection.execute(sa.schema.DropIndex(index))
+        return aside
+
+    def finish(self) -> None:
+        """After the last batch: rebuild the indexes set aside (the load's rows all in)."""
+        for index in self.set_aside:
+            self.connection.execute(sa.schema.CreateIndex(index))
+        self.set_aside = []
 
     def write(self, frame: pl.DataFrame) -> BatchOutcome:
         c, t, b, key = self.connection, self.table, self.batch, self.key
         names = [column.name for column in t.columns]
+        if self.target_was_empty:  # nothing to compare or replace (the duplicates are gone): straight in
+            bulk_insert(c, t.name, frame.select(names))
+            return BatchOutcome(frame.height, 0, 0)
         bulk_insert(c, b.name, frame.select(names))
-        existing = same = 0
-        if not self.target_was_empty:
-            identical = sa.and_(*[t.c[name].is_not_distinct_from(b.c[name]) for name in names])
-            found = c.execute(
-                sa.select(sa.func.count(), sa.func.sum(sa.case((identical, 1), else_=0))).select_from(
-                    b.join(t, b.c[key] == t.c[key])
-                )
-            ).one()
-            existing, same = int(found[0] or 0), int(found[1] or 0)
+        identical = sa.and_(*[t.c[name].is_not_distinct_from(b.c[name]) for name in names])
+        found = c.execute(
+            sa.select(sa.func.count(), sa.func.sum(sa.case((identical, 1), else_=0))).select_from(
+                b.join(t, b.c[key] == t.c[key])
+            )
+        ).one()
+        existing, same = int(found[0] or 0), int(found[1] or 0)
         if same < frame.height:  # something to write: replace the present rows, insert the batch
             if existing:
                 c.execute(t.delete().where(t.c[key].in_(sa.select(b.c[key]))))

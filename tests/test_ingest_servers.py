@@ -107,3 +107,77 @@ def test_a_failing_server_load_writes_nothing(
     with pytest.raises(RuntimeError, match="injected"):
         ingest.ingest_files(server, "complaints", mapping, city, [_source(tmp_path)], quarantine=tmp_path / "q.csv")
     assert snapshot(server) == before
+
+
+def _indexes(engine: sa.Engine) -> list[tuple[str, tuple[str, ...]]]:
+    with engine.connect() as connection:
+        found = sa.inspect(connection).get_indexes("complaints")
+    return sorted((index["name"], tuple(index["column_names"])) for index in found)  # type: ignore[misc]
+
+
+def test_a_first_load_rebuilds_the_indexes_it_set_aside(
+    server: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL loads an empty table without its secondary indexes: after the load, or a failed one, all are back."""
+    mapping, city = load_mapping(HZ_MAPPING), load_city(DEFAULT_CITY_FILE)
+    schema.create_schema(server)
+    indexes = _indexes(server)
+    assert ("ix_complaints_street", ("street_code",)) in indexes
+
+    def failing(*args: Any) -> None:
+        raise RuntimeError("connection lost (injected)")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(ingest, "_write_dimensions", failing)  # after every fact is in
+        with pytest.raises(RuntimeError, match="injected"):
+            ingest.ingest_files(server, "complaints", mapping, city, [FIXTURES / "hz_12345.csv"], batch_rows=2)
+    assert _indexes(server) == indexes and _facts(server) == []
+    summary = ingest.ingest_files(server, "complaints", mapping, city, [FIXTURES / "hz_12345.csv"], batch_rows=2)
+    assert summary.new > 2 and _indexes(server) == indexes
+    with server.connect() as connection:  # the rebuilt index finds the rows
+        street = connection.execute(sa.select(schema.complaints.c.street_code).limit(1)).scalar_one()
+        count = connection.execute(
+            sa.select(sa.func.count()).select_from(schema.complaints).where(schema.complaints.c.street_code == street)
+        ).scalar_one()
+    assert count == sum(1 for row in _facts(server) if row[10] == street)
+
+
+def test_bulk_insert_keeps_every_value_exactly(server: sa.Engine) -> None:
+    """NULL and empty text apart, quotes, commas, line breaks, CJK, float digits and microseconds survive."""
+    import datetime as dt
+
+    import polars as pl
+    from sqlalchemy.dialects import mysql
+
+    from data_access.fact_writer import bulk_insert
+
+    table = sa.Table(
+        "bulk_probe",
+        sa.MetaData(),
+        sa.Column("n", sa.Integer, primary_key=True),
+        sa.Column("text", sa.String(64)),
+        sa.Column("x", sa.Double),
+        # microseconds kept on MySQL too (its plain DATETIME rounds them away, whatever the insert)
+        sa.Column("at", sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")),
+        sa.Column("ok", sa.Boolean),
+    )
+    rows = [
+        (1, "plain", 0.1, dt.datetime(2024, 1, 2, 3, 4, 5, 123456), True),
+        (2, "", 1e-7, dt.datetime(2024, 1, 2, 3, 4, 5), False),
+        (3, None, None, None, None),
+        (4, 'say "hi", then\nleave', 123456789.12345679, dt.datetime(1999, 12, 31, 23, 59, 59, 999999), True),
+        (5, "街道,社区 \\N", -2.5e300, dt.datetime(2026, 2, 28), False),
+    ]
+    frame = pl.DataFrame(
+        rows,
+        schema={"n": pl.Int64, "text": pl.String, "x": pl.Float64, "at": pl.Datetime("us"), "ok": pl.Boolean},
+        orient="row",
+    )
+    with server.begin() as connection:
+        table.create(connection)
+        try:
+            bulk_insert(connection, table.name, frame)
+            got = [tuple(row) for row in connection.execute(sa.select(table).order_by(table.c.n))]
+        finally:
+            table.drop(connection)
+    assert [(n, text, x, at, None if ok is None else bool(ok)) for n, text, x, at, ok in got] == rows
