@@ -33,7 +33,7 @@ import sqlalchemy as sa
 
 from data_access import schema
 from data_access.cache import ResultCache
-from data_access.compiler import _MetricCompiler
+from data_access.compiler import _MetricCompiler, compiled_sql
 from data_access.dialects import time_bucket
 from data_access.fact_writer import unordered_inserts
 from data_access.metric_defs import (
@@ -61,6 +61,10 @@ from data_access.query import MetricRequest
 from data_access.settings import ThreeRates
 
 ROLLUP_METADATA = sa.MetaData()
+# PostgreSQL's memory per hash aggregate during a refresh: with the default 4 MB a street rollup of
+# 2M facts sorted instead (7.9 s against 6.7 s). Set for the refresh's transaction only.
+POSTGRES_REFRESH_WORK_MEM = "128MB"
+STAGE_TABLE = "rollup_stage"  # PostgreSQL: a rollup's rows before they are inserted (``_insert_staged``)
 FACTS: dict[str, sa.Table] = {table.name: table for table in schema.FACT_TABLES}
 
 
@@ -321,12 +325,31 @@ def _rollup_source(table: sa.Table) -> sa.Select[Any]:
 def _refresh_rollup(connection: sa.Connection, table: sa.Table) -> None:
     select = _rollup_source(table)
     connection.execute(table.delete())
-    connection.execute(table.insert().from_select([c.name for c in table.columns], select))
+    if connection.dialect.name == "postgresql" and table.info["parent"] is None:
+        _insert_staged(connection, table, select)
+    else:
+        connection.execute(table.insert().from_select([c.name for c in table.columns], select))
     groups = GROUPS[table.name]
     keys = [table.c[c.name] for c in groups.columns if c.name != "day"]
     connection.execute(groups.delete())
     first = sa.select(sa.func.min(table.c.day).label("day"), *keys).group_by(*keys)
     connection.execute(groups.insert().from_select(["day", *(k.name for k in keys)], first))
+
+
+def _insert_staged(connection: sa.Connection, table: sa.Table, select: sa.Select[Any]) -> None:
+    """PostgreSQL: aggregate the facts with ``CREATE TABLE AS`` (parallel workers), then insert the result.
+
+    PostgreSQL never plans parallel workers for ``INSERT … SELECT``; it does for ``CREATE TABLE AS``.
+    With 2M facts one street rollup took 6.7 s inserted directly, 4.4 s staged (128,000 rows).
+    """
+    sql, params = compiled_sql(select, connection.dialect)
+    connection.exec_driver_sql(
+        f"CREATE TEMPORARY TABLE {STAGE_TABLE} ON COMMIT DROP AS {sql}",
+        params if connection.dialect.positional else dict(params),
+    )
+    names = ", ".join(f'"{column.name}"' for column in table.columns)
+    connection.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM {STAGE_TABLE}')
+    connection.exec_driver_sql(f"DROP TABLE {STAGE_TABLE}")
 
 
 def _refresh_open(connection: sa.Connection, fact: sa.Table, table: sa.Table) -> None:
@@ -343,6 +366,8 @@ def refresh_rollups(connection: sa.Connection, facts: Iterable[str] | None = Non
     """
     chosen = [FACTS[name] for name in (FACTS if facts is None else facts)]
     ROLLUP_METADATA.create_all(connection, checkfirst=True)
+    if connection.dialect.name == "postgresql":  # for this transaction only: hash aggregates, not sorts
+        connection.exec_driver_sql(f"SET LOCAL work_mem = '{POSTGRES_REFRESH_WORK_MEM}'")
     if connection.dialect.name != "duckdb":
         return _refresh(connection, chosen)
     with unordered_inserts(connection.connection.driver_connection):
