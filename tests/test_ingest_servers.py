@@ -167,17 +167,26 @@ def test_bulk_insert_keeps_every_value_exactly(server: sa.Engine) -> None:
         (3, None, None, None, None),
         (4, 'say "hi", then\nleave', 123456789.12345679, dt.datetime(1999, 12, 31, 23, 59, 59, 999999), True),
         (5, "街道,社区 \\N", -2.5e300, dt.datetime(2026, 2, 28), False),
+        (6, "C:\\dir\\'x'\\", 3.0, None, None),
+        (7, "100% %s %(x)s ''", None, dt.datetime(2024, 2, 29, 12), True),
     ]
     frame = pl.DataFrame(
         rows,
         schema={"n": pl.Int64, "text": pl.String, "x": pl.Float64, "at": pl.Datetime("us"), "ok": pl.Boolean},
         orient="row",
     )
-    with server.begin() as connection:
-        table.create(connection)
-        try:
-            bulk_insert(connection, table.name, frame)
-            got = [tuple(row) for row in connection.execute(sa.select(table).order_by(table.c.n))]
-        finally:
-            table.drop(connection)
-    assert [(n, text, x, at, None if ok is None else bool(ok)) for n, text, x, at, ok in got] == rows
+    # MySQL reads backslashes in literals as escapes unless the session says NO_BACKSLASH_ESCAPES: both
+    modes = [None] if server.dialect.name == "postgresql" else [None, "NO_BACKSLASH_ESCAPES"]
+    for mode in modes:
+        with server.begin() as connection:
+            if mode is not None:
+                connection.exec_driver_sql(f"SET SESSION sql_mode = CONCAT(@@sql_mode, ',{mode}')")
+            table.create(connection)
+            try:
+                bulk_insert(connection, table.name, frame)
+                got = [tuple(row) for row in connection.execute(sa.select(table).order_by(table.c.n))]
+            finally:
+                table.drop(connection)
+                if mode is not None:
+                    connection.exec_driver_sql(f"SET SESSION sql_mode = REPLACE(@@sql_mode, ',{mode}', '')")
+        assert [(n, text, x, at, None if ok is None else bool(ok)) for n, text, x, at, ok in got] == rows, mode
