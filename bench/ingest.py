@@ -1,4 +1,4 @@
-"""``python -m bench.ingest [--rows 500000,2000000] [--batch-rows N] [--again]``: import speed and memory.
+"""``python -m bench.ingest [--rows 500000,2000000] [--batch-rows N] [--again] [--url URL]``: import speed and memory.
 
 Generates a 12345-style complaints CSV per size (Chinese column names, region codes of the demo
 city, 16 columns, ~185 bytes a row) into ``data/bench/``, then imports each into a fresh DuckDB
@@ -11,7 +11,8 @@ table — the fastest any CSV import into the embedded engine can be here; ``eng
 alone inserting the imported rows, already valid, from Parquet into the contract table and into one
 with a primary key) and the machine's load average before each run (others share the cores).
 ``--again`` imports the same file a second time into the same database (every row unchanged: the
-upsert's comparison path). Memory must
+upsert's comparison path). ``--url`` imports into a PostgreSQL or MySQL database of its own instead
+(its name must contain ``bench``: its contract and aggregate tables are dropped before each size). Memory must
 not grow with the file size. Not part of the test suite.
 """
 
@@ -29,6 +30,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+from sqlalchemy.engine import make_url as sa_url
 
 from data_access.settings import DEFAULT_CITY_FILE, REPO_ROOT, load_city
 
@@ -76,14 +78,24 @@ def make_csv(path: Path, rows: int, seed: int = 1) -> None:
             frame.write_csv(handle, include_header=start == 0)
 
 
-def child(csv: Path, database: Path, batch_rows: int, again: bool) -> None:
-    """Run one import (twice with ``again``: the second is measured) and print its figures as JSON."""
+def child(csv: Path, target: str, batch_rows: int, again: bool) -> None:
+    """Run one import (twice with ``again``: the second is measured) and print its figures as JSON.
+
+    ``target`` is a DuckDB file, or a server URL whose contract and aggregate tables are dropped first.
+    """
     from data_access.engine import dispose_engine, get_engine
     from data_access.ingest import ingest_files
     from data_access.mapping import load_mapping
 
-    url = f"duckdb:///{database}"
+    server = "://" in target
+    url = target if server else f"duckdb:///{target}"
     engine = get_engine(url)
+    if server:
+        from data_access import schema
+        from data_access.rollups import ROLLUP_METADATA
+
+        ROLLUP_METADATA.drop_all(engine)
+        schema.metadata.drop_all(engine)
     mapping, city = load_mapping(MAPPING), load_city(DEFAULT_CITY_FILE)
     if again:
         ingest_files(engine, "complaints", mapping, city, [csv], batch_rows=batch_rows)
@@ -93,8 +105,9 @@ def child(csv: Path, database: Path, batch_rows: int, again: bool) -> None:
     seconds = time.perf_counter() - began
     after = resource.getrusage(resource.RUSAGE_SELF)
     dispose_engine(url)
-    floor = engine_floor(database) if not again else (None, None)
-    csv_seconds = csv_floor(csv, database, mapping) if not again else None
+    database = Path(target)
+    floor = engine_floor(database) if not (again or server) else (None, None)
+    csv_seconds = csv_floor(csv, database, mapping) if not (again or server) else None
     figures = {
         "rows": summary.read,
         "new": summary.new,
@@ -206,14 +219,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", default="500000,2000000", help="comma-separated file sizes in rows")
     parser.add_argument("--batch-rows", type=int, default=200_000)
     parser.add_argument("--again", action="store_true", help="measure a second import of the same file")
+    parser.add_argument(
+        "--url",
+        help="import into this PostgreSQL/MySQL database instead of a fresh DuckDB file; its name must contain "
+        "'bench': every contract and aggregate table in it is dropped before each size (no floors are measured)",
+    )
     parser.add_argument("--child", nargs=2, metavar=("CSV", "DB"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        child(Path(args.child[0]), Path(args.child[1]), args.batch_rows, args.again)
+        child(Path(args.child[0]), args.child[1], args.batch_rows, args.again)
         return 0
+    if args.url and "bench" not in (sa_url(args.url).database or ""):
+        print(f"--url: the database name must contain 'bench' (its tables are dropped): {args.url}", file=sys.stderr)
+        return 2
     OUT.mkdir(parents=True, exist_ok=True)
     kind = "re-import, every row unchanged" if args.again else "into an empty database"
-    print(f"{kind}; batch {args.batch_rows:,} rows")
+    where = sa_url(args.url).render_as_string(hide_password=True) if args.url else "a fresh DuckDB file"
+    print(f"{kind} ({where}); batch {args.batch_rows:,} rows")
     print(
         "| rows | file MB | seconds | rows/s | validate s | duplicates s | database s | CPU s | peak RSS MB "
         "| CSV floor rows/s | engine floor rows/s | keyed floor rows/s | load |"
@@ -228,7 +250,8 @@ def main(argv: list[str] | None = None) -> int:
         command = [sys.executable, "-m", "bench.ingest", "--batch-rows", str(args.batch_rows)]
         command += ["--again"] if args.again else []
         load = os.getloadavg()[0]
-        result = subprocess.run([*command, "--child", str(csv), str(database)], capture_output=True, text=True)
+        target = args.url or str(database)
+        result = subprocess.run([*command, "--child", str(csv), target], capture_output=True, text=True)
         if result.returncode:
             print(result.stderr, file=sys.stderr)
             return result.returncode

@@ -190,3 +190,30 @@ def test_bulk_insert_keeps_every_value_exactly(server: sa.Engine) -> None:
                 if mode is not None:
                     connection.exec_driver_sql(f"SET SESSION sql_mode = REPLACE(@@sql_mode, ',{mode}', '')")
         assert [(n, text, x, at, None if ok is None else bool(ok)) for n, text, x, at, ok in got] == rows, mode
+
+
+def test_a_refresh_raises_its_memory_and_leaves_the_session_as_it_was(
+    server: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: work_mem for the refresh's transaction only; MySQL: temporary-table size, restored after."""
+    from data_access import rollups
+
+    mysql_like = server.dialect.name in ("mysql", "mariadb")
+    setting = "@@session.tmp_table_size" if mysql_like else "current_setting('work_mem')"
+    raised = rollups.MYSQL_REFRESH_TEMP_BYTES if mysql_like else rollups.POSTGRES_REFRESH_WORK_MEM
+    seen: list[Any] = []
+    original = rollups._refresh
+
+    def watching(connection: sa.Connection, chosen: list[sa.Table]) -> dict[str, int]:
+        seen.append(connection.exec_driver_sql(f"SELECT {setting}").scalar_one())
+        return original(connection, chosen)
+
+    monkeypatch.setattr(rollups, "_refresh", watching)
+    schema.create_schema(server)
+    with server.connect() as connection:
+        before = connection.exec_driver_sql(f"SELECT {setting}").scalar_one()
+        connection.rollback()  # the read began a transaction: the refresh gets one of its own
+        with connection.begin():
+            rollups.refresh_rollups(connection, facts=("complaints",))
+        after = connection.exec_driver_sql(f"SELECT {setting}").scalar_one()
+    assert seen == [raised if mysql_like else "128MB"] and str(after) == str(before) != str(raised)
