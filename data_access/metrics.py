@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from data_access import schema
 from data_access.cache import ResultCache
-from data_access.compiler import compile_request, compiled_sql, metric_table
+from data_access.compiler import compile_request, compiled_sql, driver_params, metric_table
 from data_access.metric_defs import Unit
 from data_access.metric_registry import METRICS, TIME_COLUMN
 from data_access.query import TIME_GRAINS, MetricRequest
@@ -44,15 +44,6 @@ def _compiled(
 ) -> tuple[str, tuple[Any, ...]]:
     """SQL text and parameters, memoised: compiling costs milliseconds, a cache hit must not."""
     return compiled_sql(build_statement(request, rates, dialect, state), dialect)
-
-
-def _driver_params(dialect: sa.Dialect, params: tuple[Any, ...]) -> tuple[Any, ...] | dict[str, Any]:
-    """``compiled_sql``'s parameters as the driver takes them: positional, or (name, value) pairs as a dict.
-
-    The SQL text is sent as compiled once (``exec_driver_sql``): executing the statement again would
-    rebuild its cache key on every call, milliseconds per query at the size of the rollup SELECTs.
-    """
-    return params if dialect.positional else dict(params)
 
 
 def _plain(value: Any) -> Any:
@@ -90,7 +81,7 @@ def run_metrics(
         global statements_executed
         try:
             with engine.connect() as connection:
-                rows = list(connection.exec_driver_sql(sql, _driver_params(engine.dialect, params)))
+                rows = list(connection.exec_driver_sql(sql, driver_params(engine.dialect, params)))
         except sa.exc.DBAPIError:
             if state is None:
                 raise

@@ -34,7 +34,7 @@ import sqlalchemy as sa
 
 from data_access import schema
 from data_access.cache import ResultCache
-from data_access.compiler import _MetricCompiler, compiled_sql
+from data_access.compiler import _MetricCompiler, compiled_sql, driver_params
 from data_access.dialects import time_bucket
 from data_access.fact_writer import unordered_inserts
 from data_access.metric_defs import (
@@ -348,7 +348,7 @@ def _insert_staged(connection: sa.Connection, table: sa.Table, select: sa.Select
     sql, params = compiled_sql(select, connection.dialect)
     connection.exec_driver_sql(
         f"CREATE TEMPORARY TABLE {STAGE_TABLE} ON COMMIT DROP AS {sql}",
-        params if connection.dialect.positional else dict(params),
+        driver_params(connection.dialect, params),
     )
     names = ", ".join(f'"{column.name}"' for column in table.columns)
     connection.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM {STAGE_TABLE}')
