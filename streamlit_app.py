@@ -4,7 +4,7 @@
 also turns through the playlist (the cockpit and the three topic pages) every 30 seconds;
 ``?kiosk=1&screen_token=…`` signs a wall screen in with its device token.
 
-Sign-in (``dashboard.auth_ui.gate``): with no account in the database every page is open, with a
+Sign-in (``dashboard.auth.sign_in.gate``): with no account in the database every page is open, with a
 notice; once an account exists a signed-out session sees only the login page, and each role sees
 only its pages (wall screens: the playlist; admin pages: admins).
 """
@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import app_state, auth_ui
-from dashboard.i18n import t
+from dashboard.auth import sign_in as auth_ui
+from dashboard.core.i18n import t
+from dashboard.session import app_state
 
 lang = app_state.setup()
 access = auth_ui.gate(lang)

@@ -1,14 +1,14 @@
 """``python -m bench [--rows 1e6,1e7 | --scale 1,30] [--url URL] [--quick] [--repeat N] [--out FILE] [--interactions]``
 
 Measures the complete set of metric queries one render of the cockpit page issues (the very
-MetricRequests the page builds, from ``dashboard.queries``), on the embedded engine at each scale
+MetricRequests the page builds, from ``dashboard.core.metric_requests``), on the embedded engine at each scale
 and, with ``--url``, on a server database that holds the demo city (``python -m data_access.demo
 --url URL``):
 
 * **ours, cold** — through the metric layer with an empty result cache (rollup state re-read);
 * **ours, warm** — the same render again, answered from the shared result cache;
 * **facts only** — the same requests compiled without the rollups (what the cockpit cost before
-  ``data_access.rollups``), executed through SQLAlchemy;
+  ``data_access.semantic.rollups.refresh``), executed through SQLAlchemy;
 * **engine floor** — the SQL the metric layer sends, rendered once, run directly on the engine's own
   connection (DuckDB's, psycopg's, the MySQL driver's);
 * **usual way** — what many Streamlit dashboards do: read the whole fact tables into a DataFrame
@@ -46,18 +46,19 @@ import duckdb
 import polars as pl
 import sqlalchemy as sa
 
-from dashboard import queries
-from dashboard.periods import resolve_period, trend_window
-from dashboard.queries import DOMAIN_TABLES, DOMAINS, VOLUME_METRIC
-from data_access.cache import ResultCache
-from data_access.compiler import compile_request
-from data_access.engine import REPO_ROOT, dispose_engine, get_engine, read_meta
-from data_access.metric_registry import TIME_COLUMN
-from data_access.metrics import build_statement, data_as_of, run_metrics
-from data_access.query import MetricRequest
-from data_access.rollup_routing import sources
-from data_access.rollups import STATES, read_state, refresh_rollups
-from data_access.settings import load_city
+from dashboard.core import metric_requests as queries
+from dashboard.core.metric_requests import DOMAIN_TABLES, DOMAINS, VOLUME_METRIC
+from dashboard.core.periods import resolve_period, trend_window
+from data_access.config.city import load_city
+from data_access.runtime.cache import ResultCache
+from data_access.runtime.engine import dispose_engine, get_engine, read_meta
+from data_access.runtime.paths import REPO_ROOT
+from data_access.semantic.compiler import compile_request
+from data_access.semantic.metric_registry import TIME_COLUMN
+from data_access.semantic.metrics import build_statement, data_as_of, run_metrics
+from data_access.semantic.query import MetricRequest
+from data_access.semantic.rollups.refresh import STATES, read_state, refresh_rollups
+from data_access.semantic.rollups.routing import sources
 
 BENCH_DIR = REPO_ROOT / "data" / "bench"
 END = dt.date(2026, 10, 31)  # fixed, so every run measures the same data

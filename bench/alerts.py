@@ -1,6 +1,6 @@
 """``python -m bench.alerts [--url URL] [--scale S] [--since D --until D] [--no-write]``
 
-Scores the early-warning engine (``dashboard.alerts``) against the demo generator's ground truth,
+Scores the early-warning engine (``data_access.alerts.detection``) against the demo generator's ground truth,
 the ``demo_anomalies`` table, by replaying every day of the demo history, and writes the figures
 into ``docs/alerts.md`` between the ``<!-- bench:alerts -->`` markers.
 
@@ -28,11 +28,12 @@ from pathlib import Path
 import polars as pl
 import sqlalchemy as sa
 
-from dashboard.alerts import DETECTION_KINDS, compute_alerts, load_alert_config, load_names
-from data_access import alert_queries as aq
-from data_access.engine import REPO_ROOT, get_engine
-from data_access.metrics import run_metrics
-from data_access.query import Filter, MetricRequest, OrderBy, TimeRange
+from data_access.alerts import aggregates as aq
+from data_access.alerts.detection import DETECTION_KINDS, compute_alerts, load_alert_config, load_names
+from data_access.runtime.engine import get_engine
+from data_access.runtime.paths import REPO_ROOT
+from data_access.semantic.metrics import run_metrics
+from data_access.semantic.query import Filter, MetricRequest, OrderBy, TimeRange
 
 DOC = REPO_ROOT / "docs" / "alerts.md"
 TOLERANCE = dt.timedelta(days=2)

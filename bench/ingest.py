@@ -3,7 +3,7 @@
 Generates a 12345-style complaints CSV per size (Chinese column names, region codes of the demo
 city, 16 columns, ~185 bytes a row) into ``data/bench/``, then imports each into a fresh DuckDB
 file in a child process (so the peak RSS measured is the import's alone) through
-``data_access.ingest.ingest_files``: read, map, validate, upsert, dimensions, commit. Prints rows/s,
+``data_access.ingest.pipeline.ingest_files``: read, map, validate, upsert, dimensions, commit. Prints rows/s,
 the seconds of each phase (read + map + validate + stage; duplicates + quarantine; the database
 transaction), the child's CPU seconds (user + system, all threads) and its peak RSS per size, the
 floors (``csv_floor``: DuckDB alone loading the CSV itself, cast but unchecked, into the contract
@@ -32,7 +32,8 @@ import numpy as np
 import polars as pl
 from sqlalchemy.engine import make_url as sa_url
 
-from data_access.settings import DEFAULT_CITY_FILE, REPO_ROOT, load_city
+from data_access.config.city import DEFAULT_CITY_FILE, load_city
+from data_access.runtime.paths import REPO_ROOT
 
 OUT = REPO_ROOT / "data" / "bench"
 MAPPING = REPO_ROOT / "tests" / "fixtures" / "hz_12345.toml"
@@ -43,7 +44,7 @@ DEPARTMENTS = ("城管局", "生态环境局", "交通局")
 
 def make_csv(path: Path, rows: int, seed: int = 1) -> None:
     """A source file in the shape of tests/fixtures/hz_12345.csv, generated in 500k-row slices."""
-    from data_access.regions import load_regions
+    from data_access.ingest.regions import load_regions
 
     streets = [(r.parent_code, r.code) for r in load_regions(load_city(DEFAULT_CITY_FILE)).levels["street"]]
     rng = np.random.default_rng(seed)
@@ -83,16 +84,16 @@ def child(csv: Path, target: str, batch_rows: int, again: bool) -> None:
 
     ``target`` is a DuckDB file, or a server URL whose contract and aggregate tables are dropped first.
     """
-    from data_access.engine import dispose_engine, get_engine
-    from data_access.ingest import ingest_files
-    from data_access.mapping import load_mapping
+    from data_access.ingest.mapping import load_mapping
+    from data_access.ingest.pipeline import ingest_files
+    from data_access.runtime.engine import dispose_engine, get_engine
 
     server = "://" in target
     url = target if server else f"duckdb:///{target}"
     engine = get_engine(url)
     if server:
-        from data_access import schema
-        from data_access.rollups import ROLLUP_METADATA
+        from data_access.contract import schema
+        from data_access.semantic.rollups.refresh import ROLLUP_METADATA
 
         ROLLUP_METADATA.drop_all(engine)
         schema.metadata.drop_all(engine)
@@ -135,7 +136,7 @@ def engine_floor(database: Path) -> tuple[float, float]:
     import sqlalchemy as sa
     from duckdb_engine import Dialect
 
-    from data_access import schema
+    from data_access.contract import schema
 
     staged, fresh = database.with_suffix(".floor.parquet"), database.with_suffix(".floor.duckdb")
     with duckdb.connect(str(database)) as source:
@@ -168,8 +169,8 @@ def csv_floor(csv: Path, database: Path, mapping: Any) -> float:
     import sqlalchemy as sa
     from duckdb_engine import Dialect
 
-    from data_access import schema
-    from data_access.fact_writer import quote_path
+    from data_access.contract import schema
+    from data_access.contract.writer import quote_path
 
     def quoted(name: str) -> str:
         return '"' + name.replace('"', '""') + '"'

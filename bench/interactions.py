@@ -1,13 +1,13 @@
 """``python -m bench.interactions [--url URL]… [--scale 30] [--repeat N] [--no-embedded]``
 
 Times what a viewer does after the first render, with the requests the pages really build
-(``dashboard.queries``, ``dashboard.topic_queries``, ``dashboard.export_ui``):
+(``dashboard.core.metric_requests``, ``dashboard.topics.data``, ``dashboard.exports.downloads``):
 
 * **drill** — the cockpit map from the city into its busiest district, and each topic page from
   that district into its busiest street: only the reads that change (the others are cached);
 * **filter** — each topic page with its busiest department picked, and the 12345 page with its
   busiest first-level category: only the reads that change;
-* **detail** — one page of the records behind the view (``data_access.details``), sorted as the
+* **detail** — one page of the records behind the view (``data_access.semantic.details``), sorted as the
   page sorts by default: the first page opened cold, and later pages with the first one cached;
 * **export** — the CSV and the XLSX of the detail table (its largest page size), made the way the
   download button makes them.
@@ -36,22 +36,22 @@ import duckdb
 import sqlalchemy as sa
 
 from bench.__main__ import END, MARK_END, MARK_START, REPO_ROOT, ensure_database, machine, route_summary, write_report
-from dashboard import queries
-from dashboard.export_ui import export_files
-from dashboard.i18n import metric_label, t
-from dashboard.periods import resolve_period, trend_window
-from dashboard.topic_queries import TOPIC_TABLES, TopicQueries, TopicRender, count_metrics, month_of, topic_render
-from dashboard.topic_state import TopicState, Vocabulary, child_level, region_path
-from dashboard.topic_tables import detail_frame
-from dashboard.topic_ui import PAGE_SIZES
-from data_access import schema
-from data_access.details import DETAIL_COLUMNS, DetailPage, DetailRequest, fetch_details
-from data_access.distributions import HistogramRequest, histogram
-from data_access.engine import dispose_engine, get_engine
-from data_access.metrics import RESULTS, code_names, data_as_of, region_names, run_metrics
-from data_access.query import MetricRequest, OrderBy
-from data_access.rollups import STATES, read_state
-from data_access.settings import ThreeRates, load_city
+from dashboard.core import metric_requests as queries
+from dashboard.core.i18n import metric_label, t
+from dashboard.core.periods import resolve_period, trend_window
+from dashboard.exports.downloads import export_files
+from dashboard.topics.data import TOPIC_TABLES, TopicQueries, TopicRender, count_metrics, month_of, topic_render
+from dashboard.topics.page import PAGE_SIZES
+from dashboard.topics.state import TopicState, Vocabulary, child_level, region_path
+from dashboard.topics.tables import detail_frame
+from data_access.config.city import ThreeRates, load_city
+from data_access.contract import schema
+from data_access.runtime.engine import dispose_engine, get_engine
+from data_access.semantic.details import DETAIL_COLUMNS, DetailPage, DetailRequest, fetch_details
+from data_access.semantic.distributions import HistogramRequest, histogram
+from data_access.semantic.metrics import RESULTS, code_names, data_as_of, region_names, run_metrics
+from data_access.semantic.query import MetricRequest, OrderBy
+from data_access.semantic.rollups.refresh import STATES, read_state
 
 LANG = "zh"
 LATER_PAGE = 50  # a page a viewer pages on to (with the first page already shown)

@@ -1,6 +1,6 @@
 """``python -m bench.topic_pages [--scale 1] [--repeat 5] [--out docs/benchmarks-topic-pages.md]``
 
-Times the reads of one render of each topic page (``dashboard.topic_queries.topic_render``: the
+Times the reads of one render of each topic page (``dashboard.topics.data.topic_render``: the
 metric requests, histograms and detail pages the page makes — a test proves they are the same),
 on the embedded engine, through the same caches the app uses:
 
@@ -29,14 +29,15 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from bench.__main__ import ensure_database
-from dashboard.topic_queries import TOPIC_TABLES, TopicQueries, month_of, topic_render
-from dashboard.topic_state import TopicState
-from data_access.details import fetch_details
-from data_access.distributions import histogram
-from data_access.engine import REPO_ROOT, dispose_engine, get_engine
-from data_access.metrics import RESULTS, data_as_of, run_metrics
-from data_access.query import MetricRequest, OrderBy
-from data_access.settings import ThreeRates, load_city
+from dashboard.topics.data import TOPIC_TABLES, TopicQueries, month_of, topic_render
+from dashboard.topics.state import TopicState
+from data_access.config.city import ThreeRates, load_city
+from data_access.runtime.engine import dispose_engine, get_engine
+from data_access.runtime.paths import REPO_ROOT
+from data_access.semantic.details import fetch_details
+from data_access.semantic.distributions import histogram
+from data_access.semantic.metrics import RESULTS, data_as_of, run_metrics
+from data_access.semantic.query import MetricRequest, OrderBy
 
 OUT = REPO_ROOT / "docs" / "benchmarks-topic-pages.md"
 

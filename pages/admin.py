@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import app_state, export_ui, upload_panel
-from dashboard.i18n import t
+from dashboard.admin import upload_panel
+from dashboard.core.i18n import t
+from dashboard.exports import downloads
+from dashboard.session import app_state
 
 lang = app_state.language()
 app_state.compact_layout()
@@ -14,7 +16,7 @@ st.title(t("page_admin", lang))
 # Where the URL comes from is shown even when the database cannot be used: it is what an admin fixes.
 source = app_state.source_rows(lang)
 st.subheader(t("admin_source", lang))
-export_ui.table(lang, source, key="source", title=t("admin_source", lang))
+downloads.table(lang, source, key="source", title=t("admin_source", lang))
 
 # The import comes before the checks below: they stop the page on an empty database, which it fills.
 upload_panel.render(lang)
@@ -25,10 +27,10 @@ if ctx.is_demo:
     st.caption(t("demo_note", lang))
 
 st.subheader(t("admin_meta", lang))
-export_ui.table(ctx, app_state.meta_rows(ctx), key="meta", title=t("admin_meta", lang))
+downloads.table(ctx, app_state.meta_rows(ctx), key="meta", title=t("admin_meta", lang))
 
 st.subheader(t("admin_tables", lang))
-export_ui.table(ctx, app_state.table_rows(ctx), key="tables", title=t("admin_tables", lang))
+downloads.table(ctx, app_state.table_rows(ctx), key="tables", title=t("admin_tables", lang))
 
 st.subheader(t("admin_schema", lang))
 problems = app_state.schema_check(ctx)
@@ -39,4 +41,4 @@ else:
     st.success(t("schema_ok", lang))
 
 st.subheader(t("admin_settings", lang))
-export_ui.table(ctx, app_state.settings_rows(ctx), key="settings", title=t("admin_settings", lang))
+downloads.table(ctx, app_state.settings_rows(ctx), key="settings", title=t("admin_settings", lang))

@@ -6,14 +6,15 @@ import datetime as dt
 
 import streamlit as st
 
-from dashboard import app_state, auth_ui
-from dashboard.audit_view import audit_table
-from dashboard.i18n import t
-from data_access import audit
-from data_access.access import local_now
+from dashboard.admin.audit_view import audit_table
+from dashboard.auth import sign_in
+from dashboard.core.i18n import t
+from dashboard.session import app_state
+from data_access.security import audit
+from data_access.security.access import local_now
 
 lang = app_state.language()
-auth_ui.require("admin", lang)
+sign_in.require("admin", lang)
 ctx = app_state.load_context(lang)
 app_state.page_header(ctx, t("page_audit", lang))
 st.caption(t("audit_intro", lang))
@@ -40,7 +41,7 @@ start = dt.datetime.combine(since, dt.time())
 end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time())
 found = audit.search(ctx.engine, since=start, until=end, user=user or None, actions=actions, text=text or None)
 filters = {"since": str(since), "until": str(until), "user": user, "action": actions, "text": text}
-auth_ui.note_rows(filters, found.height)
+sign_in.note_rows(filters, found.height)
 
 st.caption(t("audit_found", lang, n=found.height))
 if found.height >= audit.SEARCH_LIMIT:
@@ -53,5 +54,5 @@ st.download_button(
     file_name=file_name,
     mime="text/csv",
     key="audit_download",
-    on_click=auth_ui.export_callback("audit", filters, found.height, file_name),
+    on_click=sign_in.export_callback("audit", filters, found.height, file_name),
 )

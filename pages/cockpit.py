@@ -17,16 +17,24 @@ from zoneinfo import ZoneInfo
 
 import streamlit as st
 
-from dashboard import app_state, bigscreen
-from dashboard.bigscreen import clock_html, kpi_panel_html, panel_title_html, ranking_html, ticker_html, title_html
-from dashboard.figures import stacked_trends
-from dashboard.i18n import metric_label, t
-from dashboard.maps import load_features, map_figure, selected_code
-from dashboard.periods import COCKPIT_PERIODS
-from dashboard.queries import DOMAINS, MAP_CHOROPLETH_METRIC, MAP_LEVELS, MAP_POINT_METRIC, VOLUME_METRIC
-from dashboard.screen_data import Snapshot, View, gather, point_frame
-from dashboard.theme import WALL_PLOTLY_CONFIG, wall_layout
-from dashboard.ticker import ticker_items
+from dashboard.charts.figures import stacked_trends
+from dashboard.charts.maps import load_features, map_figure, selected_code
+from dashboard.charts.theme import WALL_PLOTLY_CONFIG, wall_layout
+from dashboard.core.i18n import metric_label, t
+from dashboard.core.metric_requests import DOMAINS, MAP_CHOROPLETH_METRIC, MAP_LEVELS, MAP_POINT_METRIC, VOLUME_METRIC
+from dashboard.core.periods import COCKPIT_PERIODS
+from dashboard.screen import bigscreen
+from dashboard.screen.bigscreen import (
+    clock_html,
+    kpi_panel_html,
+    panel_title_html,
+    ranking_html,
+    ticker_html,
+    title_html,
+)
+from dashboard.screen.snapshot import Snapshot, View, gather, point_frame
+from dashboard.screen.ticker import ticker_items
+from dashboard.session import app_state
 
 # Design sizes in CSS pixels at 1920×1080 (the page is zoomed to fit the screen).
 MAP_WIDTH, MAP_HEIGHT = 860, 586

@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import app_state, workbench_ui
-from dashboard import workbench as wb
-from dashboard.i18n import t
+from dashboard.core.i18n import t
+from dashboard.session import app_state
+from dashboard.workbench import panel
+from dashboard.workbench import view_state as wb
 
 ctx = app_state.load_context()
 lang = ctx.lang
 app_state.page_header(ctx, t("page_workbench", lang))
 st.caption(t("workbench_intro", lang))
 
-state = workbench_ui.controls(ctx)
+state = panel.controls(ctx)
 with st.container(horizontal=True, horizontal_alignment="right"):
-    workbench_ui.saved_views_menu(ctx, state)
+    panel.saved_views_menu(ctx, state)
 
 if not state.metrics:
     st.info(t("choose_metric", lang))
@@ -34,4 +35,4 @@ if result.height == 0:
 if result.height > wb.ROW_LIMIT:
     result = result.head(wb.ROW_LIMIT)
     st.warning(t("wb_rows_cut", lang, n=f"{wb.ROW_LIMIT:,}"))
-workbench_ui.show_result(ctx, state, result, period)
+panel.show_result(ctx, state, result, period)

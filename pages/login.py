@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dashboard import app_state, auth_ui
+from dashboard.auth import sign_in
+from dashboard.session import app_state
 
 lang = app_state.language()
 app_state.compact_layout()
-auth_ui.login_page(lang)
+sign_in.login_page(lang)

@@ -6,13 +6,15 @@ import datetime as dt
 
 import streamlit as st
 
-from dashboard import app_state, auth_ui, report
-from dashboard.export import ExportProblem
-from dashboard.i18n import t
+from dashboard.auth import sign_in
+from dashboard.core.i18n import t
+from dashboard.exports.files import ExportProblem
+from dashboard.report import briefing as report
+from dashboard.session import app_state
 
 ctx = app_state.load_context()
 lang = ctx.lang
-auth_ui.require("export", lang)  # a briefing is an export: analysts and admins (and the export grant)
+sign_in.require("export", lang)  # a briefing is an export: analysts and admins (and the export grant)
 app_state.page_header(ctx, t("page_report", lang))
 st.caption(t("report_intro", lang))
 
@@ -67,5 +69,5 @@ if made:
         file_name=name,
         mime="application/pdf" if fmt == "pdf" else report.PPTX_MIME,
         key="report_download",
-        on_click=auth_ui.export_callback("report", {"period": str(period), "kind": str(kind)}, 1, name),
+        on_click=sign_in.export_callback("report", {"period": str(period), "kind": str(kind)}, 1, name),
     )

@@ -11,7 +11,7 @@ from google.protobuf import text_format
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Dataframe, Element
 
-from data_access import schema
+from data_access.contract import schema
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
 DATA_PAGES = ("pages/cockpit.py", "pages/services.py", "pages/complaints.py", "pages/grid.py", "pages/explore.py")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from data_access.engine import dispose_engine, get_engine
+from data_access.runtime.engine import dispose_engine, get_engine
 from tests import fixture_city
 
 SERVER_ENVS = {"postgresql": "COCKPIT_TEST_POSTGRES_URL", "mysql": "COCKPIT_TEST_MYSQL_URL"}
@@ -33,7 +33,7 @@ def tiny_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sa.Engine]
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[sa.Engine]:
     """An empty embedded database of this test's own (imports, refreshes), its rollup state forgotten after."""
-    from data_access.rollups import STATES
+    from data_access.semantic.rollups.refresh import STATES
 
     url = f"duckdb:///{tmp_path / 'city.duckdb'}"
     yield get_engine(url)
@@ -79,8 +79,8 @@ def mysql_engine() -> Iterator[sa.Engine]:
 @pytest.fixture
 def tiny_app(tiny_engine: sa.Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[sa.Engine]:
     """The app pointed at the tiny fixture city, with every process-wide cache empty before and after."""
-    from dashboard import app_state
-    from data_access.metrics import RESULTS
+    from dashboard.session import app_state
+    from data_access.semantic.metrics import RESULTS
 
     def clear() -> None:
         RESULTS.clear()
@@ -111,7 +111,7 @@ def fast_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
     """argon2id with tiny cost parameters: the same code path, milliseconds instead of a third of a second."""
     import argon2
 
-    from data_access import users
+    from data_access.security import users
 
     monkeypatch.setattr(users, "HASHER", argon2.PasswordHasher(**CHEAP_HASHER_PARAMS))
 
@@ -126,10 +126,11 @@ def secured_city(
     (城市管理局), ``leader``, ``analyst`` (whole city), ``admin``; ``wall`` is a screen account whose
     device token is returned under ``"wall_token"``.
     """
-    from dashboard import app_state, auth_ui
-    from data_access import users
-    from data_access.metrics import RESULTS
-    from data_access.query import Scope
+    from dashboard.auth import sign_in
+    from dashboard.session import app_state
+    from data_access.security import users
+    from data_access.semantic.metrics import RESULTS
+    from data_access.semantic.query import Scope
 
     url = f"duckdb:///{tmp_path / 'secured.duckdb'}"
     engine = get_engine(url)
@@ -150,7 +151,7 @@ def secured_city(
         RESULTS.clear()
         app_state._LAST_GOOD.clear()
         app_state._early_warnings.clear()
-        auth_ui.forget_accounts_check()
+        sign_in.forget_accounts_check()
 
     monkeypatch.setenv("COCKPIT_DATABASE_URL", url)
     monkeypatch.setenv("COCKPIT_DATA_DIR", str(tmp_path / "data"))

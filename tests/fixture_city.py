@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from data_access import schema
+from data_access.contract import schema
 
 FEB = (T(2026, 2, 1), T(2026, 3, 1))
 AS_OF = T(2026, 3, 1)

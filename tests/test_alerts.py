@@ -13,11 +13,11 @@ import pytest
 import sqlalchemy as sa
 
 from bench import alerts as bench
-from dashboard import alerts
-from data_access import demo
-from data_access.engine import dispose_engine, get_engine
-from data_access.metrics import run_metrics
-from data_access.query import MetricRequest, Scope
+from data_access.alerts import detection as alerts
+from data_access.demo import generate
+from data_access.runtime.engine import dispose_engine, get_engine
+from data_access.semantic.metrics import run_metrics
+from data_access.semantic.query import MetricRequest, Scope
 
 D0 = dt.date(2026, 1, 5)  # a Monday
 
@@ -287,7 +287,7 @@ END = dt.date(2026, 10, 31)
 def demo_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sa.Engine]:
     url = f"duckdb:///{tmp_path_factory.mktemp('alerts') / 'demo.duckdb'}"
     engine = get_engine(url)
-    demo.generate_demo(engine, scale=SCALE, seed=7, end=END)
+    generate.generate_demo(engine, scale=SCALE, seed=7, end=END)
     yield engine
     dispose_engine(url)
 

@@ -22,13 +22,14 @@ import sqlalchemy as sa
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.testing.v1 import AppTest
 
-from dashboard.formatting import format_value
-from data_access import demo, schema
-from data_access.engine import SECRETS_FILE, dispose_engine, get_engine
-from data_access.metric_registry import METRICS
-from data_access.metrics import data_as_of, region_names, run_metrics
-from data_access.query import Filter, MetricRequest, TimeRange
-from data_access.settings import load_city
+from dashboard.core.formatting import format_value
+from data_access.config.city import load_city
+from data_access.contract import schema
+from data_access.demo import generate
+from data_access.runtime.engine import SECRETS_FILE, dispose_engine, get_engine
+from data_access.semantic.metric_registry import METRICS
+from data_access.semantic.metrics import data_as_of, region_names, run_metrics
+from data_access.semantic.query import Filter, MetricRequest, TimeRange
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
 END = dt.date(2025, 6, 30)
@@ -86,7 +87,7 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     folder = tmp_path_factory.mktemp("app_demo")
     url = f"duckdb:///{folder / 'demo.duckdb'}"
     engine = get_engine(url)
-    demo.generate_demo(engine, scale=0.01, seed=7, end=END)
+    generate.generate_demo(engine, scale=0.01, seed=7, end=END)
     as_of = data_as_of(engine)
     assert as_of is not None
     with pytest.MonkeyPatch.context() as patch:
@@ -379,12 +380,12 @@ def test_embedded_database_is_filled_with_the_demo_on_first_start(
             calls.append(fraction)
             progress(fraction, message)
 
-        demo.generate_demo(engine, scale=0.005, seed=3, end=END, progress=report)
+        generate.generate_demo(engine, scale=0.005, seed=3, end=END, progress=report)
         return True
 
     monkeypatch.delenv("COCKPIT_DATABASE_URL")
     monkeypatch.setenv("COCKPIT_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setattr(demo, "ensure_demo", small_demo)
+    monkeypatch.setattr(generate, "ensure_demo", small_demo)
     at = AppTest.from_file(APP, default_timeout=120).run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]

@@ -13,9 +13,11 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 
-from dashboard import export_ui
-from data_access import audit, demo, schema, users
-from data_access.engine import dispose_engine, get_engine
+from dashboard.exports import downloads
+from data_access.contract import schema
+from data_access.demo import generate
+from data_access.runtime.engine import dispose_engine, get_engine
+from data_access.security import audit, users
 from tests import fixture_city as city
 from tests.app_driver import audit_rows, go, on_login_page, rendered, sign_in, signed_in, start
 from tests.conftest import PASSWORD
@@ -92,7 +94,7 @@ def test_no_code_path_updates_or_deletes_audit_rows() -> None:
     assert _writes_to_audit(ast.parse("schema.audit_log.delete()").body[0].value)  # type: ignore[attr-defined]
     assert _writes_to_audit(ast.parse("'delete from cockpit_audit'").body[0].value)  # type: ignore[attr-defined]
     # The demo generator replaces the contract tables' rows, never the accounts, tokens or trail.
-    assert set(schema.ACCESS_TABLES).isdisjoint(demo.CONTRACT_TABLES)
+    assert set(schema.ACCESS_TABLES).isdisjoint(generate.CONTRACT_TABLES)
 
 
 # ---- each audited action exactly once, in the app -------------------------------------------------------
@@ -123,9 +125,9 @@ def test_every_audited_action_appears_once(secured_city: tuple[sa.Engine, dict[s
     # The file is made (and the download recorded) when the browser fetches it, outside any script
     # run — AppTest cannot fetch it, so make the file the way the menu's button does.
     data = pl.DataFrame({"district": [city.D1], "complaint_received": [2]})
-    (csv_file,) = [f for f in export_ui.export_files(None, data, title="趋势", stem="trend") if f.fmt == "csv"]
-    event = export_ui.ExportEvent("csv", "trend.csv", "趋势", "trend", 1, "analyst", "analyst", "/explore", {"a": 1})
-    assert export_ui._audited(csv_file, event)().startswith("\ufeff".encode())
+    (csv_file,) = [f for f in downloads.export_files(None, data, title="趋势", stem="trend") if f.fmt == "csv"]
+    event = downloads.ExportEvent("csv", "trend.csv", "趋势", "trend", 1, "analyst", "analyst", "/explore", {"a": 1})
+    assert downloads._audited(csv_file, event)().startswith("\ufeff".encode())
     exports = audit_rows(engine, "export")
     assert len(exports) == 1 and exports[0]["user_name"] == "analyst" and exports[0]["page"] == "explore"
     assert exports[0]["row_count"] == 1 and json.loads(exports[0]["detail"])["file"] == "trend.csv"
@@ -172,7 +174,7 @@ def test_demo_with_accounts_lists_them_on_its_own_login_page_only(
 ) -> None:
     url = f"duckdb:///{tmp_path / 'demo.duckdb'}"
     args = ["--url", url, "--scale", "0.003", "--seed", "3", "--end", "2025-06-30"]
-    assert demo.main([*args, "--with-accounts"]) == 0
+    assert generate.main([*args, "--with-accounts"]) == 0
     printed = capsys.readouterr().out
     assert all(f"demo account demo_{role}" in printed for role in ("leader", "head", "analyst", "admin", "screen"))
     engine = get_engine(url)
@@ -196,7 +198,7 @@ def test_demo_with_accounts_lists_them_on_its_own_login_page_only(
     dispose_engine(url)
 
     # Regenerating the demo keeps accounts and trail, but lists no credentials unless asked again.
-    assert demo.main(args) == 0
+    assert generate.main(args) == 0
     engine = get_engine(url)
     assert len(users.list_accounts(engine)) == 5
     assert any(row["user_name"] == "demo_leader" and row["action"] == "view" for row in audit_rows(engine))

@@ -17,9 +17,11 @@ import pytest
 import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
-from dashboard import auth_ui
-from data_access import audit, schema, users
-from data_access.access import (
+from dashboard.auth import sign_in as auth_ui
+from data_access.contract import schema
+from data_access.runtime.engine import dispose_engine, get_engine
+from data_access.security import audit, users
+from data_access.security.access import (
     AccessConfig,
     AccessProblem,
     GroupRule,
@@ -32,8 +34,7 @@ from data_access.access import (
     role_key,
     visible_regions,
 )
-from data_access.engine import dispose_engine, get_engine
-from data_access.query import Scope
+from data_access.semantic.query import Scope
 from tests import fixture_city as city
 from tests.app_driver import ADMIN_PAGES, APP, DATA_PAGES, audit_rows, go, on_login_page, sign_in, signed_in, start
 from tests.conftest import PASSWORD
@@ -410,7 +411,7 @@ def test_audit_rows_survive_a_failing_write(
 
 
 def test_every_access_setting_is_documented(repo_root: Path) -> None:
-    from data_access import access
+    from data_access.security import access
 
     doc = (repo_root / "docs" / "configuration.md").read_text(encoding="utf-8")
     keys = [key for section in access._KEYS.values() for key in section]

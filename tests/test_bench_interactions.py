@@ -15,20 +15,20 @@ import pytest
 import sqlalchemy as sa
 
 from bench import interactions
-from data_access import demo
-from data_access.details import fetch_details
-from data_access.engine import dispose_engine, get_engine
-from data_access.metrics import RESULTS, data_as_of
-from data_access.query import Filter
-from data_access.rollups import STATES
-from data_access.settings import load_city
+from data_access.config.city import load_city
+from data_access.demo import generate
+from data_access.runtime.engine import dispose_engine, get_engine
+from data_access.semantic.details import fetch_details
+from data_access.semantic.metrics import RESULTS, data_as_of
+from data_access.semantic.query import Filter
+from data_access.semantic.rollups.refresh import STATES
 
 
 @pytest.fixture(scope="module")
 def demo_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sa.Engine]:
     url = f"duckdb:///{tmp_path_factory.mktemp('interactions') / 'demo.duckdb'}"
     engine = get_engine(url)
-    demo.generate_demo(engine, scale=0.01, seed=7, end=dt.date(2025, 6, 30))
+    generate.generate_demo(engine, scale=0.01, seed=7, end=dt.date(2025, 6, 30))
     yield engine
     RESULTS.clear()
     STATES.clear()

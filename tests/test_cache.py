@@ -8,10 +8,10 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from data_access import metrics
-from data_access.cache import ResultCache
-from data_access.metrics import run_metrics
-from data_access.query import MetricRequest, Scope
+from data_access.runtime.cache import ResultCache
+from data_access.semantic import metrics
+from data_access.semantic.metrics import run_metrics
+from data_access.semantic.query import MetricRequest, Scope
 from tests.test_metrics import FEBRUARY
 
 

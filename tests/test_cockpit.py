@@ -18,12 +18,14 @@ import pytest
 import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
-from dashboard import app_state, bigscreen, maps, ticker
-from dashboard.periods import resolve_period, trend_window
-from dashboard.queries import OVERDUE_METRIC, cockpit_requests
-from data_access import metrics
-from data_access.metrics import RESULTS, data_as_of
-from data_access.settings import load_city
+from dashboard.charts import maps
+from dashboard.core.metric_requests import OVERDUE_METRIC, cockpit_requests
+from dashboard.core.periods import resolve_period, trend_window
+from dashboard.screen import bigscreen, ticker
+from dashboard.session import app_state
+from data_access.config.city import load_city
+from data_access.semantic import metrics
+from data_access.semantic.metrics import RESULTS, data_as_of
 from tests import fixture_city
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")

@@ -9,12 +9,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from dashboard import formatting, i18n, kpi, periods, queries
-from dashboard.figures import complete_buckets, top_bottom, trend_figure
-from dashboard.tables import display_table
-from data_access.metric_defs import Direction, Unit
-from data_access.metric_registry import METRICS
-from data_access.query import DIMENSION_COLUMNS, TIME_GRAINS, TimeRange
+from dashboard.charts.figures import complete_buckets, top_bottom, trend_figure
+from dashboard.charts.tables import display_table
+from dashboard.core import formatting, i18n, kpi, metric_requests, periods
+from data_access.semantic.metric_defs import Direction, Unit
+from data_access.semantic.metric_registry import METRICS
+from data_access.semantic.query import DIMENSION_COLUMNS, TIME_GRAINS, TimeRange
 
 REPO = Path(__file__).resolve().parent.parent
 D = dt.datetime
@@ -285,10 +285,10 @@ def test_every_key_used_in_code_exists() -> None:
     dynamic = [
         *(f"period_{key}" for key in periods.PERIODS),
         *(f"grain_{grain}" for grain in periods.GRAINS),
-        *(f"domain_{domain}" for domain in queries.DOMAINS),
-        *(f"row_{domain}" for domain in queries.DOMAINS),
+        *(f"domain_{domain}" for domain in metric_requests.DOMAINS),
+        *(f"row_{domain}" for domain in metric_requests.DOMAINS),
         *(f"dim_{name}" for name in (*TIME_GRAINS, *DIMENSION_COLUMNS)),
-        *(f"stage_{stage}" for stage in queries.GRID_STAGES),
+        *(f"stage_{stage}" for stage in metric_requests.GRID_STAGES),
         *(f"origin_{origin}" for origin in ("argument", "environment", "secrets", "embedded")),
         *(f"status_{status.value}" for status in kpi.Status),
     ]
@@ -299,12 +299,12 @@ def test_every_key_used_in_code_exists() -> None:
 
 
 def test_view_metric_lists_are_registered_and_single_table() -> None:
-    for domain, metrics in (*queries.COCKPIT_ROWS.items(), *queries.TOPIC_KPIS.items()):
-        assert {METRICS[name].table for name in metrics} == {queries.DOMAIN_TABLES[domain]}
-    assert all(name in METRICS for name in queries.STAGE_METRICS)
-    assert queries.domain_dimensions("services")[:3] == ("day", "week", "month")
-    assert "grid" not in queries.domain_dimensions("services")
-    assert queries.district_filters(None) == ()
+    for domain, metrics in (*metric_requests.COCKPIT_ROWS.items(), *metric_requests.TOPIC_KPIS.items()):
+        assert {METRICS[name].table for name in metrics} == {metric_requests.DOMAIN_TABLES[domain]}
+    assert all(name in METRICS for name in metric_requests.STAGE_METRICS)
+    assert metric_requests.domain_dimensions("services")[:3] == ("day", "week", "month")
+    assert "grid" not in metric_requests.domain_dimensions("services")
+    assert metric_requests.district_filters(None) == ()
 
 
 def test_complete_buckets_fills_missing_days_with_zero() -> None:

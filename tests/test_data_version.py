@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import app_state
-from data_access import schema
-from data_access.engine import dispose_engine, get_engine
-from data_access.metric_registry import METRICS
-from data_access.metrics import RESULTS
+from dashboard.session import app_state
+from data_access.contract import schema
+from data_access.runtime.engine import dispose_engine, get_engine
+from data_access.semantic.metric_registry import METRICS
+from data_access.semantic.metrics import RESULTS
 from tests import fixture_city
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")

@@ -15,8 +15,9 @@ import shapely
 import sqlalchemy as sa
 from shapely.geometry import shape
 
-from data_access import demo, schema
-from data_access import engine as db
+from data_access.contract import schema
+from data_access.demo import generate
+from data_access.runtime import engine as db
 
 SCALE = 0.01
 SEED = 7
@@ -28,10 +29,10 @@ CONTENT_TABLES = ("regions", "departments", "categories", "targets", "service_ca
 TOLERANCE = 2e-5
 
 
-def _generate(path: Path, seed: int = SEED, **kwargs: Any) -> demo.DemoSummary:
+def _generate(path: Path, seed: int = SEED, **kwargs: Any) -> generate.DemoSummary:
     url = f"duckdb:///{path}"
     try:
-        return demo.generate_demo(db.get_engine(url), scale=SCALE, seed=seed, end=END, **kwargs)
+        return generate.generate_demo(db.get_engine(url), scale=SCALE, seed=seed, end=END, **kwargs)
     finally:
         db.dispose_engine(url)
 
@@ -402,12 +403,12 @@ def test_refuses_to_overwrite_real_data(tmp_path: Path, capsys: pytest.CaptureFi
                 "status": "办理中",
             },
         )
-    assert not demo.is_demo_database(engine)
-    assert demo.ensure_demo(engine) is False
-    with pytest.raises(demo.DemoRefused, match="--force"):
-        demo.generate_demo(engine, scale=SCALE, end=END)
+    assert not generate.is_demo_database(engine)
+    assert generate.ensure_demo(engine) is False
+    with pytest.raises(generate.DemoRefused, match="--force"):
+        generate.generate_demo(engine, scale=SCALE, end=END)
     db.dispose_engine(url)
-    assert demo.main(["--url", url, "--scale", str(SCALE), "--end", END.isoformat()]) == 2
+    assert generate.main(["--url", url, "--scale", str(SCALE), "--end", END.isoformat()]) == 2
     error = capsys.readouterr().err
     assert str(path) in error and "--force" in error and "Traceback" not in error
     with duckdb.connect(str(path), read_only=True) as connection:
@@ -439,16 +440,16 @@ def test_force_replaces_and_demo_regenerates(tmp_path: Path) -> None:
             },
         )
     db.dispose_engine(url)
-    assert demo.main(["--url", url, "--scale", "0.002", "--end", END.isoformat(), "--force"]) == 0
+    assert generate.main(["--url", url, "--scale", "0.002", "--end", END.isoformat(), "--force"]) == 0
     engine = db.get_engine(url)
-    assert demo.is_demo_database(engine)
+    assert generate.is_demo_database(engine)
     with engine.connect() as connection:
         ids = connection.execute(sa.select(schema.service_cases.c.case_id)).scalars().all()
         meta = dict(connection.execute(sa.select(schema.cockpit_meta.c.key, schema.cockpit_meta.c.value)).all())
     assert "REAL" not in ids and len(ids) > 100
     assert meta["dataset"] == "demo"
     # A demo database may be regenerated without --force; rows are replaced, not appended.
-    summary = demo.generate_demo(engine, scale=0.002, end=END)
+    summary = generate.generate_demo(engine, scale=0.002, end=END)
     with engine.connect() as connection:
         count = connection.execute(sa.select(sa.func.count()).select_from(schema.service_cases)).scalar_one()
     assert count == summary.service_cases == len(ids)
@@ -461,12 +462,12 @@ def test_ensure_demo_only_fills_empty_databases(tmp_path: Path, monkeypatch: pyt
     def fake_generate(engine: sa.Engine, **kwargs: Any) -> None:
         calls.append(engine)
 
-    monkeypatch.setattr(demo, "generate_demo", fake_generate)
+    monkeypatch.setattr(generate, "generate_demo", fake_generate)
     url = f"duckdb:///{tmp_path / 'empty.duckdb'}"
     engine = db.get_engine(url)
-    assert demo.ensure_demo(engine) is True and calls == [engine]
+    assert generate.ensure_demo(engine) is True and calls == [engine]
     schema.create_schema(engine)
-    assert demo.ensure_demo(engine) is True and len(calls) == 2
+    assert generate.ensure_demo(engine) is True and len(calls) == 2
     db.dispose_engine(url)
 
 
@@ -474,23 +475,23 @@ def test_ensure_demo_leaves_filled_database(demo_db: Path) -> None:
     url = f"duckdb:///{demo_db}"
     try:
         engine = db.get_engine(url)
-        assert demo.is_demo_database(engine)
-        assert demo.ensure_demo(engine) is False
+        assert generate.is_demo_database(engine)
+        assert generate.ensure_demo(engine) is False
     finally:
         db.dispose_engine(url)
 
 
 def test_unreachable_database_is_a_clean_error(capsys: pytest.CaptureFixture[str]) -> None:
     url = "postgresql+psycopg://nobody@127.0.0.1:1/nothing"
-    assert demo.main(["--url", url, "--scale", str(SCALE)]) == 2
+    assert generate.main(["--url", url, "--scale", str(SCALE)]) == 2
     error = capsys.readouterr().err
     assert "Cannot connect" in error and "Traceback" not in error
 
 
-def _generate_small(path: Path, seed: int = SEED) -> demo.DemoSummary:
+def _generate_small(path: Path, seed: int = SEED) -> generate.DemoSummary:
     url = f"duckdb:///{path}"
     try:
-        return demo.generate_demo(db.get_engine(url), scale=0.002, seed=seed, end=END)
+        return generate.generate_demo(db.get_engine(url), scale=0.002, seed=seed, end=END)
     finally:
         db.dispose_engine(url)
 
@@ -511,30 +512,30 @@ def test_failed_regeneration_leaves_the_previous_demo_intact(
     calls = itertools.count()
 
     if where == "generating":  # halfway through the fact chunks, with Parquet parts already written
-        real_chunk = demo.grid_event_chunk
+        real_chunk = generate.grid_event_chunk
 
         def failing_chunk(*args: Any, **kwargs: Any) -> pl.DataFrame:
             if next(calls) == 5:
                 raise RuntimeError("injected failure")
             return real_chunk(*args, **kwargs)
 
-        monkeypatch.setattr(demo, "grid_event_chunk", failing_chunk)
+        monkeypatch.setattr(generate, "grid_event_chunk", failing_chunk)
     else:  # inside the final transaction, after the new fact tables replaced the old ones
-        real_append = demo.Writer._append_duckdb
+        real_append = generate.Writer._append_duckdb
 
-        def failing_append(self: demo.Writer, name: str, frame: pl.DataFrame) -> None:
+        def failing_append(self: generate.Writer, name: str, frame: pl.DataFrame) -> None:
             if name == "targets":
                 raise RuntimeError("injected failure")
             real_append(self, name, frame)
 
-        monkeypatch.setattr(demo.Writer, "_append_duckdb", failing_append)
+        monkeypatch.setattr(generate.Writer, "_append_duckdb", failing_append)
     with pytest.raises(RuntimeError, match="injected failure"):
         _generate_small(path, seed=SEED + 1)
 
     after = _read(path)
     for name in (*CONTENT_TABLES, "cockpit_meta"):
         assert after[name].equals(before[name]), name
-    assert not any(name.startswith(demo.STAGE_PREFIX) for name in _table_names(path))
+    assert not any(name.startswith(generate.STAGE_PREFIX) for name in _table_names(path))
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".demo-load-")) == []
     monkeypatch.undo()
     summary = _generate_small(path, seed=SEED + 1)  # and the next attempt succeeds

@@ -8,10 +8,10 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from data_access.details import DetailRequest, fetch_details
-from data_access.masking import mask_text
-from data_access.metrics import RESULTS
-from data_access.query import Filter, RequestError, Scope
+from data_access.security.masking import mask_text
+from data_access.semantic.details import DetailRequest, fetch_details
+from data_access.semantic.metrics import RESULTS
+from data_access.semantic.query import Filter, RequestError, Scope
 from tests import fixture_city
 from tests.fixture_city import PERSONAL_NUMBERS, PERSONAL_TEXT
 from tests.test_metrics import FEBRUARY

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from data_access.distributions import HistogramRequest, bin_labels, histogram
-from data_access.query import RequestError, Scope
+from data_access.semantic.distributions import HistogramRequest, bin_labels, histogram
+from data_access.semantic.query import RequestError, Scope
 from tests import fixture_city
 from tests.test_metrics import FEBRUARY
 

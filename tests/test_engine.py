@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from data_access import check, schema
-from data_access.engine import (
+from data_access.contract import check, schema
+from data_access.runtime.engine import (
     DatabaseProblem,
     check_database,
     dispose_engine,
@@ -16,7 +16,7 @@ from data_access.engine import (
     resolve_target,
     schema_problems,
 )
-from data_access.metrics import data_as_of
+from data_access.semantic.metrics import data_as_of
 from tests import fixture_city
 
 
@@ -104,7 +104,7 @@ def test_data_as_of_is_latest_record(tiny_engine: sa.Engine) -> None:
 
 def test_postgres_sessions_get_the_cockpit_settings(postgres_engine: sa.Engine) -> None:
     """JIT off and SSD page costs on every pooled connection (docs/benchmarks.md says why)."""
-    from data_access.engine import POSTGRES_SESSION
+    from data_access.runtime.engine import POSTGRES_SESSION
 
     assert POSTGRES_SESSION == {"jit": "off", "random_page_cost": "1.1"}
     with postgres_engine.connect() as first, postgres_engine.connect() as second:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from data_access.metric_registry import METRICS
-from data_access.metrics import run_metrics
-from data_access.query import MetricRequest, Scope
+from data_access.semantic.metric_registry import METRICS
+from data_access.semantic.metrics import run_metrics
+from data_access.semantic.query import MetricRequest, Scope
 from tests import fixture_city
 from tests.test_metrics import EXPECTED_FEBRUARY, FEBRUARY
 

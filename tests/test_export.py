@@ -19,7 +19,9 @@ import pytest
 import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
-from dashboard import export, export_ui, theme
+from dashboard.charts import theme
+from dashboard.exports import downloads
+from dashboard.exports import files as export
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
 BROWSER = export.find_browser()
@@ -213,20 +215,20 @@ def test_exported_html_makes_no_network_request_in_a_real_browser(tmp_path: Path
 
 
 def test_export_files_offer_six_formats_with_mime_types() -> None:
-    files = export_ui.export_files(_figure(), TABLE, title="受理量", stem="受理量")
+    files = downloads.export_files(_figure(), TABLE, title="受理量", stem="受理量")
     assert [f.fmt for f in files] == ["png", "svg", "html", "csv", "xlsx", "parquet"]
     assert [f.file_name for f in files][3] == "受理量.csv"
     assert files[3].mime == "text/csv"
     assert files[3].make() == export.csv_bytes(TABLE)
-    assert [f.fmt for f in export_ui.export_files(None, TABLE, title="t", stem="s")] == ["csv", "xlsx", "parquet"]
+    assert [f.fmt for f in downloads.export_files(None, TABLE, title="t", stem="s")] == ["csv", "xlsx", "parquet"]
 
 
 def test_every_export_passes_the_audit_call_point_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: list[export_ui.ExportEvent] = []
-    monkeypatch.setattr(export_ui, "record_export", seen.append)
-    file = export_ui.export_files(None, TABLE, title="受理量", stem="s")[0]
-    event = export_ui.ExportEvent(fmt="csv", file_name="s.csv", title="受理量", key="k", rows=TABLE.height)
-    assert export_ui._audited(file, event)() == export.csv_bytes(TABLE)
+    seen: list[downloads.ExportEvent] = []
+    monkeypatch.setattr(downloads, "record_export", seen.append)
+    file = downloads.export_files(None, TABLE, title="受理量", stem="s")[0]
+    event = downloads.ExportEvent(fmt="csv", file_name="s.csv", title="受理量", key="k", rows=TABLE.height)
+    assert downloads._audited(file, event)() == export.csv_bytes(TABLE)
     assert seen == [event]
 
 
@@ -235,13 +237,13 @@ def test_workbench_exports_hold_exactly_the_table_on_screen(
 ) -> None:
     """The page hands the export menu the very frame it shows: CSV rows and sums equal the on-screen table."""
     handed: list[dict[str, Any]] = []
-    original = export_ui.export_files
+    original = downloads.export_files
 
     def spy(figure: Any, data: Any, **kwargs: Any) -> Any:
         handed.append({"figure": figure, "data": data, **kwargs})
         return original(figure, data, **kwargs)
 
-    monkeypatch.setattr(export_ui, "export_files", spy)
+    monkeypatch.setattr(downloads, "export_files", spy)
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params.update({"domain": "complaints", "dims": "street", "period": "custom"})
     at.query_params.update({"start": "2026-02-01", "end": "2026-03-01"})

@@ -20,12 +20,14 @@ import shapely
 import sqlalchemy as sa
 from shapely.geometry import shape
 
-from data_access import ingest, schema
-from data_access.engine import dispose_engine, get_engine, read_meta
-from data_access.mapping import MappingProblem, load_mapping, preset_path
-from data_access.readers import detect_encoding
-from data_access.regions import load_regions
-from data_access.settings import DEFAULT_CITY_FILE, REPO_ROOT, load_city
+from data_access.config.city import DEFAULT_CITY_FILE, load_city
+from data_access.contract import schema
+from data_access.ingest import pipeline as ingest
+from data_access.ingest.mapping import MappingProblem, load_mapping, preset_path
+from data_access.ingest.readers import detect_encoding
+from data_access.ingest.regions import load_regions
+from data_access.runtime.engine import dispose_engine, get_engine, read_meta
+from data_access.runtime.paths import REPO_ROOT
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SF_CITY = REPO_ROOT / "config" / "sf_city.toml"
@@ -217,7 +219,7 @@ def test_open311_preset_converts_times_and_finds_regions(db: tuple[str, sa.Engin
 
 
 def ingest_auto_department(name: str) -> str:
-    from data_access.transform import auto_code
+    from data_access.ingest.transform import auto_code
 
     return auto_code("D", name)
 

@@ -10,9 +10,10 @@ import pytest
 import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
-from data_access import ingest, schema
-from data_access.engine import dispose_engine, get_engine
-from data_access.metrics import data_as_of
+from data_access.contract import schema
+from data_access.ingest import pipeline
+from data_access.runtime.engine import dispose_engine, get_engine
+from data_access.semantic.metrics import data_as_of
 from tests.test_app import PAGES
 
 REPO = Path(__file__).resolve().parent.parent
@@ -25,7 +26,7 @@ FIXTURE = REPO / "tests" / "fixtures" / "sf311_sample_50.csv"
 def sf_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sa.Engine]:
     folder = tmp_path_factory.mktemp("sf_app")
     url = f"duckdb:///{folder / 'sf.duckdb'}"
-    code = ingest.main(
+    code = pipeline.main(
         [
             "--url",
             url,

@@ -17,17 +17,18 @@ import sqlalchemy as sa
 from duckdb_engine import Dialect
 from sqlalchemy.dialects import mysql, postgresql
 
-from data_access import fact_writer, ingest, schema
-from data_access.mapping import load_mapping
-from data_access.settings import DEFAULT_CITY_FILE, load_city
+from data_access.config.city import DEFAULT_CITY_FILE, load_city
+from data_access.contract import schema, writer
+from data_access.ingest import pipeline
+from data_access.ingest.mapping import load_mapping
 from tests.conftest import _server_database
 from tests.test_ingest import FIXTURES, GOOD, HZ_MAPPING, snapshot
 from tests.test_ingest_pipeline import _csv
 
 
-def _load(engine: sa.Engine, tmp_path: Path, *files: Path) -> ingest.IngestSummary:
+def _load(engine: sa.Engine, tmp_path: Path, *files: Path) -> pipeline.IngestSummary:
     mapping, city = load_mapping(HZ_MAPPING), load_city(DEFAULT_CITY_FILE)
-    return ingest.ingest_files(engine, "complaints", mapping, city, list(files), quarantine=tmp_path / "q.csv")
+    return pipeline.ingest_files(engine, "complaints", mapping, city, list(files), quarantine=tmp_path / "q.csv")
 
 
 def _ids(engine: sa.Engine) -> tuple[int, int]:
@@ -90,20 +91,20 @@ def test_a_load_that_would_duplicate_an_id_is_refused_and_rolled_back(
     """A merge that went wrong (injected: rows inserted twice) never commits: the check refuses it."""
     fixture = FIXTURES / "hz_12345.csv"
     assert _load(engine, tmp_path, fixture).committed
-    before, version = snapshot(engine), ingest.data_version(engine)
-    merge = fact_writer.FactWriter._merge_duckdb
+    before, version = snapshot(engine), pipeline.data_version(engine)
+    merge = writer.FactWriter._merge_duckdb
 
-    def twice(self: fact_writer.FactWriter, duck: Any, was_empty: bool) -> fact_writer.BatchOutcome:
+    def twice(self: writer.FactWriter, duck: Any, was_empty: bool) -> writer.BatchOutcome:
         outcome = merge(self, duck, was_empty)
         names = ", ".join(f'"{name}"' for name in self.columns)
         duck.execute(f"INSERT INTO complaints ({names}) SELECT {names} FROM ingest_final")  # the bug injected
         return outcome
 
-    monkeypatch.setattr(fact_writer.FactWriter, "_merge_duckdb", twice)
+    monkeypatch.setattr(writer.FactWriter, "_merge_duckdb", twice)
     newer = _csv(tmp_path / "newer.csv", GOOD.replace("GD100", "GD900"))
-    with pytest.raises(ingest.IngestProblem, match="duplicate key: ticket_id 'GD900'"):
+    with pytest.raises(pipeline.IngestProblem, match="duplicate key: ticket_id 'GD900'"):
         _load(engine, tmp_path, newer)
-    assert snapshot(engine) == before and ingest.data_version(engine) == version
+    assert snapshot(engine) == before and pipeline.data_version(engine) == version
 
 
 def test_a_first_load_that_would_duplicate_an_id_is_refused(
@@ -112,19 +113,19 @@ def test_a_first_load_that_would_duplicate_an_id_is_refused(
     """The same check after a first load into an empty table (the one-INSERT path)."""
     schema.create_schema(engine)
     before = snapshot(engine)
-    merge = fact_writer.FactWriter._merge_duckdb
+    merge = writer.FactWriter._merge_duckdb
 
-    def twice(self: fact_writer.FactWriter, duck: Any, was_empty: bool) -> fact_writer.BatchOutcome:
+    def twice(self: writer.FactWriter, duck: Any, was_empty: bool) -> writer.BatchOutcome:
         assert was_empty
         outcome = merge(self, duck, was_empty)
         names = ", ".join(f'"{name}"' for name in self.columns)
         duck.execute(f"INSERT INTO complaints ({names}) SELECT {names} FROM ingest_final LIMIT 1")
         return outcome
 
-    monkeypatch.setattr(fact_writer.FactWriter, "_merge_duckdb", twice)
-    with pytest.raises(ingest.IngestProblem, match="duplicate key: ticket_id"):
+    monkeypatch.setattr(writer.FactWriter, "_merge_duckdb", twice)
+    with pytest.raises(pipeline.IngestProblem, match="duplicate key: ticket_id"):
         _load(engine, tmp_path, FIXTURES / "hz_12345.csv")
-    assert snapshot(engine) == before and ingest.data_version(engine) is None
+    assert snapshot(engine) == before and pipeline.data_version(engine) is None
 
 
 @pytest.fixture(params=["postgresql", "mysql"])

@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from data_access import ingest
-from data_access.fact_writer import capped_memory, size_bytes
-from data_access.mapping import load_mapping, preset_path
-from data_access.readers import SourceProblem, open_source
-from data_access.settings import DEFAULT_CITY_FILE, REPO_ROOT, load_city
+from data_access.config.city import DEFAULT_CITY_FILE, load_city
+from data_access.contract.writer import capped_memory, size_bytes
+from data_access.ingest import pipeline as ingest
+from data_access.ingest.mapping import load_mapping, preset_path
+from data_access.ingest.readers import SourceProblem, open_source
+from data_access.runtime.paths import REPO_ROOT
 from tests.test_ingest import FIXTURES, GOOD, HZ_HEADER, HZ_MAPPING, complaints, quarantine_rows, snapshot
 
 SF_CITY = REPO_ROOT / "config" / "sf_city.toml"

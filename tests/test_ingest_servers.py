@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from data_access import ingest, schema
-from data_access.engine import dispose_engine, get_engine
-from data_access.mapping import load_mapping
-from data_access.settings import DEFAULT_CITY_FILE, load_city
+from data_access.config.city import DEFAULT_CITY_FILE, load_city
+from data_access.contract import schema
+from data_access.ingest import pipeline
+from data_access.ingest.mapping import load_mapping
+from data_access.runtime.engine import dispose_engine, get_engine
 from tests.conftest import _server_database
 from tests.test_ingest import FIXTURES, GOOD, HZ_MAPPING, corrupt, quarantine_rows, snapshot
 
@@ -53,7 +54,7 @@ def test_import_on_a_server_matches_the_embedded_engine(server: sa.Engine, embed
     results = {}
     for name, engine in (("embedded", embedded), ("server", server)):
         quarantine = tmp_path / f"{name}.rejected.csv"
-        summary = ingest.ingest_files(
+        summary = pipeline.ingest_files(
             engine, "complaints", mapping, city, [source], quarantine=quarantine, batch_rows=3
         )
         results[name] = summary, quarantine_rows(quarantine)
@@ -71,7 +72,7 @@ def test_import_on_a_server_matches_the_embedded_engine(server: sa.Engine, embed
 
     # Again: nothing changes; then a newer version of one record replaces the older.
     before = snapshot(server)
-    again = ingest.ingest_files(server, "complaints", mapping, city, [source], quarantine=tmp_path / "q.csv")
+    again = pipeline.ingest_files(server, "complaints", mapping, city, [source], quarantine=tmp_path / "q.csv")
     assert (again.new, again.updated, again.unchanged) == (0, 0, 7)
     assert snapshot(server) == before
     newer = tmp_path / "newer.csv"
@@ -79,7 +80,7 @@ def test_import_on_a_server_matches_the_embedded_engine(server: sa.Engine, embed
         source.read_text(encoding="utf-8").replace("GD001,2024-05-01 08:00:00,电话", "GD001,2024-05-01 08:00:00,网站"),
         "utf-8",
     )
-    summary = ingest.ingest_files(server, "complaints", mapping, city, [newer], quarantine=tmp_path / "q.csv")
+    summary = pipeline.ingest_files(server, "complaints", mapping, city, [newer], quarantine=tmp_path / "q.csv")
     assert (summary.new, summary.updated, summary.unchanged) == (0, 1, 6)
     with server.connect() as connection:
         channel = connection.execute(
@@ -92,10 +93,10 @@ def test_a_failing_server_load_writes_nothing(
     server: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     mapping, city = load_mapping(HZ_MAPPING), load_city(DEFAULT_CITY_FILE)
-    assert ingest.ingest_files(server, "complaints", mapping, city, [FIXTURES / "hz_12345.csv"]).committed
+    assert pipeline.ingest_files(server, "complaints", mapping, city, [FIXTURES / "hz_12345.csv"]).committed
     before = snapshot(server)
     calls = {"n": 0}
-    original = ingest.upsert_rows
+    original = pipeline.upsert_rows
 
     def failing(connection: sa.Connection, table: sa.Table, rows: Any) -> int:
         calls["n"] += 1
@@ -103,9 +104,9 @@ def test_a_failing_server_load_writes_nothing(
             raise RuntimeError("connection lost (injected)")
         return original(connection, table, rows)
 
-    monkeypatch.setattr(ingest, "upsert_rows", failing)
+    monkeypatch.setattr(pipeline, "upsert_rows", failing)
     with pytest.raises(RuntimeError, match="injected"):
-        ingest.ingest_files(server, "complaints", mapping, city, [_source(tmp_path)], quarantine=tmp_path / "q.csv")
+        pipeline.ingest_files(server, "complaints", mapping, city, [_source(tmp_path)], quarantine=tmp_path / "q.csv")
     assert snapshot(server) == before
 
 
@@ -128,11 +129,11 @@ def test_a_first_load_rebuilds_the_indexes_it_set_aside(
         raise RuntimeError("connection lost (injected)")
 
     with monkeypatch.context() as patch:
-        patch.setattr(ingest, "_write_dimensions", failing)  # after every fact is in
+        patch.setattr(pipeline, "_write_dimensions", failing)  # after every fact is in
         with pytest.raises(RuntimeError, match="injected"):
-            ingest.ingest_files(server, "complaints", mapping, city, [FIXTURES / "hz_12345.csv"], batch_rows=2)
+            pipeline.ingest_files(server, "complaints", mapping, city, [FIXTURES / "hz_12345.csv"], batch_rows=2)
     assert _indexes(server) == indexes and _facts(server) == []
-    summary = ingest.ingest_files(server, "complaints", mapping, city, [FIXTURES / "hz_12345.csv"], batch_rows=2)
+    summary = pipeline.ingest_files(server, "complaints", mapping, city, [FIXTURES / "hz_12345.csv"], batch_rows=2)
     assert summary.new > 2 and _indexes(server) == indexes
     with server.connect() as connection:  # the rebuilt index finds the rows
         street = connection.execute(sa.select(schema.complaints.c.street_code).limit(1)).scalar_one()
@@ -149,7 +150,7 @@ def test_bulk_insert_keeps_every_value_exactly(server: sa.Engine) -> None:
     import polars as pl
     from sqlalchemy.dialects import mysql
 
-    from data_access.fact_writer import bulk_insert
+    from data_access.contract.writer import bulk_insert
 
     table = sa.Table(
         "bulk_probe",
@@ -196,7 +197,7 @@ def test_a_refresh_raises_its_memory_and_leaves_the_session_as_it_was(
     server: sa.Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """PostgreSQL: work_mem for the refresh's transaction only; MySQL: temporary-table size, restored after."""
-    from data_access import rollups
+    from data_access.semantic.rollups import refresh as rollups
 
     mysql_like = server.dialect.name in ("mysql", "mariadb")
     setting = "@@session.tmp_table_size" if mysql_like else "current_setting('work_mem')"

@@ -11,10 +11,10 @@ import pytest
 import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
-from dashboard.upload import Upload, run_upload, safe_name, summary_rows
-from data_access import schema
-from data_access.engine import dispose_engine, get_engine
-from data_access.settings import DEFAULT_CITY_FILE, load_city
+from dashboard.admin.upload import Upload, run_upload, safe_name, summary_rows
+from data_access.config.city import DEFAULT_CITY_FILE, load_city
+from data_access.contract import schema
+from data_access.runtime.engine import dispose_engine, get_engine
 from tests.test_ingest import FIXTURES, HZ_MAPPING, corrupt, snapshot
 
 REPO = Path(__file__).resolve().parent.parent

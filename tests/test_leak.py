@@ -20,15 +20,16 @@ import pytest
 import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
-from dashboard import app_state, report
-from dashboard import workbench as wb
-from dashboard.queries import DOMAINS
-from data_access import users
-from data_access.engine import resolve_target
-from data_access.metric_registry import METRICS
-from data_access.metrics import data_as_of, run_metrics
-from data_access.query import Filter, MetricRequest, Scope, TimeRange
-from data_access.settings import load_city
+from dashboard.core.metric_requests import DOMAINS
+from dashboard.report import briefing as report
+from dashboard.session import app_state
+from dashboard.workbench import view_state as wb
+from data_access.config.city import load_city
+from data_access.runtime.engine import resolve_target
+from data_access.security import users
+from data_access.semantic.metric_registry import METRICS
+from data_access.semantic.metrics import data_as_of, run_metrics
+from data_access.semantic.query import Filter, MetricRequest, Scope, TimeRange
 from tests import fixture_city as city
 from tests.app_driver import ADMIN_PAGES, DATA_PAGES, audit_rows, go, html_text, kpis, rendered, signed_in, start
 from tests.conftest import PASSWORD

@@ -9,11 +9,11 @@ import pytest
 import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
-from dashboard.formatting import format_value
-from dashboard.links import LinkFilters, category_dimension, parse_link, request_filters
-from data_access.metric_registry import METRICS
-from data_access.metrics import run_metrics
-from data_access.query import Filter, MetricRequest, TimeRange
+from dashboard.core.formatting import format_value
+from dashboard.core.links import LinkFilters, category_dimension, parse_link, request_filters
+from data_access.semantic.metric_registry import METRICS
+from data_access.semantic.metrics import run_metrics
+from data_access.semantic.query import Filter, MetricRequest, TimeRange
 from tests import fixture_city as city
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")

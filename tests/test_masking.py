@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from data_access.masking import mask_text
+from data_access.security.masking import mask_text
 
-# (written, shown) — each expectation worked out by hand from the rules in data_access/masking.py.
+# (written, shown) — each expectation worked out by hand from the rules in data_access/security/masking.py.
 CASES = [
     # mobile numbers
     ("联系电话：13812345678。", "联系电话：138****5678。"),
@@ -66,12 +66,12 @@ def test_demo_personal_data_never_survives_masking() -> None:
     """The demo generator's own sentences (every kind) lose every full number and given name."""
     import numpy as np
 
-    from data_access import demo
+    from data_access.demo import generate
 
     rng = np.random.default_rng(7)
     for _ in range(200):
         for kind in range(4):
-            sentence = demo._personal_data(kind, "330106", "西湖区文一路118号", rng)
+            sentence = generate._personal_data(kind, "330106", "西湖区文一路118号", rng)
             masked = mask_text(sentence)
             assert masked is not None
             for number in re.findall(r"[0-9Xx]{11,18}", sentence):

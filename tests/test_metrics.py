@@ -8,11 +8,11 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 
-from data_access.compiler import compile_request
-from data_access.metric_registry import METRICS
-from data_access.metrics import run_metrics
-from data_access.query import Filter, MetricRequest, OrderBy, RequestError, Scope, TimeRange
-from data_access.settings import ThreeRates
+from data_access.config.city import ThreeRates
+from data_access.semantic.compiler import compile_request
+from data_access.semantic.metric_registry import METRICS
+from data_access.semantic.metrics import run_metrics
+from data_access.semantic.query import Filter, MetricRequest, OrderBy, RequestError, Scope, TimeRange
 from tests.fixture_city import AS_OF, D1, D2, FEB, S2, A, B
 
 FEBRUARY = TimeRange(*FEB)

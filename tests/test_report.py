@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from dashboard import export, report
-from data_access.query import Scope
-from data_access.settings import load_city
+from dashboard.exports import files
+from dashboard.report import briefing as report
+from data_access.config.city import load_city
+from data_access.semantic.query import Scope
 from tests import fixture_city as city
 
 needs_browser = pytest.mark.skipif(
-    export.find_browser() is None, reason="no Chromium on this machine (apt-get install chromium fonts-noto-cjk)"
+    files.find_browser() is None, reason="no Chromium on this machine (apt-get install chromium fonts-noto-cjk)"
 )
 
 

@@ -18,14 +18,14 @@ import pytest
 import sqlalchemy as sa
 from polars.testing import assert_frame_equal
 
-from data_access import schema
-from data_access.compiler import compile_request
-from data_access.engine import dispose_engine, get_engine
-from data_access.metric_registry import METRICS
-from data_access.metrics import _frame, run_metrics
-from data_access.query import Filter, MetricRequest, OrderBy, Scope, TimeRange
-from data_access.rollup_routing import compile_routed, sources
-from data_access.rollups import (
+from data_access.config.city import ThreeRates
+from data_access.contract import schema
+from data_access.runtime.engine import dispose_engine, get_engine
+from data_access.semantic.compiler import compile_request
+from data_access.semantic.metric_registry import METRICS
+from data_access.semantic.metrics import _frame, run_metrics
+from data_access.semantic.query import Filter, MetricRequest, OrderBy, Scope, TimeRange
+from data_access.semantic.rollups.refresh import (
     OPEN_TABLES,
     ROLLUPS,
     STATES,
@@ -34,7 +34,7 @@ from data_access.rollups import (
     refresh_rollups,
     rollup_conditions,
 )
-from data_access.settings import ThreeRates
+from data_access.semantic.rollups.routing import compile_routed, sources
 from tests import fixture_city
 from tests.test_metrics import EXPECTED_FEBRUARY, FEBRUARY
 
@@ -90,7 +90,7 @@ def _names(table: str, snapshot: bool | None = None) -> tuple[str, ...]:
 
 
 def _valid(table: str, dims: tuple[str, ...]) -> bool:
-    from data_access.query import DIMENSION_COLUMNS, TIME_GRAINS
+    from data_access.semantic.query import DIMENSION_COLUMNS, TIME_GRAINS
 
     return all(d in TIME_GRAINS or table in DIMENSION_COLUMNS[d] for d in dims)
 
@@ -294,14 +294,14 @@ def test_refreshing_one_table_leaves_the_others_on_the_facts(engine: sa.Engine) 
 
 def test_an_import_refreshes_the_aggregates_it_changes(engine: sa.Engine, tmp_path: Path) -> None:
     """Import, re-import with changed statuses: the routed answers follow the facts each time."""
-    from data_access import ingest
-    from data_access.mapping import load_mapping
-    from data_access.settings import DEFAULT_CITY_FILE, load_city
+    from data_access.config.city import DEFAULT_CITY_FILE, load_city
+    from data_access.ingest import pipeline
+    from data_access.ingest.mapping import load_mapping
     from tests.test_ingest import FIXTURES, HZ_MAPPING
 
     mapping, city = load_mapping(HZ_MAPPING), load_city(DEFAULT_CITY_FILE)
     source = FIXTURES / "hz_12345.csv"
-    assert ingest.ingest_files(engine, "complaints", mapping, city, [source]).committed
+    assert pipeline.ingest_files(engine, "complaints", mapping, city, [source]).committed
     state = read_state(engine)
     assert state is not None and "complaints" in state.watermarks
     with engine.connect() as connection:
@@ -316,7 +316,7 @@ def test_an_import_refreshes_the_aggregates_it_changes(engine: sa.Engine, tmp_pa
         assert_frame_equal(_answer(engine, request, True), _answer(engine, request, False), rel_tol=1e-9)
     newer = tmp_path / "newer.csv"
     newer.write_text(source.read_text(encoding="utf-8").replace("办理中", "已关闭"), "utf-8")
-    assert ingest.ingest_files(engine, "complaints", mapping, city, [newer], quarantine=tmp_path / "q.csv").updated
+    assert pipeline.ingest_files(engine, "complaints", mapping, city, [newer], quarantine=tmp_path / "q.csv").updated
     state = read_state(engine)
     assert state is not None
     for dims in ((), ("district",), ("day",)):
@@ -347,7 +347,7 @@ def test_live_overdue_lists_read_the_open_items_and_list_the_same_records(
     metric: str, rolled: sa.Engine, tiny_engine: sa.Engine
 ) -> None:
     """超期未办结 now: the open-items copy lists exactly the records the facts list; a past as-of reads the facts."""
-    from data_access.details import DetailRequest, _compiled, fetch_details
+    from data_access.semantic.details import DetailRequest, _compiled, fetch_details
 
     table = METRICS[metric].table
     state = read_state(rolled)

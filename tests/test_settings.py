@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from data_access.metric_registry import METRICS
-from data_access.settings import DEFAULT_CITY_FILE, SettingsProblem, ThreeRates, load_city
+from data_access.config.city import DEFAULT_CITY_FILE, SettingsProblem, ThreeRates, load_city
+from data_access.semantic.metric_registry import METRICS
 
 
 def test_demo_city_loads() -> None:
@@ -71,7 +71,8 @@ def test_mistyped_target_and_missing_geo_file(tmp_path: Path) -> None:
 
 def test_every_setting_and_variable_is_documented(repo_root: Path) -> None:
     """Datasette-style: a key the code reads but docs/configuration.md does not name fails here."""
-    from data_access import engine, settings
+    from data_access.config import city as settings
+    from data_access.runtime import engine
 
     doc = (repo_root / "docs" / "configuration.md").read_text(encoding="utf-8")
     keys = [key for section in settings._SCHEMA.values() for key in section]

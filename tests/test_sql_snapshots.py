@@ -15,10 +15,10 @@ import sqlalchemy as sa
 from duckdb_engine import Dialect as DuckDBDialect
 from sqlalchemy.dialects import mysql, postgresql
 
-from data_access.compiler import compile_request
-from data_access.metric_registry import METRICS
-from data_access.query import Filter, MetricRequest, OrderBy, Scope, TimeRange
-from data_access.settings import ThreeRates
+from data_access.config.city import ThreeRates
+from data_access.semantic.compiler import compile_request
+from data_access.semantic.metric_registry import METRICS
+from data_access.semantic.query import Filter, MetricRequest, OrderBy, Scope, TimeRange
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 JANUARY = TimeRange(dt.datetime(2026, 1, 1), dt.datetime(2026, 2, 1))
@@ -88,7 +88,7 @@ def test_one_select_per_request() -> None:
 @pytest.mark.parametrize("request_name", sorted(REQUESTS))
 def test_duckdb_snapshot_runs_and_equals_the_metric_layer(request_name: str, tiny_engine: sa.Engine) -> None:
     """The reviewed SQL is the SQL that runs: executed as text, it gives the metric layer's rows."""
-    from data_access.metrics import run_metrics
+    from data_access.semantic.metrics import run_metrics
 
     sql = (SNAPSHOTS / f"{request_name}.duckdb.sql").read_text(encoding="utf-8")
     with tiny_engine.connect() as connection:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from data_access import schema
-from data_access.engine import dispose_engine, get_engine
-from data_access.targets import resolve_targets, target_rows
+from data_access.contract import schema
+from data_access.runtime.engine import dispose_engine, get_engine
+from data_access.semantic.targets import resolve_targets, target_rows
 
 ROWS = [
     {"id": 1, "metric": "service_on_time_rate", "region_code": None, "department_code": None,

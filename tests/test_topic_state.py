@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from dashboard.topic_state import (
+from dashboard.topics.state import (
     TopicState,
     Vocabulary,
     child_level,
@@ -17,7 +17,7 @@ from dashboard.topic_state import (
     state_period,
     state_trend_window,
 )
-from data_access.query import Filter, TimeRange
+from data_access.semantic.query import Filter, TimeRange
 from tests import fixture_city as city
 
 VOCABULARY = Vocabulary(

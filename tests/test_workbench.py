@@ -9,11 +9,12 @@ import pytest
 import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
-from dashboard import workbench as wb
-from data_access import saved_views, schema
-from data_access.engine import dispose_engine, get_engine
-from data_access.metrics import run_metrics
-from data_access.query import Filter
+from dashboard.workbench import view_state as wb
+from data_access.contract import schema
+from data_access.runtime import saved_views
+from data_access.runtime.engine import dispose_engine, get_engine
+from data_access.semantic.metrics import run_metrics
+from data_access.semantic.query import Filter
 from tests import fixture_city as city
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")

@@ -444,7 +444,7 @@ COCKPIT_READY = (".cs-kpi", MAP_REGIONS, ".cs-ticker")
 BACK_BUTTON = ".st-key-cs_back"
 
 # Region code -> [x, y, hit points] in viewport pixels, the (x, y) being the region's hit point
-# (dashboard/maps.py: the last trace, customdata = code) nearest the mean of them all.
+# (dashboard/charts/maps.py: the last trace, customdata = code) nearest the mean of them all.
 REGIONS_JS = """
 () => {
   const gd = document.querySelector('.st-key-cs_panel_map .js-plotly-plot');

@@ -24,7 +24,7 @@ from urllib.parse import urlparse
 import pytest
 import sqlalchemy as sa
 
-from data_access.metric_registry import TIME_COLUMN
+from data_access.semantic.metric_registry import TIME_COLUMN
 from tests.e2e import browser as web
 from tests.e2e.pages import AppPage
 
@@ -259,7 +259,7 @@ def tab(session: Session) -> Iterator[Tab]:
 
 @dataclass(frozen=True)
 class Account:
-    """A local account of the signed-in server, added with ``python -m data_access.users add``."""
+    """A local account of the signed-in server, added with ``python -m data_access.security.users add``."""
 
     name: str
     role: str
@@ -311,7 +311,7 @@ class SecuredApp:
 def add_account(url: str, account: Account) -> None:
     """The documented way (docs/security.md, "Managing accounts"): the users CLI, password on stdin."""
     command = [
-        sys.executable, "-m", "data_access.users", "--url", url,
+        sys.executable, "-m", "data_access.security.users", "--url", url,
         "add", account.name, "--role", account.role, "--scope", account.scope, "--password-stdin",
     ]  # fmt: skip
     done = subprocess.run(

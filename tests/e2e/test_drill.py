@@ -5,7 +5,7 @@ It uses the 1080p wall's tab of the kiosk test and leaves it at the city view, a
 
 from __future__ import annotations
 
-from dashboard.i18n import t
+from dashboard.core.i18n import t
 from tests.e2e import browser as web
 from tests.e2e.conftest import Session
 from tests.e2e.pages import KIOSK

@@ -21,12 +21,12 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from dashboard.export import file_stem
-from dashboard.i18n import metric_label, t
-from dashboard.periods import period_start
-from dashboard.queries import DOMAIN_TABLES, domain_metrics
-from dashboard.tables import metric_header
-from data_access.settings import DEFAULT_CITY_FILE, load_city
+from dashboard.charts.tables import metric_header
+from dashboard.core.i18n import metric_label, t
+from dashboard.core.metric_requests import DOMAIN_TABLES, domain_metrics
+from dashboard.core.periods import period_start
+from dashboard.exports.files import file_stem
+from data_access.config.city import DEFAULT_CITY_FILE, load_city
 from tests.e2e import browser as web
 from tests.e2e.conftest import FixtureCity, Session, Tab
 from tests.e2e.pages import app_pages

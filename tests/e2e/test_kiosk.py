@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.bigscreen import kpi_card_html
-from dashboard.kpi import Kpi
-from dashboard.queries import COCKPIT_ROWS
-from data_access.metric_defs import Direction, Unit
+from dashboard.core.kpi import Kpi
+from dashboard.core.metric_requests import COCKPIT_ROWS
+from dashboard.screen.bigscreen import kpi_card_html
+from data_access.semantic.metric_defs import Direction, Unit
 from tests.e2e import browser as web
 from tests.e2e.conftest import DESKTOP, Screen, Session
 from tests.e2e.pages import KIOSK

@@ -1,7 +1,7 @@
 """Sign-in and sign-out in a real browser, and a department head who edits the URL towards another scope.
 
 The app runs a second time (``secured`` in conftest.py) on its own copy of the fixture city, with two
-local accounts added through ``python -m data_access.users add … --password-stdin`` as docs/security.md
+local accounts added through ``python -m data_access.security.users add … --password-stdin`` as docs/security.md
 says: the head of one district and the head of one department. Once an account exists every address
 answers with the login form. A sign-in lasts as long as the tab's Streamlit session, so a person who
 edits the address bar signs in again; the edited URL's page then opens, and must show only their own
@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from dashboard.formatting import format_value
-from dashboard.i18n import t
-from dashboard.periods import period_start
-from data_access.metric_defs import Unit
+from dashboard.core.formatting import format_value
+from dashboard.core.i18n import t
+from dashboard.core.periods import period_start
+from data_access.semantic.metric_defs import Unit
 from tests.e2e import browser as web
 from tests.e2e.conftest import Account, SecuredApp, Tab
 from tests.e2e.test_url_state import volume_shown

@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from dashboard.formatting import format_value
-from dashboard.i18n import LANGUAGE_NAMES, metric_label, t
-from dashboard.periods import period_start
-from dashboard.queries import DOMAIN_TABLES, VOLUME_METRIC
-from data_access.metric_defs import Unit
+from dashboard.core.formatting import format_value
+from dashboard.core.i18n import LANGUAGE_NAMES, metric_label, t
+from dashboard.core.metric_requests import DOMAIN_TABLES, VOLUME_METRIC
+from dashboard.core.periods import period_start
+from data_access.semantic.metric_defs import Unit
 from tests.e2e import browser as web
 from tests.e2e.conftest import FixtureCity, Session, Tab
 

@@ -1,0 +1,633 @@
+"""The Streamlit glue of sign-in and the audit trail: the gate every run passes, the login page, sign-out,
+and the record of what each session viewed and exported.
+
+Decisions live elsewhere (``data_access.security.access``: roles, scopes, settings; ``data_access.security.users``:
+accounts and tokens; ``data_access.security.audit``: the trail); this module keeps the per-session state.
+
+* **The gate** (``gate``, called by ``streamlit_app.py`` before navigation): a database without any
+  account runs open (every page, whole city, a notice that sign-in is off); as soon as one account
+  exists — or single sign-on is configured — a session sees only the login page until it signs in.
+  A signed-in session is re-read from the database every ``recheck_seconds`` (a disabled account or
+  revoked token ends it) and ends ``session_hours`` after sign-in (device tokens do not expire).
+  If the database cannot be asked, the gate shows the database problem and stops: it never fails open.
+* **Access** (``current_access``): what ``app_state.Context`` applies to every request a page makes.
+* **Views** (``run_page``): the requests a page run made are summed into one ``view`` audit row per
+  page and filters; the same view again within ``repeat_view_minutes`` is not written twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, NoReturn
+
+import polars as pl
+import sqlalchemy as sa
+import streamlit as st
+from streamlit.runtime.scriptrunner_utils.exceptions import RerunException
+from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+from dashboard.core.i18n import t
+from dashboard.core.periods import Period
+from data_access.config.city import SettingsProblem, load_city
+from data_access.runtime.cache import ResultCache
+from data_access.runtime.engine import DatabaseProblem, get_engine, read_meta, resolve_target
+from data_access.security import audit, users
+from data_access.security.access import (
+    NOTHING,
+    ROLES,
+    AccessConfig,
+    AccessProblem,
+    Viewer,
+    describe_scope,
+    load_access,
+    local_now,
+    oidc_viewer,
+)
+from data_access.semantic.query import EVERYTHING, Filter, MetricRequest, Scope
+
+TOKEN_PARAM = "screen_token"
+ACCESS_KEY = "_auth_access"
+SIGNED_KEY = "_auth_signed"
+NOTICE_KEY = "_auth_notice"
+MESSAGE_KEY = "_auth_message"
+TOKEN_TRIED_KEY = "_auth_token_tried"
+OIDC_DONE_KEY = "_auth_oidc_done"
+READS_KEY = "_auth_reads"
+VIEWS_KEY = "_auth_views"
+ACCOUNTS_TTL_SECONDS = 5
+# The address of every page but the default one (the login page answers them all while signed out).
+PAGE_PATHS: tuple[str, ...] = ("services", "complaints", "grid", "explore", "report", "admin", "audit")
+log = logging.getLogger(__name__)
+Mode = Literal["open", "signed_in", "signed_out"]
+
+_accounts: ResultCache[bool] = ResultCache(ttl_seconds=ACCOUNTS_TTL_SECONDS, max_entries=16)
+
+
+@dataclass(frozen=True)
+class Access:
+    """What this session may do in this run: ``open`` (no accounts), ``signed_in`` or ``signed_out``."""
+
+    mode: Mode
+    viewer: Viewer | None = None
+    url: str = ""
+
+    @property
+    def scope(self) -> Scope:
+        if self.mode == "open":
+            return EVERYTHING
+        return self.viewer.scope if self.viewer is not None else NOTHING
+
+    @property
+    def needs_sign_in(self) -> bool:
+        return self.mode == "signed_out"
+
+    def can(self, permission: str) -> bool:
+        if self.mode == "open":
+            return permission != "unmasked"  # no accounts: whole city, but personal data stays masked
+        return self.viewer is not None and self.viewer.can(permission)
+
+    @property
+    def user(self) -> str | None:
+        return self.viewer.name if self.viewer is not None else None
+
+    @property
+    def role(self) -> str | None:
+        return self.viewer.role if self.viewer is not None else None
+
+
+SIGNED_OUT = Access("signed_out")
+
+
+@dataclass
+class _Signed:
+    """A session's sign-in: who, how, since when, when it was last re-read from the database."""
+
+    viewer: Viewer
+    signed_in_at: dt.datetime
+    checked_at: float = field(default_factory=lambda: _clock())
+
+
+# ---- helpers ------------------------------------------------------------------------------------------
+
+
+def _clock() -> float:
+    """Seconds on a monotonic clock (a function of its own, so tests can move it on)."""
+    return time.monotonic()
+
+
+def _session_id() -> str | None:
+    ctx = get_script_run_ctx()
+    value = getattr(ctx, "session_id", None)
+    return value if isinstance(value, str) else None
+
+
+def _client() -> str | None:
+    try:
+        value = st.context.ip_address
+    except Exception:  # no browser behind this session (tests, bare mode)
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _trace() -> dict[str, Any]:
+    return {"session_id": _session_id(), "client": _client()}
+
+
+def _stop(message: str) -> NoReturn:
+    st.error(message)
+    st.stop()
+    raise AssertionError("unreachable")
+
+
+def settings(lang: str) -> AccessConfig:
+    try:
+        return load_access()
+    except AccessProblem as problem:
+        _stop(t("settings_problem", lang, message=str(problem)))
+
+
+def _engine(lang: str) -> sa.Engine:
+    try:
+        return get_engine(resolve_target().url)
+    except DatabaseProblem as problem:
+        _stop(t("db_problem", lang, message=str(problem)))
+
+
+def _db_message(engine: sa.Engine, exc: Exception) -> str:
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    return f"{engine.url.render_as_string(hide_password=True)}: {reason}"
+
+
+def oidc_configured() -> bool:
+    """``[auth]`` in ``.streamlit/secrets.toml``: single sign-on through ``st.login`` is on."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all
+        return False
+
+
+def sign_in_enforced(engine: sa.Engine) -> bool:
+    """True once any account exists or single sign-on is configured (checked at most every few seconds)."""
+    if oidc_configured():
+        return True
+    key = engine.url.render_as_string(hide_password=False)
+    return _accounts.get_or_load(key, lambda: users.account_count(engine) > 0)
+
+
+def forget_accounts_check() -> None:
+    _accounts.clear()
+
+
+def record(engine: sa.Engine, action: str, **fields: Any) -> None:
+    """Write an audit row; a failure is logged and never breaks the page (the trail needs INSERT rights)."""
+    try:
+        audit.record(engine, action, **_trace(), **fields)
+    except Exception:
+        log.exception("could not write the audit row (%s)", action)
+
+
+# ---- the gate ----------------------------------------------------------------------------------------------
+
+
+def gate(lang: str) -> Access:
+    """Decide this run's access (see the module docstring); stores it for ``current_access``."""
+    engine = _engine(lang)
+    url = engine.url.render_as_string(hide_password=False)
+    config = settings(lang)
+    try:
+        enforced = sign_in_enforced(engine)
+    except sa.exc.SQLAlchemyError as exc:
+        _stop(t("db_problem", lang, message=_db_message(engine, exc)))
+    if not enforced:
+        st.session_state.pop(SIGNED_KEY, None)
+        access = Access("open", url=url)
+        st.session_state[ACCESS_KEY] = access
+        return access
+    try:
+        _token_sign_in(engine, lang)
+        _oidc_sign_in(engine, config, lang)
+        signed = _still_signed_in(engine, config)
+    except sa.exc.SQLAlchemyError as exc:
+        _stop(t("db_problem", lang, message=_db_message(engine, exc)))
+    access = Access("signed_in", signed.viewer, url) if signed is not None else replace(SIGNED_OUT, url=url)
+    st.session_state[ACCESS_KEY] = access
+    return access
+
+
+def _token_sign_in(engine: sa.Engine, lang: str) -> None:
+    """``?screen_token=`` signs a wall screen in (once per session and token; audited as token use)."""
+    token = str(st.query_params.get(TOKEN_PARAM, "")).strip()
+    if not token or st.session_state.get(TOKEN_TRIED_KEY) == token:
+        return
+    st.session_state[TOKEN_TRIED_KEY] = token
+    viewer = users.token_sign_in(engine, token, **_trace())
+    if viewer is None:
+        st.session_state.pop(SIGNED_KEY, None)
+        st.session_state[NOTICE_KEY] = "auth_token_invalid"
+        return
+    st.session_state[SIGNED_KEY] = _Signed(viewer, local_now())
+    st.session_state.pop(NOTICE_KEY, None)
+
+
+def _oidc_sign_in(engine: sa.Engine, config: AccessConfig, lang: str) -> None:
+    """An identity the provider signed in (``st.user``) becomes a viewer through the group mapping."""
+    if SIGNED_KEY in st.session_state or st.session_state.get(OIDC_DONE_KEY) or not oidc_configured():
+        return  # signed in already, or this session's single sign-on ended (signed out, expired, unmapped)
+    try:
+        logged_in = bool(st.user.is_logged_in)
+    except Exception:
+        return
+    if not logged_in:
+        return
+    claims = {key: st.user[key] for key in st.user}
+    viewer = oidc_viewer(claims, config)
+    if viewer is None:
+        record(engine, "login_failed", user=str(claims.get(config.oidc_name_claim) or "")[:64] or None,
+               page="login", detail={"reason": "no_group_mapping", "method": "oidc"})  # fmt: skip
+        st.session_state[OIDC_DONE_KEY] = True
+        st.session_state[NOTICE_KEY] = "auth_sso_unmapped"
+        return
+    st.session_state[SIGNED_KEY] = _Signed(viewer, local_now())
+    record(engine, "login", user=viewer.name, role=viewer.role, page="login", detail={"method": "oidc"})
+
+
+def _still_signed_in(engine: sa.Engine, config: AccessConfig) -> _Signed | None:
+    """The session's sign-in if it has not expired and the account may still sign in (re-read when due)."""
+    signed: _Signed | None = st.session_state.get(SIGNED_KEY)
+    if signed is None:
+        return None
+    viewer = signed.viewer
+    if viewer.method != "token" and local_now() - signed.signed_in_at > dt.timedelta(hours=config.session_hours):
+        _end(engine, signed, "expired", "auth_expired")
+        return None
+    if _clock() - signed.checked_at >= config.recheck_seconds:
+        fresh = users.current_viewer(engine, viewer)
+        if fresh is None:
+            _end(engine, signed, "revoked", "auth_revoked")
+            return None
+        signed.viewer, signed.checked_at = fresh, _clock()
+    return signed
+
+
+def _end(engine: sa.Engine, signed: _Signed, reason: str, notice: str) -> None:
+    viewer = signed.viewer
+    st.session_state.pop(SIGNED_KEY, None)
+    st.session_state[NOTICE_KEY] = notice
+    record(engine, "logout", user=viewer.name, role=viewer.role, detail={"reason": reason, "method": viewer.method})
+    if viewer.method == "oidc":
+        st.session_state[OIDC_DONE_KEY] = True
+        with _quietly():
+            st.logout()
+
+
+@contextmanager
+def _quietly() -> Iterator[None]:
+    try:
+        yield
+    except Exception:
+        log.exception("single sign-on logout failed")
+
+
+def current_access(engine: sa.Engine | None = None) -> Access:
+    """This run's access, as the gate decided it; signed out (sees nothing) when the gate has not run.
+
+    With ``engine``, a signed-in session that is due is re-read first; if it has ended meanwhile
+    (a wall screen's token revoked while its page refreshes itself) the whole app reruns, so the
+    gate shows the login page instead of the last numbers.
+    """
+    access: Access = st.session_state.get(ACCESS_KEY, SIGNED_OUT)
+    if engine is None or access.mode != "signed_in":
+        return access
+    signed = _still_signed_in(engine, settings(st.session_state.get("lang", "zh")))
+    if signed is None:
+        st.session_state[ACCESS_KEY] = SIGNED_OUT
+        st.rerun()
+    if signed.viewer != access.viewer:
+        access = replace(access, viewer=signed.viewer)
+        st.session_state[ACCESS_KEY] = access
+    return access
+
+
+def sign_in(engine: sa.Engine, name: str, password: str, lang: str) -> str | None:
+    """Check a password (audited); on success the session is signed in. Returns the message to show, or None."""
+    outcome = users.authenticate(engine, name, password, config=settings(lang), **_trace())
+    if outcome.ok and outcome.viewer is not None:
+        st.session_state[SIGNED_KEY] = _Signed(outcome.viewer, local_now())
+        st.session_state.pop(NOTICE_KEY, None)
+        st.session_state.pop(VIEWS_KEY, None)
+        return None
+    if outcome.outcome is users.Outcome.LOCKED and outcome.locked_until is not None:
+        return t("auth_locked", lang, time=f"{outcome.locked_until:%H:%M}")
+    if outcome.outcome is users.Outcome.DISABLED:
+        return t("auth_disabled", lang)
+    if outcome.outcome is users.Outcome.NO_PASSWORD:
+        return t("auth_no_password", lang)
+    return t("auth_failed", lang)
+
+
+def sign_out() -> None:
+    """The sidebar's sign-out button (an on_click callback: runs before the rerun)."""
+    signed: _Signed | None = st.session_state.get(SIGNED_KEY)
+    if signed is None:
+        return
+    try:
+        engine = get_engine(resolve_target().url)
+    except DatabaseProblem:
+        engine = None
+    if engine is not None:
+        viewer = signed.viewer
+        record(engine, "logout", user=viewer.name, role=viewer.role, detail={"reason": "sign_out"})
+    for key in (SIGNED_KEY, ACCESS_KEY, VIEWS_KEY, TOKEN_TRIED_KEY):
+        st.session_state.pop(key, None)
+    st.session_state[NOTICE_KEY] = "auth_signed_out"
+    if signed.viewer.method == "oidc":
+        st.session_state[OIDC_DONE_KEY] = True
+        with _quietly():
+            st.logout()
+
+
+# ---- what the pages show -------------------------------------------------------------------------------------
+
+
+def role_label(role: str | None, lang: str) -> str:
+    return t(f"role_{role}", lang) if role in ROLES else "—"
+
+
+def sidebar(access: Access, lang: str, scope_text: str | None = None) -> None:
+    """Open mode: the notice that sign-in is off. Signed in: who, with which role and scope; sign-out."""
+    if access.mode == "open":
+        st.sidebar.warning(t("auth_off", lang))
+        return
+    viewer = access.viewer
+    if viewer is None:
+        return
+    st.sidebar.caption(t("auth_signed_in_as", lang, name=viewer.label, role=role_label(viewer.role, lang)))
+    if scope_text:
+        st.sidebar.caption(t("auth_scope", lang, scope=scope_text))
+    st.sidebar.button(t("auth_sign_out", lang), key="auth_sign_out", on_click=sign_out)
+
+
+def require(permission: str, lang: str) -> None:
+    """Stop a page that this session's role may not open (navigation hides it too; this is the second lock)."""
+    if not current_access().can(permission):
+        _stop(t("auth_forbidden", lang))
+
+
+def _city_name(lang: str) -> str:
+    try:
+        city = load_city()
+    except SettingsProblem:
+        return t("app_title", lang)
+    return city.name_en if lang == "en" else city.name
+
+
+def login_page(lang: str) -> None:
+    """The login form, single sign-on when configured, and the demo accounts of a demo database."""
+    engine = _engine(lang)
+    st.title(f"{_city_name(lang)} · {t('page_login', lang)}")
+    notice = st.session_state.get(NOTICE_KEY)
+    if notice:
+        (st.warning if notice != "auth_signed_out" else st.info)(t(notice, lang))
+    if oidc_configured():
+        st.button(t("auth_sso", lang), key="auth_sso", type="primary", on_click=_start_sso, args=(lang,))
+    problem = st.session_state.get(MESSAGE_KEY)
+    with st.form("auth_login", border=True):
+        st.text_input(t("auth_name", lang), key="auth_name", max_chars=users.NAME_MAX)
+        st.text_input(t("auth_password", lang), key="auth_password", type="password")
+        st.form_submit_button(t("auth_submit", lang), type="primary", on_click=_submit, args=(lang,))
+    if problem:
+        st.error(problem)
+    _demo_accounts(engine, lang)
+
+
+def _submit(lang: str) -> None:
+    """The login form's callback: runs before the rerun, so the run that follows already shows the pages."""
+    name = str(st.session_state.get("auth_name") or "")
+    password = str(st.session_state.get("auth_password") or "")
+    st.session_state["auth_password"] = ""  # the plain password does not stay in the session
+    st.session_state.pop(MESSAGE_KEY, None)
+    if not name.strip() or not password:
+        st.session_state[MESSAGE_KEY] = t("auth_missing", lang)
+        return
+    message = sign_in(_engine(lang), name, password, lang)
+    if message is not None:
+        st.session_state[MESSAGE_KEY] = message
+
+
+def _start_sso(lang: str) -> None:
+    st.session_state.pop(OIDC_DONE_KEY, None)
+    try:
+        st.login(settings(lang).oidc_provider or None)
+    except Exception as exc:  # Authlib missing, or the [auth] section incomplete
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        st.session_state[MESSAGE_KEY] = t("auth_sso_problem", lang, message=reason)
+
+
+def _demo_accounts(engine: sa.Engine, lang: str) -> None:
+    """A demo database made with ``--with-accounts`` lists its accounts; no other database shows credentials."""
+    try:
+        listed = users.demo_accounts(read_meta(engine))
+    except sa.exc.SQLAlchemyError:
+        return
+    if not listed:
+        return
+    st.subheader(t("auth_demo_title", lang))
+    st.caption(t("auth_demo_note", lang))
+    frame = pl.DataFrame(
+        {
+            t("auth_name", lang): [entry.get("name", "") for entry in listed],
+            t("auth_role", lang): [role_label(entry.get("role"), lang) for entry in listed],
+            t("auth_scope_column", lang): [entry.get("scope", "") for entry in listed],
+            t("auth_password", lang): [entry.get("password", "") for entry in listed],
+        }
+    )
+    st.dataframe(frame, hide_index=True, key="auth_demo_accounts")
+    for entry in listed:
+        if entry.get("token"):
+            st.caption(t("auth_demo_screen", lang, name=entry.get("name", "")))
+            st.code(f"?kiosk=1&{TOKEN_PARAM}={entry['token']}", language=None)
+
+
+# ---- the audit of views and exports ------------------------------------------------------------------------
+
+
+@dataclass
+class _Reads:
+    """What one page run read: filters, dimensions, the time span covered and the rows returned."""
+
+    page: str
+    open: bool = True
+    filters: dict[str, set[str]] = field(default_factory=dict)
+    dimensions: set[str] = field(default_factory=set)
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+    rows: int = 0
+    reads: int = 0
+    unmasked: bool = False
+
+    def summary(self) -> dict[str, Any]:
+        found: dict[str, Any] = {key: sorted(values) for key, values in sorted(self.filters.items())}
+        if self.dimensions:
+            found["by"] = sorted(self.dimensions)
+        if self.start is not None and self.end is not None:
+            found["time"] = [f"{self.start:%Y-%m-%d %H:%M}", f"{self.end:%Y-%m-%d %H:%M}"]
+        return found
+
+    def key(self) -> str:
+        summary = self.summary()
+        if "time" in summary:  # the same view as the data's as-of time moves on within a day
+            summary["time"] = [value[:10] for value in summary["time"]]
+        return json.dumps([self.page, summary], ensure_ascii=False, sort_keys=True)
+
+
+def note_read(request: MetricRequest, rows: int, *, unmasked: bool = False) -> None:
+    """Count one answered request towards this page run's view (called by ``app_state.Context``);
+    ``unmasked``: detail rows were shown with personal data in clear (recorded with the view)."""
+    if get_script_run_ctx() is None:
+        return
+    reads: _Reads | None = st.session_state.get(READS_KEY)
+    if reads is None:
+        return
+    reads.unmasked = reads.unmasked or unmasked
+    for item in request.filters:
+        reads.filters.setdefault(item.dimension, set()).update(item.values)
+    reads.dimensions.update(request.dimensions)
+    if request.time_range is not None:
+        reads.start = min(filter(None, (reads.start, request.time_range.start)))
+        reads.end = max(filter(None, (reads.end, request.time_range.end)))
+    reads.rows += rows
+    reads.reads += 1
+
+
+def note_rows(filters: dict[str, Any], rows: int) -> None:
+    """Count rows a page read outside the metric layer (the audit page's search) towards its view."""
+    reads: _Reads | None = st.session_state.get(READS_KEY)
+    if reads is None:
+        return
+    for key, value in filters.items():
+        if value not in (None, "", [], ()):
+            values = value if isinstance(value, list | tuple | set) else [value]
+            reads.filters.setdefault(key, set()).update(str(item) for item in values)
+    reads.rows += rows
+    reads.reads += 1
+
+
+def _finish(reads: _Reads) -> None:
+    """One ``view`` row for this page and view, unless the session recorded the same within the repeat window."""
+    reads.open = False
+    if reads.reads == 0:
+        return
+    access = current_access()
+    if access.mode == "signed_out":
+        return
+    key = reads.key()
+    seen: dict[str, float] = st.session_state.setdefault(VIEWS_KEY, {})
+    now = _clock()
+    window = settings(st.session_state.get("lang", "zh")).repeat_view_minutes * 60
+    if key in seen and now - seen[key] < window:
+        return
+    seen[key] = now
+    try:
+        engine = get_engine(resolve_target().url)
+    except DatabaseProblem:
+        return
+    record(
+        engine,
+        "view",
+        user=access.user,
+        role=access.role,
+        page=reads.page,
+        filters=reads.summary(),
+        rows=reads.rows,
+        detail={"scope": describe_scope(access.scope), **({"unmasked": True} if reads.unmasked else {})},
+    )
+
+
+def run_page(page: Any, default_name: str) -> None:
+    """Run the navigation's page and record what it read as one view (not when it only asked to rerun)."""
+    name = str(page.url_path or default_name) if default_name != "login" else "login"
+    reads = _Reads(name)
+    st.session_state[READS_KEY] = reads
+    try:
+        page.run()
+    except RerunException:
+        reads.open = False
+        raise
+    except BaseException:
+        _finish(reads)  # st.stop() ends a page early on purpose: what it showed was viewed
+        raise
+    _finish(reads)
+
+
+def audited_fragment(body: Callable[[], None]) -> Callable[[], None]:
+    """A fragment's own reruns (a wall screen refreshing, a switch inside it) count as views of the page too."""
+
+    def run() -> None:
+        reads: _Reads | None = st.session_state.get(READS_KEY)
+        if reads is not None and reads.open:
+            body()  # inline in a full run: part of the page's view
+            return
+        own = _Reads(reads.page if reads is not None else "")
+        st.session_state[READS_KEY] = own
+        try:
+            body()
+        except RerunException:
+            own.open = False
+            raise
+        _finish(own)
+
+    return run
+
+
+def record_export(page: str, filters: dict[str, Any], rows: int, file_name: str) -> None:
+    """An ``export`` audit row: who downloaded what, with which filters and how many rows."""
+    access = current_access()
+    try:
+        engine = get_engine(resolve_target().url)
+    except DatabaseProblem:
+        return
+    record(
+        engine,
+        "export",
+        user=access.user,
+        role=access.role,
+        page=page,
+        filters=filters,
+        rows=rows,
+        detail={"file": file_name},
+    )
+
+
+def export_callback(page: str, filters: dict[str, Any], rows: int, file_name: str) -> Callable[[], None]:
+    """``on_click`` for a download button: the click is recorded once, before the rerun it triggers."""
+
+    def clicked() -> None:
+        record_export(page, filters, rows, file_name)
+
+    return clicked
+
+
+def view_filters(period: Period, filters: Sequence[Filter], **extra: Any) -> dict[str, Any]:
+    """A page's period and filters as the audit trail records them with an export."""
+    found: dict[str, Any] = {item.dimension: sorted(item.values) for item in filters}
+    found["time"] = [f"{period.current.start:%Y-%m-%d %H:%M}", f"{period.current.end:%Y-%m-%d %H:%M}"]
+    found["period"] = period.key
+    return {**found, **extra}
+
+
+def scope_text(scope: Scope, region_names: dict[str, str], department_names: dict[str, str]) -> str | None:
+    """A viewer's scope in words (names, not codes) for the sidebar; None for the whole city."""
+    if scope.unrestricted:
+        return None
+    parts: list[str] = []
+    if scope.departments is not None:
+        parts.extend(department_names.get(code, code) for code in sorted(scope.departments))
+    if scope.regions is not None:
+        parts.extend(region_names.get(code, code) for code in sorted(scope.regions))
+    return "、".join(parts) or describe_scope(scope)

@@ -1,0 +1,505 @@
+"""The analyst workbench's Streamlit glue: controls seeded from the URL, the URL kept in step, saved views.
+
+The page's address always holds the current view (``dashboard.workbench.view_state`` parameters), so copying
+it shares the view. A widget takes its first value from the URL; the URL is rewritten from the
+widgets on every run (bad parameters are named once, then gone). Opening a saved view sets every
+widget from the view's stored query string, parsed as strictly as a URL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from dashboard.charts.figures import workbench_figure, workbench_map
+from dashboard.charts.maps import load_features
+from dashboard.charts.tables import result_table
+from dashboard.core.formatting import format_date
+from dashboard.core.i18n import metric_label, t
+from dashboard.core.metric_requests import DOMAIN_TABLES, DOMAINS, domain_metrics
+from dashboard.core.periods import GRAINS, Period
+from dashboard.exports import downloads
+from dashboard.session import app_state
+from dashboard.workbench import view_state as wb
+from data_access.contract.catalog import category_choices
+from data_access.runtime import saved_views
+from data_access.semantic.metrics import region_names
+from data_access.semantic.query import TIME_GRAINS
+
+ALL = app_state.ALL
+NONE = "none"
+NAMES_TTL_SECONDS = app_state.NAMES_TTL_SECONDS
+NOTICES_KEY = "wb_view_notices"
+MESSAGE_KEY = "wb_view_message"
+
+# widget key -> how its value is read from a view (the keys "domain", "metrics" and "dimension"
+# are the metric explorer's, kept so links and tests written for it still work)
+K_DOMAIN, K_METRICS, K_DIM1, K_DIM2 = "domain", "metrics", "dimension", "dimension2"
+K_GRAIN, K_CHART, K_PERIOD, K_RANGE = "wb_grain", "wb_chart", "wb_period", "wb_range"
+K_DISTRICT, K_STREET, K_DEPARTMENTS, K_CATEGORIES, K_CHANNELS = (
+    "wb_district",
+    "wb_street",
+    "wb_departments",
+    "wb_categories",
+    "wb_channels",
+)
+
+
+@dataclass(frozen=True)
+class Regions:
+    levels: dict[str, str]
+    parents: dict[str, str | None]
+
+
+@st.cache_data(show_spinner=False, ttl=NAMES_TTL_SECONDS)
+def _regions(url: str) -> Regions:
+    frame = region_names(app_state._engine(url))
+    codes = frame["code"].to_list()
+    return Regions(
+        dict(zip(codes, frame["level"].to_list(), strict=True)),
+        dict(zip(codes, frame["parent_code"].to_list(), strict=True)),
+    )
+
+
+@st.cache_data(show_spinner=False, ttl=NAMES_TTL_SECONDS)
+def _categories(url: str, table: str) -> dict[str, str]:
+    return category_choices(app_state._engine(url), table)
+
+
+def choices(ctx: app_state.Context) -> wb.Choices:
+    return wb.Choices(
+        region_levels=ctx.region_levels(),  # the viewer's regions only: a link to another's is ignored
+        departments=ctx.names("department"),
+        categories={table: _categories(ctx.target.url, table) for table in ("complaints", "grid_events")},
+    )
+
+
+def owner(ctx: app_state.Context) -> str | None:
+    """Whose saved views these are: the signed-in user's name, None while sign-in is off."""
+    return getattr(getattr(ctx, "viewer", None), "name", None)
+
+
+# ---- the view <-> the widgets ------------------------------------------------------------------------
+
+
+def _inclusive_end(state: wb.WorkbenchState) -> dt.date | None:
+    return None if state.end is None else state.end - dt.timedelta(days=1)
+
+
+def widget_values(ctx: app_state.Context, state: wb.WorkbenchState) -> dict[str, Any]:
+    """What each widget shows for a view."""
+    regions = _regions(ctx.target.url)
+    district, street = ALL, ALL
+    if state.region and regions.levels.get(state.region) == "district":
+        district = state.region
+    elif state.region and regions.levels.get(state.region) == "street":
+        district, street = regions.parents.get(state.region) or ALL, state.region
+    period = wb.state_period(state, ctx.as_of)
+    end = period.current.end - dt.timedelta(microseconds=1)
+    return {
+        K_DOMAIN: state.domain,
+        K_METRICS: list(state.chosen_metrics),
+        K_DIM1: state.dimensions[0],
+        K_DIM2: state.dimensions[1] if len(state.dimensions) > 1 else NONE,
+        K_GRAIN: state.grain,
+        K_CHART: state.chart,
+        K_PERIOD: state.period,
+        K_RANGE: (period.current.start.date(), end.date()),
+        K_DISTRICT: district,
+        K_STREET: street,
+        K_DEPARTMENTS: list(state.departments),
+        K_CATEGORIES: list(state.categories),
+        K_CHANNELS: list(state.channels),
+    }
+
+
+def _seed(values: Mapping[str, Any], *, overwrite: bool) -> None:
+    for key, value in values.items():
+        if overwrite or key not in st.session_state:
+            st.session_state[key] = value
+
+
+def _url_params() -> dict[str, str]:
+    return {key: str(st.query_params[key]) for key in st.query_params}
+
+
+def sync_url(state: wb.WorkbenchState) -> None:
+    """Make the address bar hold this view (other parameters of the app, such as ``lang``, stay)."""
+    current = _url_params()
+    wanted = {key: value for key, value in current.items() if key in wb.APP_PARAMS}
+    wanted.update(wb.to_params(state))
+    if wanted != current:
+        st.query_params.from_dict(wanted)
+
+
+def _on_domain_change() -> None:
+    """A new domain: its first metrics, dimensions that exist there, no category or channel filter."""
+    domain = st.session_state[K_DOMAIN]
+    st.session_state[K_METRICS] = list(wb.default_metrics(domain))
+    allowed = wb.dimension_choices(domain)
+    if st.session_state.get(K_DIM1) not in allowed:
+        st.session_state[K_DIM1] = wb.TIME
+    if st.session_state.get(K_DIM2) not in allowed:
+        st.session_state[K_DIM2] = NONE
+    st.session_state[K_CATEGORIES] = []
+    st.session_state[K_CHANNELS] = []
+
+
+def _on_dimension_change() -> None:
+    """Lines suit time, bars suit categories: switch between the two when the first dimension changes kind."""
+    first = st.session_state.get(K_DIM1)
+    chart = st.session_state.get(K_CHART)
+    if first != wb.TIME and chart == "line":
+        st.session_state[K_CHART] = "bar"
+    elif first == wb.TIME and chart == "map":
+        st.session_state[K_CHART] = "line"
+    if st.session_state.get(K_DIM2) == first:
+        st.session_state[K_DIM2] = NONE
+
+
+def controls(ctx: app_state.Context) -> wb.WorkbenchState:
+    """Every control of the workbench, first filled from the URL; returns the view they describe."""
+    lang = ctx.lang
+    url_state, notices = wb.parse_params(_url_params(), choices(ctx))
+    _seed(widget_values(ctx, url_state), overwrite=False)
+    shown_notices = [*notices, *st.session_state.pop(NOTICES_KEY, [])]
+    if shown_notices:
+        st.warning(t("wb_params_ignored", lang, params=", ".join(shown_notices)))
+
+    top = st.columns([1.2, 3, 2.4], vertical_alignment="bottom")
+    with top[0]:
+        domain = str(
+            st.selectbox(
+                t("domain", lang),
+                DOMAINS,
+                key=K_DOMAIN,
+                format_func=lambda d: t(f"domain_{d}", lang),
+                on_change=_on_domain_change,
+            )
+        )
+    metric_options = domain_metrics(domain)
+    st.session_state[K_METRICS] = [m for m in st.session_state.get(K_METRICS, []) if m in metric_options]
+    with top[1]:
+        metrics = st.multiselect(
+            t("metrics", lang), metric_options, key=K_METRICS, format_func=lambda name: metric_label(name, lang)
+        )
+    with top[2]:
+        chart = str(
+            st.segmented_control(
+                t("wb_chart", lang),
+                wb.CHART_TYPES,
+                key=K_CHART,
+                required=True,
+                format_func=lambda c: t(f"wb_chart_{c}", lang),
+            )
+            or "line"
+        )
+
+    dimension_options = wb.dimension_choices(domain)
+    if st.session_state.get(K_DIM1) not in dimension_options:
+        st.session_state[K_DIM1] = wb.TIME
+    middle = st.columns([1.2, 1.2, 2, 3.6], vertical_alignment="bottom")
+    with middle[0]:
+        first = str(
+            st.selectbox(
+                t("dimension", lang),
+                dimension_options,
+                key=K_DIM1,
+                format_func=lambda d: _dimension_label(d, lang),
+                on_change=_on_dimension_change,
+            )
+        )
+    second_options = [NONE, *(d for d in dimension_options if d != first)]
+    if st.session_state.get(K_DIM2) not in second_options:
+        st.session_state[K_DIM2] = NONE
+    with middle[1]:
+        second = str(
+            st.selectbox(
+                t("wb_dimension2", lang),
+                second_options,
+                key=K_DIM2,
+                format_func=lambda d: t("wb_none", lang) if d == NONE else _dimension_label(d, lang),
+            )
+        )
+    dimensions = (first,) if second == NONE else (first, second)
+    with middle[2]:
+        grain = str(
+            st.segmented_control(
+                t("grain", lang),
+                GRAINS,
+                key=K_GRAIN,
+                required=True,
+                disabled=wb.TIME not in dimensions,
+                format_func=lambda g: t(f"grain_{g}", lang),
+            )
+            or "day"
+        )
+    with middle[3]:
+        period_key = str(
+            st.segmented_control(
+                t("period", lang),
+                wb.PERIOD_CHOICES,
+                key=K_PERIOD,
+                required=True,
+                format_func=lambda p: t(f"period_{p}", lang) if p != "custom" else t("wb_period_custom", lang),
+            )
+            or "month"
+        )
+    start = end = None
+    if period_key == "custom":
+        picked = st.date_input(t("wb_custom_range", lang), key=K_RANGE, max_value=ctx.as_of.date(), format="YYYY-MM-DD")
+        days = [day for day in (picked if isinstance(picked, tuple | list) else [picked]) if day is not None]
+        if days:
+            start, end = min(days), max(days) + dt.timedelta(days=1)
+        else:
+            period_key = "month"
+
+    state = wb.WorkbenchState(
+        domain=domain,
+        metrics=wb.in_registry_order(domain, metrics),
+        dimensions=dimensions,
+        grain=grain,
+        period=period_key,
+        start=start,
+        end=end,
+        chart=chart,
+    )
+    state = _filters(ctx, state)
+    sync_url(state)
+    return state
+
+
+def _dimension_label(dimension: str, lang: str) -> str:
+    return t("wb_time", lang) if dimension == wb.TIME else t(f"dim_{dimension}", lang)
+
+
+def _filters(ctx: app_state.Context, state: wb.WorkbenchState) -> wb.WorkbenchState:
+    """Region, departments, categories and channels, in an expander that opens itself when one is set."""
+    lang = ctx.lang
+    active = any(
+        st.session_state.get(key) not in (None, ALL, [])
+        for key in (K_DISTRICT, K_STREET, K_DEPARTMENTS, K_CATEGORIES, K_CHANNELS)
+    )
+    with st.expander(t("wb_filters", lang), expanded=active):
+        columns = st.columns(5)
+        districts = dict(ctx.districts())
+        if st.session_state.get(K_DISTRICT) not in (ALL, *districts):
+            st.session_state[K_DISTRICT] = ALL
+        with columns[0]:
+            district = str(
+                st.selectbox(
+                    t("district", lang),
+                    [ALL, *districts],
+                    key=K_DISTRICT,
+                    format_func=lambda c: t("all_districts", lang) if c == ALL else districts.get(c, c),
+                )
+            )
+        streets = ctx.children(district) if district != ALL else []
+        street_names = ctx.names("street")
+        if st.session_state.get(K_STREET) not in (ALL, *streets):
+            st.session_state[K_STREET] = ALL
+        with columns[1]:
+            street = str(
+                st.selectbox(
+                    t("dim_street", lang),
+                    [ALL, *streets],
+                    key=K_STREET,
+                    disabled=not streets,
+                    format_func=lambda c: t("wb_all", lang) if c == ALL else street_names.get(c, c),
+                )
+            )
+        departments = ctx.names("department")
+        with columns[2]:
+            chosen_departments = st.multiselect(
+                t("dim_department", lang),
+                list(departments),
+                key=K_DEPARTMENTS,
+                format_func=lambda c: departments.get(c, c),
+                placeholder=t("wb_all", lang),
+            )
+        chosen_categories: list[str] = []
+        if wb.has_categories(state.domain):
+            categories = _categories(ctx.target.url, DOMAIN_TABLES[state.domain])
+            st.session_state[K_CATEGORIES] = [c for c in st.session_state.get(K_CATEGORIES, []) if c in categories]
+            with columns[3]:
+                chosen_categories = st.multiselect(
+                    t("dim_category_l1", lang),
+                    list(categories),
+                    key=K_CATEGORIES,
+                    format_func=lambda c: categories.get(c, c),
+                    placeholder=t("wb_all", lang),
+                )
+        chosen_channels: list[str] = []
+        channels = wb.channel_choices(state.domain)
+        if channels:
+            st.session_state[K_CHANNELS] = [c for c in st.session_state.get(K_CHANNELS, []) if c in channels]
+            with columns[4]:
+                chosen_channels = st.multiselect(
+                    t("dim_channel", lang), list(channels), key=K_CHANNELS, placeholder=t("wb_all", lang)
+                )
+    region = street if street != ALL else (district if district != ALL else None)
+    return replace(
+        state,
+        region=region,
+        departments=tuple(chosen_departments),
+        categories=tuple(chosen_categories),
+        channels=tuple(chosen_channels),
+    )
+
+
+# ---- saved views -----------------------------------------------------------------------------------
+
+
+def _open_view(ctx: app_state.Context, view: saved_views.SavedView) -> None:
+    state, notices = wb.parse_query_string(view.state, choices(ctx))
+    _seed(widget_values(ctx, state), overwrite=True)
+    st.session_state[NOTICES_KEY] = list(notices)
+    st.session_state[MESSAGE_KEY] = t("wb_view_opened", ctx.lang, name=view.name)
+
+
+def _delete_view(ctx: app_state.Context, view_id: str, name: str) -> None:
+    try:
+        deleted = saved_views.delete_view(ctx.engine, view_id, owner(ctx))
+    except saved_views.SavedViewProblem as problem:
+        st.session_state[MESSAGE_KEY] = str(problem)
+        return
+    st.session_state[MESSAGE_KEY] = t("wb_view_deleted" if deleted else "wb_view_missing", ctx.lang, name=name)
+
+
+def saved_views_menu(ctx: app_state.Context, state: wb.WorkbenchState) -> None:
+    """Save the view under a name, open or delete one's own views, and the link that shares this view."""
+    lang = ctx.lang
+    message = st.session_state.pop(MESSAGE_KEY, None)
+    if message:
+        st.toast(message)
+    with st.popover(t("wb_saved_views", lang)):
+        name = st.text_input(t("wb_view_name", lang), max_chars=saved_views.MAX_NAME_LENGTH, key="wb_view_name")
+        if st.button(t("wb_save", lang), key="wb_save"):
+            try:
+                saved = saved_views.save_view(ctx.engine, name, wb.query_string(state), owner(ctx))
+            except saved_views.SavedViewProblem as problem:
+                st.error(t("wb_save_failed", lang, reason=str(problem)))
+            else:
+                st.success(t("wb_view_saved", lang, name=saved.name))
+        try:
+            views = saved_views.list_views(ctx.engine, owner(ctx))
+        except saved_views.SavedViewProblem as problem:
+            st.error(str(problem))
+            views = []
+        if not views:
+            st.caption(t("wb_no_views", lang))
+        for view in views:
+            with st.container(horizontal=True, vertical_alignment="center"):
+                st.button(
+                    view.name,
+                    key=f"wb_open_{view.id}",
+                    on_click=_open_view,
+                    args=(ctx, view),
+                    help=t("wb_view_saved_at", lang, time=f"{view.updated_at:%Y-%m-%d %H:%M}"),
+                    type="tertiary",
+                )
+                st.button(
+                    t("wb_delete", lang),
+                    key=f"wb_delete_{view.id}",
+                    on_click=_delete_view,
+                    args=(ctx, view.id, view.name),
+                )
+        st.caption(t("wb_share", lang))
+        st.code("?" + wb.query_string(state) if wb.to_params(state) else "?", language=None)
+
+
+# ---- the result ---------------------------------------------------------------------------------------
+
+
+def title_of(state: wb.WorkbenchState, period: Period, lang: str) -> str:
+    metrics = "、".join(metric_label(name, lang) for name in state.chosen_metrics)
+    by = " × ".join(t(f"grain_{state.grain}", lang) if d == wb.TIME else t(f"dim_{d}", lang) for d in state.dimensions)
+    end = period.current.end - dt.timedelta(microseconds=1)
+    return f"{metrics} · {by} · {format_date(period.current.start)}–{format_date(end)}"
+
+
+def names_for(ctx: app_state.Context, dimensions: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    return {name: ctx.names(name) for name in dimensions if name not in TIME_GRAINS}
+
+
+def show_result(ctx: app_state.Context, state: wb.WorkbenchState, frame: pl.DataFrame, period: Period) -> None:
+    """The chart (with its export menu) and the table beneath it — the same frame in both."""
+    lang = ctx.lang
+    dimensions = state.request_dimensions
+    metrics = state.chosen_metrics
+    names = names_for(ctx, dimensions)
+    title = title_of(state, period, lang)
+    stem = "_".join(["workbench", state.domain, *dimensions, f"{period.current.start:%Y%m%d}"])
+    table = result_table(frame, dimensions=dimensions, metrics=metrics, names=names, lang=lang)
+    audit_filters = wb.to_params(state)
+    problem = wb.chart_problem(state)
+    if state.chart != "table" and problem is not None:
+        st.info(t(problem, lang))
+    elif state.chart != "table":
+        figure = _figure(ctx, state, frame, names)
+        if figure is not None:
+            st.subheader(t("chart", lang))
+            downloads.chart(ctx, figure, table, key="explore_chart", title=title, file_name=stem, filters=audit_filters)
+            if state.chart in ("heatmap", "map") and len(metrics) > 1:
+                st.caption(t("wb_first_metric_only", lang, metric=metric_label(metrics[0], lang)))
+            elif _cut_on_axis(frame, dimensions):
+                st.caption(t("chart_top_n", lang, n=wb_top_n()))
+    st.subheader(t("table", lang))
+    if state.chart == "table":
+        downloads.table(ctx, table, key="explore_table", title=title, file_name=stem, filters=audit_filters)
+    else:
+        st.dataframe(table, hide_index=True, key="explore_table")
+
+
+def wb_top_n() -> int:
+    from dashboard.charts.figures import WORKBENCH_TOP_N
+
+    return WORKBENCH_TOP_N
+
+
+def _cut_on_axis(frame: pl.DataFrame, dimensions: tuple[str, ...]) -> bool:
+    return any(d not in TIME_GRAINS and frame[d].n_unique() > wb_top_n() for d in dimensions)
+
+
+def _figure(
+    ctx: app_state.Context, state: wb.WorkbenchState, frame: pl.DataFrame, names: dict[str, dict[str, str]]
+) -> Any:
+    lang = ctx.lang
+    dimensions = state.request_dimensions
+    if state.chart == "map":
+        level = dimensions[0]
+        layer = ctx.city.geo.get(level)
+        if layer is None:
+            st.info(t("wb_map_no_layer", lang, level=t(f"dim_{level}", lang)))
+            return None
+        collection = load_features(layer.file, layer.code_property, _map_codes(ctx, state, level))
+        return workbench_map(
+            collection,
+            frame,
+            code_property=layer.code_property,
+            dimension=level,
+            metric=state.chosen_metrics[0],
+            names=names.get(level, {}),
+            lang=lang,
+        )
+    return workbench_figure(
+        frame, chart=state.chart, dimensions=dimensions, metrics=state.chosen_metrics, names=names, lang=lang
+    )
+
+
+def _map_codes(ctx: app_state.Context, state: wb.WorkbenchState, level: str) -> list[str] | None:
+    """The regions the map draws: all of the level, or those inside the view's region filter."""
+    if not state.region:
+        return None
+    regions = _regions(ctx.target.url)
+    region_level = regions.levels.get(state.region)
+    if region_level == level:
+        return [state.region]
+    if region_level == "district" and level == "street":
+        return ctx.children(state.region)
+    return None
