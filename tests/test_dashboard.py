@@ -274,8 +274,10 @@ def test_every_key_used_in_code_exists() -> None:
     sources = [
         REPO / "streamlit_app.py",
         *sorted((REPO / "pages").glob("*.py")),
-        *sorted((REPO / "dashboard").glob("*.py")),
+        *sorted((REPO / "dashboard").rglob("*.py")),
+        *sorted((REPO / "data_access").rglob("*.py")),
     ]
+    assert len(sources) > 60, "the walk over the packages found too few modules"
     used = {
         key for path in sources for key in re.findall(r"\bt\(\s*\"([a-z0-9_]+)\"", path.read_text(encoding="utf-8"))
     }
