@@ -15,9 +15,9 @@ import streamlit as st
 
 from dashboard.auth import sign_in as auth_ui
 from dashboard.core.i18n import t
-from dashboard.session import app_state
+from dashboard.session import context, display
 
-lang = app_state.setup()
+lang = display.setup()
 access = auth_ui.gate(lang)
 
 if access.needs_sign_in:
@@ -44,10 +44,10 @@ else:
             st.Page("pages/audit.py", title=t("page_audit", lang)),
         ]
 
-    current = st.navigation(pages, position="hidden" if app_state.kiosk_mode() else "sidebar")
-    if not app_state.kiosk_mode():
-        auth_ui.sidebar(access, lang, app_state.scope_caption(access))
-    seconds = app_state.rotate_seconds()
+    current = st.navigation(pages, position="hidden" if display.kiosk_mode() else "sidebar")
+    if not display.kiosk_mode():
+        auth_ui.sidebar(access, lang, context.scope_caption(access))
+    seconds = display.rotate_seconds()
     if seconds:
-        app_state.rotation([cockpit, *topics], current, seconds, lang)
+        display.rotation([cockpit, *topics], current, seconds, lang)
     auth_ui.run_page(current, "cockpit")

@@ -4,36 +4,36 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.admin import upload_panel
+from dashboard.admin import facts, upload_panel
 from dashboard.core.i18n import t
 from dashboard.exports import downloads
-from dashboard.session import app_state
+from dashboard.session import context, display, furniture
 
-lang = app_state.language()
-app_state.compact_layout()
+lang = display.language()
+furniture.compact_layout()
 st.title(t("page_admin", lang))
 
 # Where the URL comes from is shown even when the database cannot be used: it is what an admin fixes.
-source = app_state.source_rows(lang)
+source = facts.source_rows(lang)
 st.subheader(t("admin_source", lang))
 downloads.table(lang, source, key="source", title=t("admin_source", lang))
 
 # The import comes before the checks below: they stop the page on an empty database, which it fills.
 upload_panel.render(lang)
 
-ctx = app_state.load_context(lang)
+ctx = context.load_context(lang)
 if ctx.is_demo:
     st.badge(t("demo_badge", lang), color="orange", help=t("demo_note", lang))
     st.caption(t("demo_note", lang))
 
 st.subheader(t("admin_meta", lang))
-downloads.table(ctx, app_state.meta_rows(ctx), key="meta", title=t("admin_meta", lang))
+downloads.table(ctx, facts.meta_rows(ctx), key="meta", title=t("admin_meta", lang))
 
 st.subheader(t("admin_tables", lang))
-downloads.table(ctx, app_state.table_rows(ctx), key="tables", title=t("admin_tables", lang))
+downloads.table(ctx, facts.table_rows(ctx), key="tables", title=t("admin_tables", lang))
 
 st.subheader(t("admin_schema", lang))
-problems = app_state.schema_check(ctx)
+problems = facts.schema_check(ctx)
 if problems:
     for problem in problems:
         st.warning(problem)
@@ -41,4 +41,4 @@ else:
     st.success(t("schema_ok", lang))
 
 st.subheader(t("admin_settings", lang))
-downloads.table(ctx, app_state.settings_rows(ctx), key="settings", title=t("admin_settings", lang))
+downloads.table(ctx, facts.settings_rows(ctx), key="settings", title=t("admin_settings", lang))

@@ -9,14 +9,14 @@ import streamlit as st
 from dashboard.admin.audit_view import audit_table
 from dashboard.auth import sign_in
 from dashboard.core.i18n import t
-from dashboard.session import app_state
+from dashboard.session import context, display, furniture
 from data_access.security import audit
 from data_access.security.access import local_now
 
-lang = app_state.language()
+lang = display.language()
 sign_in.require("admin", lang)
-ctx = app_state.load_context(lang)
-app_state.page_header(ctx, t("page_audit", lang))
+ctx = context.load_context(lang)
+furniture.page_header(ctx, t("page_audit", lang))
 st.caption(t("audit_intro", lang))
 
 today = local_now().date()
@@ -39,9 +39,8 @@ if since > until:
     st.stop()
 start = dt.datetime.combine(since, dt.time())
 end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time())
-found = audit.search(ctx.engine, since=start, until=end, user=user or None, actions=actions, text=text or None)
 filters = {"since": str(since), "until": str(until), "user": user, "action": actions, "text": text}
-sign_in.note_rows(filters, found.height)
+found = ctx.data.audit_trail(filters, since=start, until=end, user=user or None, actions=actions, text=text or None)
 
 st.caption(t("audit_found", lang, n=found.height))
 if found.height >= audit.SEARCH_LIMIT:

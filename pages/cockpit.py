@@ -34,7 +34,7 @@ from dashboard.screen.bigscreen import (
 )
 from dashboard.screen.snapshot import Snapshot, View, gather, point_frame
 from dashboard.screen.ticker import ticker_items
-from dashboard.session import app_state
+from dashboard.session import context, early_warning, furniture, last_good
 
 # Design sizes in CSS pixels at 1920×1080 (the page is zoomed to fit the screen).
 MAP_WIDTH, MAP_HEIGHT = 860, 586
@@ -42,7 +42,7 @@ TREND_HEIGHT = 626
 MAP_DISTRICT_KEY = "map_district"
 MAP_LEVEL_KEY = "map_level"
 
-ctx = app_state.load_context()
+ctx = context.load_context()
 lang = ctx.lang
 st.html(bigscreen.SCREEN_CSS)
 st.html(bigscreen.FIT_SCRIPT, unsafe_allow_javascript=True)
@@ -50,13 +50,13 @@ st.html(bigscreen.clock_script(ctx.city.timezone, lang), unsafe_allow_javascript
 
 
 def _drill(code: str | None) -> None:
-    st.session_state[MAP_DISTRICT_KEY] = code or app_state.ALL
+    st.session_state[MAP_DISTRICT_KEY] = code or context.ALL
 
 
 def _on_map_click() -> None:
     """A click on a district (or on a street, at street level) drills into that district."""
     code = selected_code(st.session_state.get("cs_map"))
-    if code is None or st.session_state.get(MAP_DISTRICT_KEY) not in (None, app_state.ALL):
+    if code is None or st.session_state.get(MAP_DISTRICT_KEY) not in (None, context.ALL):
         return
     districts = dict(ctx.districts())
     if code in districts:
@@ -68,7 +68,7 @@ def _on_map_click() -> None:
 
 
 def _load(view: View) -> Snapshot:
-    live = app_state.open_context(lang)
+    live = context.open_context(lang)
     return gather(
         live.query,
         view,
@@ -76,7 +76,7 @@ def _load(view: View) -> Snapshot:
         targets=live.targets,
         names=live.names,
         lang=lang,
-        alerts=app_state.ticker_source(live),
+        alerts=early_warning.ticker_source(live),
     )
 
 
@@ -87,7 +87,7 @@ def _header(snapshot: Snapshot | None, stale_since: dt.datetime | None) -> str:
     with left:
         st.html(title_html(city, t("app_title", lang), demo=ctx.is_demo, lang=lang))
     with middle:
-        period = app_state.period_choice(lang, COCKPIT_PERIODS, ctx.city.default_period)
+        period = furniture.period_choice(lang, COCKPIT_PERIODS, ctx.city.default_period)
     with right:
         now = dt.datetime.now(ZoneInfo(ctx.city.timezone)).replace(tzinfo=None)
         as_of = snapshot.as_of if snapshot else ctx.as_of
@@ -162,9 +162,9 @@ def _map_panel(snapshot: Snapshot) -> None:
             with district_column:
                 st.selectbox(
                     t("map_drill", lang),
-                    [app_state.ALL, *districts],
+                    [context.ALL, *districts],
                     key=MAP_DISTRICT_KEY,
-                    format_func=lambda code: t("city_wide", lang) if code == app_state.ALL else districts[code],
+                    format_func=lambda code: t("city_wide", lang) if code == context.ALL else districts[code],
                 )
         layer = ctx.city.geo.get(level) or ctx.city.geo["district"]
         codes = ctx.children(view.map_district) if view.map_district else ctx.map_codes(level)
@@ -222,21 +222,21 @@ def _ticker(snapshot: Snapshot) -> None:
     st.html(ticker_html(ticker_items(snapshot.alerts, lang), lang))
 
 
-@app_state.auto_refresh(ctx.city.refresh_seconds)
+@furniture.auto_refresh(ctx.city.refresh_seconds)
 def screen() -> None:
     view_period = str(st.session_state.get("period") or ctx.city.default_period)
     # The header needs the snapshot's as-of time and the period widget; read the widget's state first.
     level = str(st.session_state.get(MAP_LEVEL_KEY) or "district")
     district = st.session_state.get(MAP_DISTRICT_KEY)
-    district = None if district in (None, app_state.ALL) else district
+    district = None if district in (None, context.ALL) else district
     header = st.container()
     view = View(period=view_period, map_level=level, map_district=str(district) if district else None)
     try:
-        snapshot, stale_since = app_state.with_last_good((ctx.target.url, lang, view), lambda: _load(view))
+        snapshot, stale_since = last_good.with_last_good((ctx.target.url, lang, view), lambda: _load(view))
     except Exception as exc:  # nothing good to show yet: one readable line, never a trace
         with header:
             _header(None, None)
-        st.error(app_state.friendly_problem(exc, lang))
+        st.error(context.friendly_problem(exc, lang))
         return
     with header:
         _header(snapshot, stale_since)

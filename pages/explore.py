@@ -9,13 +9,13 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.core.i18n import t
-from dashboard.session import app_state
+from dashboard.session import context, furniture
 from dashboard.workbench import panel
 from dashboard.workbench import view_state as wb
 
-ctx = app_state.load_context()
+ctx = context.load_context()
 lang = ctx.lang
-app_state.page_header(ctx, t("page_workbench", lang))
+furniture.page_header(ctx, t("page_workbench", lang))
 st.caption(t("workbench_intro", lang))
 
 state = panel.controls(ctx)
@@ -27,7 +27,7 @@ if not state.metrics:
     st.stop()
 
 period = wb.state_period(state, ctx.as_of)
-st.caption(app_state.period_caption(period, lang))
+st.caption(furniture.period_caption(period, lang))
 result = ctx.run(wb.request_for(state, period))
 if result.height == 0:
     st.info(t("no_rows", lang))

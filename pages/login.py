@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dashboard.auth import sign_in
-from dashboard.session import app_state
+from dashboard.session import display, furniture
 
-lang = app_state.language()
-app_state.compact_layout()
+lang = display.language()
+furniture.compact_layout()
 sign_in.login_page(lang)

@@ -10,12 +10,12 @@ from dashboard.auth import sign_in
 from dashboard.core.i18n import t
 from dashboard.exports.files import ExportProblem
 from dashboard.report import briefing as report
-from dashboard.session import app_state
+from dashboard.session import context, furniture
 
-ctx = app_state.load_context()
+ctx = context.load_context()
 lang = ctx.lang
 sign_in.require("export", lang)  # a briefing is an export: analysts and admins (and the export grant)
-app_state.page_header(ctx, t("page_report", lang))
+furniture.page_header(ctx, t("page_report", lang))
 st.caption(t("report_intro", lang))
 
 # The viewer's scope (the whole city while sign-in is off): the same one every page's requests carry.

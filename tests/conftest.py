@@ -79,13 +79,12 @@ def mysql_engine() -> Iterator[sa.Engine]:
 @pytest.fixture
 def tiny_app(tiny_engine: sa.Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[sa.Engine]:
     """The app pointed at the tiny fixture city, with every process-wide cache empty before and after."""
-    from dashboard.session import app_state
-    from data_access.semantic.metrics import RESULTS
+    from dashboard.session import last_good
+    from data_access.runtime.cache import RESULTS
 
     def clear() -> None:
         RESULTS.clear()
-        app_state._LAST_GOOD.clear()
-        app_state._early_warnings.clear()
+        last_good._LAST_GOOD.clear()
 
     monkeypatch.setenv("COCKPIT_DATABASE_URL", tiny_engine.url.render_as_string(hide_password=False))
     monkeypatch.setenv("COCKPIT_DATA_DIR", str(tmp_path / "data"))
@@ -127,9 +126,9 @@ def secured_city(
     device token is returned under ``"wall_token"``.
     """
     from dashboard.auth import sign_in
-    from dashboard.session import app_state
+    from dashboard.session import last_good
+    from data_access.runtime.cache import RESULTS
     from data_access.security import users
-    from data_access.semantic.metrics import RESULTS
     from data_access.semantic.query import Scope
 
     url = f"duckdb:///{tmp_path / 'secured.duckdb'}"
@@ -149,8 +148,7 @@ def secured_city(
 
     def clear() -> None:
         RESULTS.clear()
-        app_state._LAST_GOOD.clear()
-        app_state._early_warnings.clear()
+        last_good._LAST_GOOD.clear()
         sign_in.forget_accounts_check()
 
     monkeypatch.setenv("COCKPIT_DATABASE_URL", url)

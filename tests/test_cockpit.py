@@ -22,10 +22,12 @@ from dashboard.charts import maps
 from dashboard.core.metric_requests import OVERDUE_METRIC, cockpit_requests
 from dashboard.core.periods import resolve_period, trend_window
 from dashboard.screen import bigscreen, ticker
-from dashboard.session import app_state
+from dashboard.session import display, early_warning
 from data_access.config.city import load_city
+from data_access.runtime import session as data_session
+from data_access.runtime.cache import RESULTS
 from data_access.semantic import metrics
-from data_access.semantic.metrics import RESULTS, data_as_of
+from data_access.semantic.metrics import data_as_of
 from tests import fixture_city
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
@@ -77,7 +79,7 @@ def test_ticker_falls_back_to_the_metric_layer(tiny_app: sa.Engine, monkeypatch:
     def broken(_: object) -> pl.DataFrame:
         raise RuntimeError("early warning unavailable")
 
-    monkeypatch.setattr(app_state, "early_warning_alerts", broken)
+    monkeypatch.setattr(early_warning, "early_warning_alerts", broken)
     at = open_cockpit()
     text = " ".join(message for _, message in ticker_lines(at))
     # By hand: T5 (西湖区) and T6 (上城区) are open past their limit; S4 (西湖区) and S6 (上城区) too; E3 (西湖区).
@@ -109,7 +111,7 @@ def test_failed_refresh_keeps_the_last_good_numbers(tiny_app: sa.Engine, monkeyp
     def broken(*_: object, **__: object) -> pl.DataFrame:
         raise sa.exc.OperationalError("SELECT 1", {}, Exception("server closed the connection"))
 
-    monkeypatch.setattr(app_state, "run_metrics", broken)
+    monkeypatch.setattr(data_session, "run_metrics", broken)
     RESULTS.clear()
     at.run()
     assert not at.exception and not at.error
@@ -121,7 +123,7 @@ def test_no_data_at_all_shows_one_readable_line(tiny_app: sa.Engine, monkeypatch
     def broken(*_: object, **__: object) -> pl.DataFrame:
         raise sa.exc.OperationalError("SELECT 1", {}, Exception("server closed the connection"))
 
-    monkeypatch.setattr(app_state, "run_metrics", broken)
+    monkeypatch.setattr(data_session, "run_metrics", broken)
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception
     assert len(at.error) == 1 and "server closed the connection" in at.error[0].value
@@ -244,5 +246,5 @@ def test_kiosk_playlist_is_read_from_the_url(tiny_app: sa.Engine) -> None:
     at.query_params["rotate"] = "3"
     at.run()
     assert not at.exception and values(at), "the playlist starts with the cockpit"
-    assert at.session_state["rotate"] == app_state.MIN_ROTATE_SECONDS  # clamped: a page needs time to be read
+    assert at.session_state["rotate"] == display.MIN_ROTATE_SECONDS  # clamped: a page needs time to be read
     assert not at.sidebar.children

@@ -22,10 +22,11 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.core.metric_requests import DOMAINS
 from dashboard.report import briefing as report
-from dashboard.session import app_state
+from dashboard.session import context, early_warning
 from dashboard.workbench import view_state as wb
 from data_access.config.city import load_city
 from data_access.runtime.engine import resolve_target
+from data_access.runtime.session import DataSession
 from data_access.security import users
 from data_access.semantic.metric_registry import METRICS
 from data_access.semantic.metrics import data_as_of, run_metrics
@@ -162,15 +163,13 @@ def test_a_widget_value_outside_the_options_is_refused(secured_city: tuple[sa.En
         at.selectbox(key="district").set_value(city.D2).run()
 
 
-def scoped_context(engine: sa.Engine, scope: Scope) -> app_state.Context:
-    return app_state.Context(
+def scoped_context(engine: sa.Engine, scope: Scope) -> context.Context:
+    return context.Context(
         target=resolve_target(),
-        engine=engine,
-        city=load_city(),
+        data=DataSession(engine, load_city(), scope=scope),
         lang="zh",
         as_of=city.AS_OF,
         meta={},
-        scope=scope,
     )
 
 
@@ -192,7 +191,7 @@ def test_every_request_is_narrowed_to_the_viewer(
     engine, _ = secured_city
     ctx = scoped_context(engine, Scope(regions=frozenset({city.D1})))
     request = MetricRequest(("complaint_received",), filters=filters, time_range=FEB, scope=request_scope)
-    scoped = ctx.scoped(request)
+    scoped = ctx.data.scoped(request)
     assert run_metrics(engine, scoped, cache=None)["complaint_received"][0] == expected
     # Without the context the same request sees the whole city (so the narrowing above is the context's).
     assert run_metrics(engine, MetricRequest(("complaint_received",), time_range=FEB), cache=None)[0, 0] == 5
@@ -200,7 +199,7 @@ def test_every_request_is_narrowed_to_the_viewer(
 
 def test_the_early_warning_list_is_scoped(secured_city: tuple[sa.Engine, dict[str, str]]) -> None:
     engine, _ = secured_city
-    alerts = app_state.early_warning_alerts(scoped_context(engine, Scope(regions=frozenset({city.D1}))))
+    alerts = early_warning.early_warning_alerts(scoped_context(engine, Scope(regions=frozenset({city.D1}))))
     assert alerts.height > 0
     assert set(alerts["region_code"].drop_nulls().to_list()) <= {city.D1, city.S1, city.C1, city.G1}
     assert not any(city.D2 in str(value) for value in alerts["link"].to_list())

@@ -10,7 +10,7 @@ accounts and tokens; ``data_access.security.audit``: the trail); this module kee
   A signed-in session is re-read from the database every ``recheck_seconds`` (a disabled account or
   revoked token ends it) and ends ``session_hours`` after sign-in (device tokens do not expire).
   If the database cannot be asked, the gate shows the database problem and stops: it never fails open.
-* **Access** (``current_access``): what ``app_state.Context`` applies to every request a page makes.
+* **Access** (``current_access``): what ``context.Context`` applies to every request a page makes.
 * **Views** (``run_page``): the requests a page run made are summed into one ``view`` audit row per
   page and filters; the same view again within ``repeat_view_minutes`` is not written twice.
 """
@@ -18,7 +18,6 @@ accounts and tokens; ``data_access.security.audit``: the trail); this module kee
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -457,68 +456,33 @@ def _demo_accounts(engine: sa.Engine, lang: str) -> None:
 # ---- the audit of views and exports ------------------------------------------------------------------------
 
 
-@dataclass
-class _Reads:
-    """What one page run read: filters, dimensions, the time span covered and the rows returned."""
+class _PageReads:
+    """The data session's read log for pages: forwards each read to the ``ViewLog`` of the page run
+    (or fragment rerun) in progress, looked up when the read happens, so a fragment refreshing on its
+    own is counted towards its own view. Outside a script run (a background thread) nothing is noted.
+    """
 
-    page: str
-    open: bool = True
-    filters: dict[str, set[str]] = field(default_factory=dict)
-    dimensions: set[str] = field(default_factory=set)
-    start: dt.datetime | None = None
-    end: dt.datetime | None = None
-    rows: int = 0
-    reads: int = 0
-    unmasked: bool = False
-
-    def summary(self) -> dict[str, Any]:
-        found: dict[str, Any] = {key: sorted(values) for key, values in sorted(self.filters.items())}
-        if self.dimensions:
-            found["by"] = sorted(self.dimensions)
-        if self.start is not None and self.end is not None:
-            found["time"] = [f"{self.start:%Y-%m-%d %H:%M}", f"{self.end:%Y-%m-%d %H:%M}"]
+    def _log(self) -> audit.ViewLog | None:
+        if get_script_run_ctx() is None:
+            return None
+        found: audit.ViewLog | None = st.session_state.get(READS_KEY)
         return found
 
-    def key(self) -> str:
-        summary = self.summary()
-        if "time" in summary:  # the same view as the data's as-of time moves on within a day
-            summary["time"] = [value[:10] for value in summary["time"]]
-        return json.dumps([self.page, summary], ensure_ascii=False, sort_keys=True)
+    def note(self, request: MetricRequest, rows: int, *, unmasked: bool = False) -> None:
+        log = self._log()
+        if log is not None:
+            log.note(request, rows, unmasked=unmasked)
+
+    def note_rows(self, filters: dict[str, Any], rows: int) -> None:
+        log = self._log()
+        if log is not None:
+            log.note_rows(filters, rows)
 
 
-def note_read(request: MetricRequest, rows: int, *, unmasked: bool = False) -> None:
-    """Count one answered request towards this page run's view (called by ``app_state.Context``);
-    ``unmasked``: detail rows were shown with personal data in clear (recorded with the view)."""
-    if get_script_run_ctx() is None:
-        return
-    reads: _Reads | None = st.session_state.get(READS_KEY)
-    if reads is None:
-        return
-    reads.unmasked = reads.unmasked or unmasked
-    for item in request.filters:
-        reads.filters.setdefault(item.dimension, set()).update(item.values)
-    reads.dimensions.update(request.dimensions)
-    if request.time_range is not None:
-        reads.start = min(filter(None, (reads.start, request.time_range.start)))
-        reads.end = max(filter(None, (reads.end, request.time_range.end)))
-    reads.rows += rows
-    reads.reads += 1
+PAGE_READS = _PageReads()
 
 
-def note_rows(filters: dict[str, Any], rows: int) -> None:
-    """Count rows a page read outside the metric layer (the audit page's search) towards its view."""
-    reads: _Reads | None = st.session_state.get(READS_KEY)
-    if reads is None:
-        return
-    for key, value in filters.items():
-        if value not in (None, "", [], ()):
-            values = value if isinstance(value, list | tuple | set) else [value]
-            reads.filters.setdefault(key, set()).update(str(item) for item in values)
-    reads.rows += rows
-    reads.reads += 1
-
-
-def _finish(reads: _Reads) -> None:
+def _finish(reads: audit.ViewLog) -> None:
     """One ``view`` row for this page and view, unless the session recorded the same within the repeat window."""
     reads.open = False
     if reads.reads == 0:
@@ -537,22 +501,17 @@ def _finish(reads: _Reads) -> None:
         engine = get_engine(resolve_target().url)
     except DatabaseProblem:
         return
-    record(
-        engine,
-        "view",
-        user=access.user,
-        role=access.role,
-        page=reads.page,
-        filters=reads.summary(),
-        rows=reads.rows,
-        detail={"scope": describe_scope(access.scope), **({"unmasked": True} if reads.unmasked else {})},
-    )
+    try:
+        scope = describe_scope(access.scope)
+        audit.record_view(engine, reads, user=access.user, role=access.role, scope=scope, **_trace())
+    except Exception:  # the trail needs INSERT rights; a failure is logged and never breaks the page
+        log.exception("could not write the audit row (view)")
 
 
 def run_page(page: Any, default_name: str) -> None:
     """Run the navigation's page and record what it read as one view (not when it only asked to rerun)."""
     name = str(page.url_path or default_name) if default_name != "login" else "login"
-    reads = _Reads(name)
+    reads = audit.ViewLog(name)
     st.session_state[READS_KEY] = reads
     try:
         page.run()
@@ -569,11 +528,11 @@ def audited_fragment(body: Callable[[], None]) -> Callable[[], None]:
     """A fragment's own reruns (a wall screen refreshing, a switch inside it) count as views of the page too."""
 
     def run() -> None:
-        reads: _Reads | None = st.session_state.get(READS_KEY)
+        reads: audit.ViewLog | None = st.session_state.get(READS_KEY)
         if reads is not None and reads.open:
             body()  # inline in a full run: part of the page's view
             return
-        own = _Reads(reads.page if reads is not None else "")
+        own = audit.ViewLog(reads.page if reads is not None else "")
         st.session_state[READS_KEY] = own
         try:
             body()

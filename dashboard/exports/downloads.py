@@ -222,7 +222,7 @@ def chart(
 ) -> Any:
     """``st.plotly_chart(figure)`` with an export menu (PNG, SVG, HTML of the chart; CSV, XLSX, Parquet of ``data``).
 
-    ``ctx``: the page's ``app_state.Context`` (language; the signed-in viewer for the audit trail),
+    ``ctx``: the page's ``context.Context`` (language; the signed-in viewer for the audit trail),
     or just the language code where a page has no context yet.
     ``key``: the chart's widget key (the menu's keys derive from it). ``title``: what the files are
     called and the title drawn into a chart that has none. ``file_name``: file name stem (default:

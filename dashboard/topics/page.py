@@ -31,9 +31,9 @@ from dashboard.core.periods import GRAINS, PERIODS, Period
 from dashboard.exports import downloads
 from dashboard.screen.snapshot import point_frame
 from dashboard.screen.ticker import alerts_for_page
-from dashboard.session import app_state
-from dashboard.session.app_state import ALL, NAMES_TTL_SECONDS, Context, TopicView
-from dashboard.topics import figures
+from dashboard.session import context, early_warning, furniture
+from dashboard.session.context import ALL, Context
+from dashboard.topics import figures, topic_view
 from dashboard.topics.data import RATE, VOLUME, TopicQueries, count_metrics
 from dashboard.topics.state import (
     CHANNEL_DIMENSION,
@@ -50,7 +50,7 @@ from dashboard.topics.state import (
     state_params,
 )
 from dashboard.topics.tables import OVERDUE_COLUMNS, detail_frame
-from data_access.contract import schema
+from dashboard.topics.topic_view import TopicView
 from data_access.semantic.details import COMPUTED, DETAIL_COLUMNS, DetailPage
 from data_access.semantic.distributions import HistogramRequest
 from data_access.semantic.query import RequestError, TimeRange
@@ -63,24 +63,11 @@ PAGE_SIZES = (20, 50, 100)
 # ---- what the page knows about codes ------------------------------------------------------------
 
 
-@st.cache_data(show_spinner=False, ttl=NAMES_TTL_SECONDS)
-def _category_tree(url: str) -> tuple[dict[str, str], dict[str, str | None], dict[str, str]]:
-    """(code → domain, code → parent, code → name) of every category."""
-    c = schema.categories.c
-    with app_state.engine_for(url).connect() as connection:
-        rows = list(connection.execute(sa.select(c.code, c.domain, c.parent_code, c.name).order_by(c.code)))
-    return (
-        {code: domain for code, domain, _, _ in rows},
-        {code: parent for code, _, parent, _ in rows},
-        {code: name for code, _, _, name in rows},
-    )
-
-
 def vocabulary(ctx: Context) -> Vocabulary:
-    domains, _, _ = _category_tree(ctx.target.url)
+    domains, _, _ = ctx.data.category_tree()
     return Vocabulary(
-        region_levels=app_state.region_levels(ctx),
-        parents=app_state.region_parents(ctx),
+        region_levels=ctx.region_levels(),
+        parents=ctx.region_parents(),
         departments=ctx.names("department"),
         categories=domains,
     )
@@ -302,7 +289,7 @@ def _filter_bar(page: TopicPage) -> None:
             on_change=_on_widget,
             args=(page, "department", _set_department),
         )
-    domains, parents, category_names = _category_tree(ctx.target.url)
+    domains, parents, category_names = ctx.data.category_tree()
     with columns[len(levels) + 1]:
         mine = [code for code, domain in domains.items() if domain == page.table]
         if mine:
@@ -365,14 +352,14 @@ def _reset(state: TopicState) -> TopicState:
 
 
 def kpis(page: TopicPage, metrics: tuple[str, ...]) -> None:
-    app_state.kpi_section(page.ctx, metrics, page.view, comparison=page.comparison_label)
+    topic_view.kpi_section(page.ctx, metrics, page.view, comparison=page.comparison_label)
 
 
 def page_alerts(page: TopicPage) -> pl.DataFrame:
     """The early-warning alerts of this page's data inside its region (empty if the run failed)."""
     try:
         return alerts_for_page(
-            app_state.early_warning_alerts(page.ctx), page.table, page.state.region, page.vocabulary.parents
+            early_warning.early_warning_alerts(page.ctx), page.table, page.state.region, page.vocabulary.parents
         )
     except Exception:  # the page stays useful without them
         log.exception("early-warning run failed on a topic page")
@@ -585,15 +572,6 @@ def breakdowns(page: TopicPage) -> None:
         )
 
 
-@st.cache_data(show_spinner=False, ttl=NAMES_TTL_SECONDS)
-def _service_item_names(url: str) -> dict[str, str]:
-    """Service item code → name (the items are not a dimension table: read the distinct pairs)."""
-    c = schema.service_cases.c
-    with app_state.engine_for(url).connect() as connection:
-        rows = connection.execute(sa.select(c.service_item_code, c.service_item_name).distinct())
-        return {str(code): str(name) for code, name in rows}
-
-
 def _service_items(page: TopicPage) -> None:
     """Services have no category tree: their volume by service item (事项), largest first."""
     ctx, lang = page.ctx, page.ctx.lang
@@ -605,19 +583,19 @@ def _service_items(page: TopicPage) -> None:
         frame,
         dimension="service_item",
         value=VOLUME[page.table],
-        names=_service_item_names(ctx.target.url),
+        names=ctx.data.service_item_names(),
         lang=lang,
         title=t("by_dimension", lang, dimension=t("dim_service_item", lang)),
         rate=RATE[page.table],
     )
-    names = _service_item_names(ctx.target.url)
+    names = ctx.data.service_item_names()
     data = display_table(frame, dimension="service_item", metrics=frame.columns[1:], names=names, lang=lang)
     downloads.chart(ctx, figure, data, key="by_service_item", title=figure.layout.title.text or "")
 
 
 def _sunburst(page: TopicPage) -> None:
     ctx, lang = page.ctx, page.ctx.lang
-    _, parents, names = _category_tree(ctx.target.url)
+    _, parents, names = ctx.data.category_tree()
     levels = [ctx.run(request) for request in page.queries.categories()]
     title = t("by_category", lang)
     if not levels or levels[0].height == 0:
@@ -655,19 +633,19 @@ def run_histogram(page: TopicPage, request: HistogramRequest) -> pl.DataFrame:
     try:
         return page.ctx.histogram(request)  # in the viewer's scope
     except (sa.exc.SQLAlchemyError, RequestError) as exc:
-        app_state.stop_with_error(t("query_problem", page.ctx.lang, message=str(exc).splitlines()[0]))
+        context.stop_with_error(t("query_problem", page.ctx.lang, message=str(exc).splitlines()[0]))
 
 
 def details(page: TopicPage, request: Any) -> DetailPage:
     try:
         return page.ctx.details(request)  # in the viewer's scope, masked unless the viewer may see personal data
     except (sa.exc.SQLAlchemyError, RequestError) as exc:
-        app_state.stop_with_error(t("query_problem", page.ctx.lang, message=str(exc).splitlines()[0]))
+        context.stop_with_error(t("query_problem", page.ctx.lang, message=str(exc).splitlines()[0]))
 
 
 def _names_by_column(page: TopicPage) -> dict[str, Mapping[str, str]]:
     ctx = page.ctx
-    _, _, category_names = _category_tree(ctx.target.url)
+    _, _, category_names = ctx.data.category_tree()
     return {
         "department_code": ctx.names("department"),
         "district_code": ctx.names("district"),
@@ -728,9 +706,9 @@ def detail_table(page: TopicPage) -> None:
 def render_page(domain: str, title_key: str, sections: Callable[[TopicPage], None]) -> None:
     """A whole topic page: header and filters, KPIs, trend with alerts, drill map, breakdowns,
     the page's own ``sections``, and the records behind it all."""
-    ctx = app_state.load_context()
+    ctx = context.load_context()
     lang = ctx.lang
-    app_state.page_header(ctx, t(title_key, lang))
+    furniture.page_header(ctx, t(title_key, lang))
     page = open_topic(ctx, domain)
     st.subheader(t("kpis", lang))
     kpis(page, TOPIC_KPIS[domain])
@@ -741,7 +719,7 @@ def render_page(domain: str, title_key: str, sections: Callable[[TopicPage], Non
         trend(page, alerts)
     with right:
         st.markdown(f"**{t('alerts', lang)}**")
-        app_state.render_alerts(ctx, alerts)
+        early_warning.render_alerts(ctx, alerts)
     st.subheader(t("map_section", lang))
     drill_map(page)
     st.subheader(t("breakdown", lang))

@@ -24,16 +24,13 @@ from dashboard.core.i18n import metric_label, t
 from dashboard.core.metric_requests import DOMAIN_TABLES, DOMAINS, domain_metrics
 from dashboard.core.periods import GRAINS, Period
 from dashboard.exports import downloads
-from dashboard.session import app_state
+from dashboard.session import context
 from dashboard.workbench import view_state as wb
-from data_access.contract.catalog import category_choices
 from data_access.runtime import saved_views
-from data_access.semantic.metrics import region_names
 from data_access.semantic.query import TIME_GRAINS
 
-ALL = app_state.ALL
+ALL = context.ALL
 NONE = "none"
-NAMES_TTL_SECONDS = app_state.NAMES_TTL_SECONDS
 NOTICES_KEY = "wb_view_notices"
 MESSAGE_KEY = "wb_view_message"
 
@@ -56,9 +53,8 @@ class Regions:
     parents: dict[str, str | None]
 
 
-@st.cache_data(show_spinner=False, ttl=NAMES_TTL_SECONDS)
-def _regions(url: str) -> Regions:
-    frame = region_names(app_state._engine(url))
+def _regions(ctx: context.Context) -> Regions:
+    frame = ctx.data.regions()
     codes = frame["code"].to_list()
     return Regions(
         dict(zip(codes, frame["level"].to_list(), strict=True)),
@@ -66,20 +62,19 @@ def _regions(url: str) -> Regions:
     )
 
 
-@st.cache_data(show_spinner=False, ttl=NAMES_TTL_SECONDS)
-def _categories(url: str, table: str) -> dict[str, str]:
-    return category_choices(app_state._engine(url), table)
+def _categories(ctx: context.Context, table: str) -> dict[str, str]:
+    return ctx.data.category_choices(table)
 
 
-def choices(ctx: app_state.Context) -> wb.Choices:
+def choices(ctx: context.Context) -> wb.Choices:
     return wb.Choices(
         region_levels=ctx.region_levels(),  # the viewer's regions only: a link to another's is ignored
         departments=ctx.names("department"),
-        categories={table: _categories(ctx.target.url, table) for table in ("complaints", "grid_events")},
+        categories={table: _categories(ctx, table) for table in ("complaints", "grid_events")},
     )
 
 
-def owner(ctx: app_state.Context) -> str | None:
+def owner(ctx: context.Context) -> str | None:
     """Whose saved views these are: the signed-in user's name, None while sign-in is off."""
     return getattr(getattr(ctx, "viewer", None), "name", None)
 
@@ -91,9 +86,9 @@ def _inclusive_end(state: wb.WorkbenchState) -> dt.date | None:
     return None if state.end is None else state.end - dt.timedelta(days=1)
 
 
-def widget_values(ctx: app_state.Context, state: wb.WorkbenchState) -> dict[str, Any]:
+def widget_values(ctx: context.Context, state: wb.WorkbenchState) -> dict[str, Any]:
     """What each widget shows for a view."""
-    regions = _regions(ctx.target.url)
+    regions = _regions(ctx)
     district, street = ALL, ALL
     if state.region and regions.levels.get(state.region) == "district":
         district = state.region
@@ -162,7 +157,7 @@ def _on_dimension_change() -> None:
         st.session_state[K_DIM2] = NONE
 
 
-def controls(ctx: app_state.Context) -> wb.WorkbenchState:
+def controls(ctx: context.Context) -> wb.WorkbenchState:
     """Every control of the workbench, first filled from the URL; returns the view they describe."""
     lang = ctx.lang
     url_state, notices = wb.parse_params(_url_params(), choices(ctx))
@@ -278,7 +273,7 @@ def _dimension_label(dimension: str, lang: str) -> str:
     return t("wb_time", lang) if dimension == wb.TIME else t(f"dim_{dimension}", lang)
 
 
-def _filters(ctx: app_state.Context, state: wb.WorkbenchState) -> wb.WorkbenchState:
+def _filters(ctx: context.Context, state: wb.WorkbenchState) -> wb.WorkbenchState:
     """Region, departments, categories and channels, in an expander that opens itself when one is set."""
     lang = ctx.lang
     active = any(
@@ -324,7 +319,7 @@ def _filters(ctx: app_state.Context, state: wb.WorkbenchState) -> wb.WorkbenchSt
             )
         chosen_categories: list[str] = []
         if wb.has_categories(state.domain):
-            categories = _categories(ctx.target.url, DOMAIN_TABLES[state.domain])
+            categories = _categories(ctx, DOMAIN_TABLES[state.domain])
             st.session_state[K_CATEGORIES] = [c for c in st.session_state.get(K_CATEGORIES, []) if c in categories]
             with columns[3]:
                 chosen_categories = st.multiselect(
@@ -355,14 +350,14 @@ def _filters(ctx: app_state.Context, state: wb.WorkbenchState) -> wb.WorkbenchSt
 # ---- saved views -----------------------------------------------------------------------------------
 
 
-def _open_view(ctx: app_state.Context, view: saved_views.SavedView) -> None:
+def _open_view(ctx: context.Context, view: saved_views.SavedView) -> None:
     state, notices = wb.parse_query_string(view.state, choices(ctx))
     _seed(widget_values(ctx, state), overwrite=True)
     st.session_state[NOTICES_KEY] = list(notices)
     st.session_state[MESSAGE_KEY] = t("wb_view_opened", ctx.lang, name=view.name)
 
 
-def _delete_view(ctx: app_state.Context, view_id: str, name: str) -> None:
+def _delete_view(ctx: context.Context, view_id: str, name: str) -> None:
     try:
         deleted = saved_views.delete_view(ctx.engine, view_id, owner(ctx))
     except saved_views.SavedViewProblem as problem:
@@ -371,7 +366,7 @@ def _delete_view(ctx: app_state.Context, view_id: str, name: str) -> None:
     st.session_state[MESSAGE_KEY] = t("wb_view_deleted" if deleted else "wb_view_missing", ctx.lang, name=name)
 
 
-def saved_views_menu(ctx: app_state.Context, state: wb.WorkbenchState) -> None:
+def saved_views_menu(ctx: context.Context, state: wb.WorkbenchState) -> None:
     """Save the view under a name, open or delete one's own views, and the link that shares this view."""
     lang = ctx.lang
     message = st.session_state.pop(MESSAGE_KEY, None)
@@ -423,11 +418,11 @@ def title_of(state: wb.WorkbenchState, period: Period, lang: str) -> str:
     return f"{metrics} · {by} · {format_date(period.current.start)}–{format_date(end)}"
 
 
-def names_for(ctx: app_state.Context, dimensions: tuple[str, ...]) -> dict[str, dict[str, str]]:
+def names_for(ctx: context.Context, dimensions: tuple[str, ...]) -> dict[str, dict[str, str]]:
     return {name: ctx.names(name) for name in dimensions if name not in TIME_GRAINS}
 
 
-def show_result(ctx: app_state.Context, state: wb.WorkbenchState, frame: pl.DataFrame, period: Period) -> None:
+def show_result(ctx: context.Context, state: wb.WorkbenchState, frame: pl.DataFrame, period: Period) -> None:
     """The chart (with its export menu) and the table beneath it — the same frame in both."""
     lang = ctx.lang
     dimensions = state.request_dimensions
@@ -467,7 +462,7 @@ def _cut_on_axis(frame: pl.DataFrame, dimensions: tuple[str, ...]) -> bool:
 
 
 def _figure(
-    ctx: app_state.Context, state: wb.WorkbenchState, frame: pl.DataFrame, names: dict[str, dict[str, str]]
+    ctx: context.Context, state: wb.WorkbenchState, frame: pl.DataFrame, names: dict[str, dict[str, str]]
 ) -> Any:
     lang = ctx.lang
     dimensions = state.request_dimensions
@@ -492,11 +487,11 @@ def _figure(
     )
 
 
-def _map_codes(ctx: app_state.Context, state: wb.WorkbenchState, level: str) -> list[str] | None:
+def _map_codes(ctx: context.Context, state: wb.WorkbenchState, level: str) -> list[str] | None:
     """The regions the map draws: all of the level, or those inside the view's region filter."""
     if not state.region:
         return None
-    regions = _regions(ctx.target.url)
+    regions = _regions(ctx)
     region_level = regions.levels.get(state.region)
     if region_level == level:
         return [state.region]

@@ -450,7 +450,7 @@ def record_import(connection: sa.Connection, city: CityConfig, table: str, files
 
 def _forget_cached_results() -> None:
     """Drop this process's cached query results (the app in the same process sees the new data)."""
-    from data_access.semantic.metrics import RESULTS
+    from data_access.runtime.cache import RESULTS
 
     RESULTS.clear()
     STATES.clear()

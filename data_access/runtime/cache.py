@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -82,3 +82,9 @@ class ResultCache(Generic[T]):
         with self._lock:
             self._entries.clear()
             self._key_locks.clear()
+
+
+# The process's one result cache: metric answers, detail pages, histograms and the data session's
+# dimension lookups, each keyed on (database, data version, what was asked). A new data version makes
+# new keys, so an import is seen without clearing anything; old entries age out by TTL and size.
+RESULTS: ResultCache[Any] = ResultCache(ttl_seconds=60, max_entries=1024)

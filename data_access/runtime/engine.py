@@ -228,3 +228,9 @@ def read_meta(engine: sa.Engine) -> dict[str, str]:
     with engine.connect() as connection:
         rows = connection.execute(sa.select(schema.cockpit_meta.c.key, schema.cockpit_meta.c.value))
         return {key: value for key, value in rows}
+
+
+def is_database_error(exc: BaseException) -> bool:
+    """Whether ``exc`` came from the database or its driver (so presentation code, which imports no
+    SQLAlchemy, can show it as a database problem instead of a traceback)."""
+    return isinstance(exc, SQLAlchemyError)

@@ -21,6 +21,7 @@ import sys
 import threading
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
@@ -29,6 +30,7 @@ import sqlalchemy as sa
 from data_access.contract import schema
 from data_access.runtime import engine as db
 from data_access.security.access import local_now
+from data_access.semantic.query import MetricRequest
 
 ACTIONS: tuple[str, ...] = schema.AUDIT_ACTIONS
 COLUMNS: tuple[str, ...] = tuple(column.name for column in schema.audit_log.columns)
@@ -126,6 +128,97 @@ def record_in(connection: sa.Connection, action: str, **fields: Any) -> str:
     return str(row["id"])
 
 
+@dataclass
+class ViewLog:
+    """What one page run or one command read: filters, dimensions, the time span covered and the rows.
+
+    The data session counts every answered read here; when the page run or the command ends, the
+    log becomes ONE ``view`` (or ``export``) row, so a page of thirty panels is one line of the trail.
+    """
+
+    page: str
+    open: bool = True
+    filters: dict[str, set[str]] = field(default_factory=dict)
+    dimensions: set[str] = field(default_factory=set)
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+    rows: int = 0
+    reads: int = 0
+    unmasked: bool = False
+
+    def note(self, request: MetricRequest, rows: int, *, unmasked: bool = False) -> None:
+        """Count one answered request; ``unmasked``: detail rows were read with personal data in clear."""
+        self.unmasked = self.unmasked or unmasked
+        for item in request.filters:
+            self.filters.setdefault(item.dimension, set()).update(item.values)
+        self.dimensions.update(request.dimensions)
+        if request.time_range is not None:
+            self.start = min(filter(None, (self.start, request.time_range.start)))
+            self.end = max(filter(None, (self.end, request.time_range.end)))
+        self.rows += rows
+        self.reads += 1
+
+    def note_rows(self, filters: Mapping[str, Any], rows: int) -> None:
+        """Count rows read outside the metric layer (the audit page's search)."""
+        for key, value in filters.items():
+            if value not in (None, "", [], ()):
+                values = value if isinstance(value, list | tuple | set) else [value]
+                self.filters.setdefault(key, set()).update(str(item) for item in values)
+        self.rows += rows
+        self.reads += 1
+
+    def summary(self) -> dict[str, Any]:
+        """The filters as the trail records them: sorted values, the dimensions, the time span."""
+        found: dict[str, Any] = {key: sorted(values) for key, values in sorted(self.filters.items())}
+        if self.dimensions:
+            found["by"] = sorted(self.dimensions)
+        if self.start is not None and self.end is not None:
+            found["time"] = [f"{self.start:%Y-%m-%d %H:%M}", f"{self.end:%Y-%m-%d %H:%M}"]
+        return found
+
+    def key(self) -> str:
+        """Identity of the view for the repeat window: the page and what it showed, the day not the minute."""
+        summary = self.summary()
+        if "time" in summary:  # the same view as the data's as-of time moves on within a day
+            summary["time"] = [value[:10] for value in summary["time"]]
+        return json.dumps([self.page, summary], ensure_ascii=False, sort_keys=True)
+
+
+def record_view(
+    engine: sa.Engine,
+    log: ViewLog,
+    *,
+    user: str | None,
+    role: str | None,
+    scope: str,
+    action: str = "view",
+    session_id: str | None = None,
+    client: str | None = None,
+    detail: Mapping[str, Any] | None = None,
+) -> str | None:
+    """The audit row of one finished view or command (none when it read nothing); returns its id."""
+    log.open = False
+    if log.reads == 0:
+        return None
+    return record(
+        engine,
+        action,
+        user=user,
+        role=role,
+        page=log.page,
+        filters=log.summary(),
+        rows=log.rows,
+        detail={"scope": scope, **({"unmasked": True} if log.unmasked else {}), **(detail or {})},
+        session_id=session_id,
+        client=client,
+    )
+
+
+def command_user() -> str:
+    """Who ran a command-line entry point, as the trail names them (``cli:<login>``)."""
+    return f"cli:{getpass.getuser()}"
+
+
 def _like(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
@@ -221,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.format == "csv":
             sys.stdout.buffer.write(to_csv(found))
             filters = {"since": args.since, "until": args.until, "user": args.user, "actions": args.action}
-            record(engine, "export", user=f"cli:{getpass.getuser()}", page="audit", filters=filters, rows=found.height)
+            record(engine, "export", user=command_user(), page="audit", filters=filters, rows=found.height)
         else:
             with pl.Config(tbl_rows=-1, tbl_width_chars=200, fmt_str_lengths=60):
                 print(found.drop("id", "session_id"))

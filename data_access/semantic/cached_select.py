@@ -26,11 +26,12 @@ def cached_select(
     cache: ResultCache[pl.DataFrame] | None,
     ttl_seconds: float | None = None,
     compiled: tuple[str, tuple[Any, ...]] | None = None,
+    version: str | None = None,
 ) -> pl.DataFrame:
     """``shape(rows)`` of ``statement`` on ``engine``, from the cache when a fresh answer is there.
 
     ``compiled``: the statement's SQL text and parameters when the caller has them memoised
-    (compiling costs milliseconds; a cache hit should not).
+    (compiling costs milliseconds; a cache hit should not); ``version``: the data version, part of the key.
     """
 
     def load() -> pl.DataFrame:
@@ -40,5 +41,5 @@ def cached_select(
     if cache is None:
         return load()
     sql, params = compiled or compiled_sql(statement, engine.dialect)
-    key = (engine.url.render_as_string(hide_password=False), sql, params)
+    key = (engine.url.render_as_string(hide_password=False), version, sql, params)
     return cache.get_or_load(key, load, ttl_seconds)

@@ -18,13 +18,12 @@ import polars as pl
 import sqlalchemy as sa
 
 from data_access.config.city import ThreeRates
-from data_access.runtime.cache import ResultCache
+from data_access.runtime.cache import RESULTS, ResultCache
 from data_access.security.masking import mask_values
 from data_access.semantic.cached_select import cached_select
 from data_access.semantic.compiler import FACT_TABLES, compiled_sql, record_conditions
 from data_access.semantic.dialects import hours_between
 from data_access.semantic.metric_registry import METRICS, TIME_COLUMN
-from data_access.semantic.metrics import RESULTS
 from data_access.semantic.query import EVERYTHING, Filter, MetricRequest, RequestError, Scope, TimeRange
 from data_access.semantic.rollups.refresh import RollupState, read_state
 from data_access.semantic.rollups.routing import records_table
@@ -253,6 +252,7 @@ def fetch_details(
     reveal_personal_data: bool = False,
     cache: ResultCache[pl.DataFrame] | None = RESULTS,
     ttl_seconds: float | None = None,
+    version: str | None = None,
 ) -> DetailPage:
     """One page of the records behind a number; personal data masked unless ``reveal_personal_data``."""
     table = _check(request)
@@ -263,12 +263,16 @@ def fetch_details(
     def count(rows: list[sa.Row[Any]]) -> pl.DataFrame:
         return pl.DataFrame({"n": [rows[0][0]]})
 
-    total = int(cached_select(engine, total_sql, count, cache, ttl_seconds, compiled=total_text)["n"][0])
+    total = int(
+        cached_select(engine, total_sql, count, cache, ttl_seconds, compiled=total_text, version=version)["n"][0]
+    )
     last_page = max(1, -(-total // request.page_size))
     if request.page > last_page:  # the view shrank under the viewer (a filter, an import): show its last page
         request = replace(request, page=last_page)
     _, (rows_sql, rows_text) = _compiled(request, rates, engine.dialect, state)
-    frame = cached_select(engine, rows_sql, lambda rows: _frame(table, rows), cache, ttl_seconds, compiled=rows_text)
+    frame = cached_select(
+        engine, rows_sql, lambda rows: _frame(table, rows), cache, ttl_seconds, compiled=rows_text, version=version
+    )
     if not reveal_personal_data:
         frame = frame.with_columns(
             pl.Series(name, mask_values(frame[name].to_list()), dtype=pl.String())

@@ -19,12 +19,11 @@ import polars as pl
 import sqlalchemy as sa
 
 from data_access.config.city import ThreeRates
-from data_access.runtime.cache import ResultCache
+from data_access.runtime.cache import RESULTS, ResultCache
 from data_access.semantic.cached_select import cached_select
 from data_access.semantic.compiler import FACT_TABLES, compiled_sql, dimension_expression, record_conditions
 from data_access.semantic.dialects import hours_between, to_double
 from data_access.semantic.metric_registry import METRICS
-from data_access.semantic.metrics import RESULTS
 from data_access.semantic.query import EVERYTHING, Filter, MetricRequest, RequestError, Scope, TimeRange
 
 
@@ -102,6 +101,7 @@ def histogram(
     *,
     cache: ResultCache[pl.DataFrame] | None = RESULTS,
     ttl_seconds: float | None = None,
+    version: str | None = None,
 ) -> pl.DataFrame:
     """Columns ``[by,] bin, count``; every bin present (zero-filled) for every group seen."""
     statement, sql, params = _compiled(request, rates or ThreeRates(), engine.dialect)
@@ -116,7 +116,7 @@ def histogram(
         frame = found.select(request.by).unique().join(bins, how="cross") if request.by else bins
         return frame.join(found, on=keys, how="left").with_columns(pl.col("count").fill_null(0)).sort(keys)
 
-    return cached_select(engine, statement, shape, cache, ttl_seconds, compiled=(sql, params))
+    return cached_select(engine, statement, shape, cache, ttl_seconds, compiled=(sql, params), version=version)
 
 
 @functools.lru_cache(maxsize=512)

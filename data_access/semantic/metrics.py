@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from data_access.config.city import ThreeRates
 from data_access.contract import schema
-from data_access.runtime.cache import ResultCache
+from data_access.runtime.cache import RESULTS, ResultCache
 from data_access.semantic.compiler import compile_request, compiled_sql, driver_params, metric_table
 from data_access.semantic.metric_defs import Unit
 from data_access.semantic.metric_registry import METRICS, TIME_COLUMN
@@ -24,7 +24,6 @@ from data_access.semantic.query import TIME_GRAINS, MetricRequest
 from data_access.semantic.rollups.refresh import STATES, RollupState, read_state
 from data_access.semantic.rollups.routing import compile_routed
 
-RESULTS: ResultCache[pl.DataFrame] = ResultCache(ttl_seconds=60)
 # Statements actually sent to a database by this module (tests count them).
 statements_executed = 0
 
@@ -72,8 +71,9 @@ def run_metrics(
     *,
     cache: ResultCache[pl.DataFrame] | None = RESULTS,
     ttl_seconds: float | None = None,
+    version: str | None = None,
 ) -> pl.DataFrame:
-    """Answer a request with one SELECT; cached by its SQL text and parameters."""
+    """Answer a request with one SELECT; cached by its SQL text and parameters under the data ``version``."""
     state = read_state(engine)
     sql, params = _compiled(request, rates or ThreeRates(), engine.dialect, state)
 
@@ -94,7 +94,7 @@ def run_metrics(
 
     if cache is None:
         return load()
-    key = (engine.url.render_as_string(hide_password=False), sql, params)
+    key = (engine.url.render_as_string(hide_password=False), version, sql, params)
     return cache.get_or_load(key, load, ttl_seconds)
 
 
