@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import sqlalchemy as sa
 from dashboard.exports import files
 from dashboard.report import cli, content, html_page, pdf_print, periods
 from dashboard.report.problems import ReportProblem
+from dashboard.report.reads import EngineReads
 from data_access.config.city import load_city
 from data_access.semantic.query import Scope
 from tests import fixture_city as city
@@ -73,6 +75,27 @@ def test_the_html_report_loads_nothing(tiny_engine: sa.Engine) -> None:
     page = html_page.render_html(briefing, svgs=[b"<svg></svg>"] * len(briefing.charts))
     assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "") and "https://" not in page
     assert "@font-face" not in page and "<link" not in page and "<script" not in page
+
+
+@dataclass(frozen=True)
+class HostileNames(EngineReads):
+    """The fixture city's reads, every code's name turned into markup and an ampersand."""
+
+    def code_names(self, dimension: str) -> dict[str, str]:
+        names = super().code_names(dimension)
+        return {code: f"<script>alert('{code}')</script> & {name}" for code, name in names.items()}
+
+
+def test_names_holding_markup_or_an_ampersand_are_escaped_in_the_html(tiny_engine: sa.Engine) -> None:
+    reads = HostileNames(tiny_engine, load_city(), Scope(departments=frozenset({city.A})))
+    briefing = content.build_briefing_from(reads, load_city(), "2026-02", as_of=city.AS_OF)
+    assert "<script>" in briefing.scope_label and any("<script>" in sentence for sentence in briefing.summary)
+    assert briefing.departments.height and briefing.streets.height  # the names reach the ranking tables too
+    page = html_page.render_html(briefing, svgs=[b"<svg></svg>"] * len(briefing.charts))
+    assert "<script" not in page and "</script>" not in page
+    assert f"&lt;script&gt;alert(&#39;{city.A}&#39;)&lt;/script&gt; &amp; 城市管理局" in page  # scope, ranking
+    assert page.count("&lt;script&gt;") >= 4  # scope line, summary drivers, street and department rankings
+    assert " & " not in page.split("<style>")[0] + page.split("</style>")[1]
 
 
 def test_the_cli_names_bad_input(tiny_engine: sa.Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
