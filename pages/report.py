@@ -9,7 +9,11 @@ import streamlit as st
 from dashboard.auth import sign_in
 from dashboard.core.i18n import t
 from dashboard.exports.files import ExportProblem
-from dashboard.report import briefing as report
+from dashboard.report.content import build_briefing, file_stem
+from dashboard.report.pdf_print import render_pdf
+from dashboard.report.periods import parse_period, period_label, recent_periods
+from dashboard.report.pptx_deck import PPTX_MIME, render_pptx
+from dashboard.report.problems import ReportProblem
 from dashboard.session import context, furniture
 
 ctx = context.load_context()
@@ -32,12 +36,12 @@ with left:
         format_func=lambda k: t(f"report_kind_{k}", lang),
     )
 with right:
-    options = report.recent_periods(str(kind or "month"), ctx.as_of)
+    options = recent_periods(str(kind or "month"), ctx.as_of)
     period = st.selectbox(
         t("report_period_choice", lang),
         options,
         key=f"report_period_{kind}",
-        format_func=lambda text: report.period_label(report.parse_period(text), lang),
+        format_func=lambda text: period_label(parse_period(text), lang),
     )
 
 buttons = st.columns([1, 1, 4])
@@ -53,12 +57,12 @@ made_key = "report_made"
 if wanted:
     with st.spinner(t("report_making", lang)):
         try:
-            briefing = report.build_briefing(ctx.engine, ctx.city, str(period), scope=scope, lang=lang, as_of=ctx.as_of)
-            data = report.render_pdf(briefing) if wanted == "pdf" else report.render_pptx(briefing)
-        except (report.ReportProblem, ExportProblem) as problem:
+            briefing = build_briefing(ctx.engine, ctx.city, str(period), scope=scope, lang=lang, as_of=ctx.as_of)
+            data = render_pdf(briefing) if wanted == "pdf" else render_pptx(briefing)
+        except (ReportProblem, ExportProblem) as problem:
             st.error(t("report_failed", lang, reason=str(problem)))
         else:
-            name = f"{report.file_stem(briefing)}.{wanted}"
+            name = f"{file_stem(briefing)}.{wanted}"
             st.session_state[made_key] = (name, data, wanted, dt.datetime.now())
 made = st.session_state.get(made_key)
 if made:
@@ -67,7 +71,7 @@ if made:
         t("report_download", lang, name=name),
         data=data,
         file_name=name,
-        mime="application/pdf" if fmt == "pdf" else report.PPTX_MIME,
+        mime="application/pdf" if fmt == "pdf" else PPTX_MIME,
         key="report_download",
         on_click=sign_in.export_callback("report", {"period": str(period), "kind": str(kind)}, 1, name),
     )

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
 from dashboard.core.metric_requests import DOMAINS
-from dashboard.report import briefing as report
+from dashboard.report import content, html_page, periods
 from dashboard.session import context, early_warning
 from dashboard.workbench import view_state as wb
 from data_access.config.city import load_city
@@ -275,9 +275,9 @@ def test_the_briefing_of_a_head_holds_nothing_of_the_other(secured_city: tuple[s
     assert scope == Scope(regions=frozenset({city.D1}))
     as_of = data_as_of(engine)
     assert as_of is not None
-    period = report.recent_periods("month", as_of)[0]
-    briefing = report.build_briefing(engine, load_city(), period, scope=scope, lang="zh", as_of=as_of)
-    page = report.render_html(briefing, svgs=[b"<svg></svg>"] * len(briefing.charts))
+    period = periods.recent_periods("month", as_of)[0]
+    briefing = content.build_briefing(engine, load_city(), period, scope=scope, lang="zh", as_of=as_of)
+    page = html_page.render_html(briefing, svgs=[b"<svg></svg>"] * len(briefing.charts))
     assert "上城区" in page
     assert not leaks(page, OTHER_DISTRICT), leaks(page, OTHER_DISTRICT)
     at.session_state["report_made"] = ("briefing.pdf", b"%PDF-1.4", "pdf", dt.datetime.now())

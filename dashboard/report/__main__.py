@@ -1,5 +1,5 @@
-"""``python -m dashboard.report``: runs :func:`dashboard.report.briefing.main`."""
+"""``python -m dashboard.report``: runs :func:`dashboard.report.cli.main`."""
 
-from dashboard.report.briefing import main
+from dashboard.report.cli import main
 
 raise SystemExit(main())
