@@ -22,9 +22,6 @@ sign_in.require("export", lang)  # a briefing is an export: analysts and admins 
 furniture.page_header(ctx, t("page_report", lang))
 st.caption(t("report_intro", lang))
 
-# The viewer's scope (the whole city while sign-in is off): the same one every page's requests carry.
-scope = ctx.scope
-
 left, right = st.columns([1, 2], vertical_alignment="bottom")
 with left:
     kind = st.segmented_control(
@@ -57,7 +54,8 @@ made_key = "report_made"
 if wanted:
     with st.spinner(t("report_making", lang)):
         try:
-            briefing = build_briefing(ctx.engine, ctx.city, str(period), scope=scope, lang=lang, as_of=ctx.as_of)
+            # The viewer's data session: their scope (the whole city while sign-in is off), audit and cache.
+            briefing = build_briefing(ctx.data, str(period), lang=lang, as_of=ctx.as_of)
             data = render_pdf(briefing) if wanted == "pdf" else render_pptx(briefing)
         except (ReportProblem, ExportProblem) as problem:
             st.error(t("report_failed", lang, reason=str(problem)))

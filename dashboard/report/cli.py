@@ -25,6 +25,9 @@ from dashboard.report.pptx_deck import render_pptx
 from dashboard.report.problems import ReportProblem
 from data_access.config.city import SettingsProblem, load_city
 from data_access.runtime.engine import DatabaseProblem, check_database, get_engine, resolve_target
+from data_access.runtime.session import open_session
+from data_access.security import audit
+from data_access.security.access import describe_scope
 from data_access.semantic.query import Scope
 
 OUTPUT_KINDS = ("pdf", "pptx", "html")
@@ -78,10 +81,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         scope = parse_scope(args.scope)
-        city = load_city()
         engine = get_engine(resolve_target(args.url).url)
         check_database(engine)
-        briefing = build_briefing(engine, city, args.period, scope=scope, lang=args.lang)
+        log = audit.ViewLog(page="cli:report")
+        session = open_session(engine, load_city(), scope=scope, log=log)
+        briefing = build_briefing(session, args.period, lang=args.lang)
         data = rendered(briefing, kind)
     except (ReportProblem, DatabaseProblem, SettingsProblem, files.ExportProblem) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -89,5 +93,14 @@ def main(argv: list[str] | None = None) -> int:
     temporary = out.with_name(out.name + ".part")
     temporary.write_bytes(data)
     temporary.replace(out)  # a reader never sees half a report
+    # Like a briefing downloaded from the page, the file written is an export of the recipient's scope.
+    try:
+        scope_text = describe_scope(scope)
+        detail = {"file": out.name}
+        audit.record_view(
+            engine, log, user=audit.command_user(), role=None, scope=scope_text, action="export", detail=detail
+        )
+    except Exception as exc:  # the report is written; a trail without INSERT rights is said, not fatal
+        print(f"warning: the audit row could not be written: {exc}", file=sys.stderr)
     print(f"{out}: {briefing.title} ({briefing.scope_label}), {len(data):,} bytes")
     return 0

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import plotly.graph_objects as go
 import polars as pl
-import sqlalchemy as sa
 
 from dashboard.core.i18n import t
 from dashboard.core.kpi import build_kpis
@@ -23,11 +22,11 @@ from dashboard.exports import files
 from dashboard.report.charts import briefing_charts
 from dashboard.report.periods import ReportPeriod, parse_period, period_label, resolve
 from dashboard.report.problems import ReportProblem
-from dashboard.report.reads import BriefingReads, EngineReads
+from dashboard.report.reads import BriefingReads, SessionReads
 from dashboard.report.summary import KpiRow, alert_sentence, summary_sentences
 from dashboard.report.tables import alert_table, department_ranking, street_ranking
 from data_access.config.city import CityConfig
-from data_access.semantic.query import EVERYTHING, Scope
+from data_access.runtime.session import DataSession
 from data_access.semantic.targets import resolve_targets
 
 NAMED_DIMENSIONS = ("district", "street", "department", "category_l1")
@@ -149,15 +148,13 @@ def build_briefing_from(
 
 
 def build_briefing(
-    engine: sa.Engine,
-    city: CityConfig,
+    session: DataSession,
     period_text: str,
     *,
-    scope: Scope = EVERYTHING,
     lang: str = "zh",
     as_of: dt.datetime | None = None,
     with_alerts: bool = True,
 ) -> Briefing:
-    """The briefing for ``scope`` (the recipient's), read from ``engine``: the one place choosing the reads."""
-    reads = EngineReads(engine, city, scope)
-    return build_briefing_from(reads, city, period_text, lang=lang, as_of=as_of, with_alerts=with_alerts)
+    """The briefing of the session's scope (the recipient's): the one place choosing the reads."""
+    reads = SessionReads(session)
+    return build_briefing_from(reads, session.city, period_text, lang=lang, as_of=as_of, with_alerts=with_alerts)

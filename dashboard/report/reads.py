@@ -1,27 +1,26 @@
 """Every data read of the briefing, behind one object: the metric requests, the code names, the targets table,
 the alerts and the data's as-of time.
 
-The content modules never touch an engine: they receive a :class:`BriefingReads` and ask it. Today the
-one implementation, :class:`EngineReads`, runs ``run_metrics`` on a raw engine with the recipient's
-scope (no audit, no result cache, as the briefing always did). When the data layer's session object
-lands it takes this place: it only has to offer the same few methods, and
-:func:`dashboard.report.content.build_briefing` is the one place that chooses the implementation.
+The content modules never touch an engine: they receive a :class:`BriefingReads` and ask it. The one
+implementation, :class:`SessionReads`, asks the recipient's data session
+(:class:`~data_access.runtime.session.DataSession`), so the briefing — made on the page or by the
+command line — is scoped, audited and cached exactly like every page, with the city's 三率 weights.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import polars as pl
-import sqlalchemy as sa
 
-from data_access.config.city import CityConfig
-from data_access.semantic.metrics import code_names, data_as_of, region_names, run_metrics
-from data_access.semantic.query import EVERYTHING, MetricRequest, Scope
-from data_access.semantic.targets import target_rows
+from data_access.runtime.session import DataSession
+from data_access.semantic.query import MetricRequest, Scope
+
+# Alerts of a finished period do not change; a running period's change by the day.
+ALERTS_TTL_SECONDS = 300
 
 Runner = Callable[[MetricRequest], pl.DataFrame]
 
@@ -58,30 +57,31 @@ class BriefingReads(Protocol):
 
 
 @dataclass(frozen=True)
-class EngineReads:
-    """:class:`BriefingReads` on a raw engine: the city's 三率 weights, the recipient's scope, no result cache."""
+class SessionReads:
+    """:class:`BriefingReads` through a data session: the session's scope (the recipient's), its audit log,
+    the city's settings and the shared result cache."""
 
-    engine: sa.Engine
-    city: CityConfig
-    scope: Scope = EVERYTHING
+    session: DataSession
+
+    @property
+    def scope(self) -> Scope:
+        return self.session.scope
 
     def run(self, request: MetricRequest) -> pl.DataFrame:
-        return run_metrics(self.engine, replace(request, scope=self.scope), self.city.three_rates, cache=None)
+        return self.session.metrics(request)
 
     def code_names(self, dimension: str) -> dict[str, str]:
-        return code_names(self.engine, dimension)
+        return self.session.all_names(dimension)
 
     def region_names(self) -> dict[str, str]:
-        regions = region_names(self.engine)
+        regions = self.session.regions()
         return dict(zip(regions["code"].to_list(), regions["name"].to_list(), strict=True))
 
     def target_rows(self) -> list[dict[str, Any]]:
-        return target_rows(self.engine)
+        return self.session.target_rows()
 
     def alerts(self, as_of: dt.datetime) -> pl.DataFrame:
-        from data_access.alerts.detection import compute_alerts  # heavy: imported only when a report is made
-
-        return compute_alerts(self.engine, as_of=as_of, scope=self.scope)
+        return self.session.alerts(as_of=as_of, ttl_seconds=ALERTS_TTL_SECONDS)
 
     def data_as_of(self) -> dt.datetime | None:
-        return data_as_of(self.engine)
+        return self.session.as_of()

@@ -283,8 +283,7 @@ class DataSession:
 
     def targets(self, metrics: Sequence[str], day: dt.date, region: str | None = None) -> dict[str, float]:
         """Targets that apply on ``day``: a ``targets`` table row for the region, else the city file, else defaults."""
-        rows = self.cached("target_rows", lambda: target_rows(self.engine))
-        resolved = resolve_targets(metrics, rows, self.city.targets, region=region, day=day)
+        resolved = resolve_targets(metrics, self.target_rows(), self.city.targets, region=region, day=day)
         return {name: value for name, value in resolved.items() if value is not None}
 
     # ---- the admin page and the early warning ------------------------------------------------------
@@ -319,6 +318,11 @@ class DataSession:
             lambda: compute_alerts(self.engine, as_of=as_of, scope=self.scope),
             ttl_seconds,
         )
+
+    def target_rows(self) -> list[dict[str, Any]]:
+        """The ``targets`` table's rows (per region and period), for ``resolve_targets``."""
+        rows: list[dict[str, Any]] = self.cached("target_rows", lambda: target_rows(self.engine))
+        return rows
 
     def _visible_only(self, codes: dict[str, T]) -> dict[str, T]:
         visible = self.visible_regions()
