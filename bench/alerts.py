@@ -1,6 +1,6 @@
 """``python -m bench.alerts [--url URL] [--scale S] [--since D --until D] [--no-write]``
 
-Scores the early-warning engine (``data_access.alerts.detection``) against the demo generator's ground truth,
+Scores the early-warning engine (``data_access.alerts``) against the demo generator's ground truth,
 the ``demo_anomalies`` table, by replaying every day of the demo history, and writes the figures
 into ``docs/alerts.md`` between the ``<!-- bench:alerts -->`` markers.
 
@@ -29,7 +29,10 @@ import polars as pl
 import sqlalchemy as sa
 
 from data_access.alerts import aggregates as aq
-from data_access.alerts.detection import DETECTION_KINDS, compute_alerts, load_alert_config, load_names
+from data_access.alerts.config import load_alert_config
+from data_access.alerts.names import load_names
+from data_access.alerts.run import compute_alerts
+from data_access.alerts.schema import DETECTION_KINDS
 from data_access.runtime.engine import get_engine
 from data_access.runtime.paths import REPO_ROOT
 from data_access.semantic.metrics import run_metrics

@@ -491,7 +491,7 @@ def _rankings(
 
 def _alerts(engine: sa.Engine, scope: Scope, period: Period, lang: str) -> tuple[pl.DataFrame, int]:
     """The alerts standing at the end of the period (the as-of time for a running one), within the scope."""
-    from data_access.alerts.detection import compute_alerts  # heavy: imported only when a report is made
+    from data_access.alerts.run import compute_alerts  # heavy: imported only when a report is made
 
     found = compute_alerts(engine, as_of=period.current.end - dt.timedelta(minutes=1), scope=scope)
     message = "message_en" if lang == "en" else "message"
@@ -860,7 +860,7 @@ def recent_periods(kind: str, as_of: dt.datetime, count: int = 12) -> list[str]:
 
 def parse_scope(items: Sequence[str]) -> Scope:
     """``department=A,B`` / ``region=330106`` (repeatable) → the recipient's scope; nothing → the whole city."""
-    from data_access.alerts.detection import parse_scope as parse
+    from data_access.alerts.cli import parse_scope as parse
 
     try:
         return parse(items)

@@ -22,21 +22,8 @@ from dashboard.core.formatting import format_number
 from dashboard.core.i18n import TEXTS, metric_label, t
 from dashboard.core.metric_requests import OVERDUE_METRIC
 from dashboard.screen.bigscreen import TickerItem
+from data_access.alerts.schema import TICKER_ALERT_SCHEMA as ALERT_SCHEMA
 
-ALERT_SCHEMA: dict[str, pl.DataType] = {
-    "kind": pl.String(),
-    "severity": pl.String(),
-    "region_code": pl.String(),
-    "department": pl.String(),
-    "category": pl.String(),
-    "start": pl.Datetime(),
-    "end": pl.Datetime(),
-    "observed": pl.Float64(),
-    "expected": pl.Float64(),
-    "message_zh": pl.String(),
-    "message_en": pl.String(),
-    "link": pl.String(),
-}
 # The topic page of each domain (``st.Page`` url paths).
 TOPIC_PAGES: dict[str, str] = {"services": "services", "complaints": "complaints", "grid": "grid"}
 # Per domain and dimension, the groups with the most overdue items make the ticker.

@@ -680,7 +680,7 @@ _early_warnings: ResultCache[pl.DataFrame] = ResultCache(ttl_seconds=EARLY_WARNI
 
 def early_warning_alerts(ctx: Context) -> pl.DataFrame:
     """The early-warning module's alerts at the data's as-of time in the viewer's scope, cached and shared."""
-    from data_access.alerts.detection import compute_alerts  # heavy module: imported when a screen first needs it
+    from data_access.alerts.run import compute_alerts  # heavy module: imported when a screen first needs it
 
     return _early_warnings.get_or_load(
         (ctx.target.url, ctx.as_of, ctx.scope), lambda: compute_alerts(ctx.engine, as_of=ctx.as_of, scope=ctx.scope)
