@@ -51,11 +51,7 @@ def rate_jumps(
     }
     if groups.is_empty():
         return pl.DataFrame(schema=out_schema)
-    lag_hours = pl.col("limit_hours") * check_share
-    settled = groups.with_columns(
-        (pl.col("day") + pl.duration(days=(lag_hours / 24).ceil().cast(pl.Int64))).alias("settle_day"),
-        (pl.col("day").cast(pl.Datetime("us")) + pl.duration(days=1) + pl.duration(hours=lag_hours)).alias("_at"),
-    ).filter(pl.col("_at") <= cutoff_at)
+    settled = _settled(groups, check_share, cutoff_at)
     usable = [d for d in eval_days if d - dt.timedelta(days=window + lookback - 1) >= history_start]
     per_day = settled.select("department", pl.col("settle_day").alias("day"), "n", "late")
     sums = window_sums(per_day, ["department"], ["n", "late"], usable, window, lookback)
@@ -84,7 +80,24 @@ def rate_jumps(
     )
     if scored.is_empty():
         return pl.DataFrame(schema=out_schema)
-    starts = (
+    scored = scored.join(_late_starts(scored, settled, window), on=["department", "eval_day"], how="left").with_columns(
+        pl.col("start").fill_null(pl.col("eval_day")), pl.col("n_window").alias("n")
+    )
+    return scored.select(list(out_schema)).cast(out_schema)  # type: ignore[arg-type]
+
+
+def _settled(groups: pl.DataFrame, check_share: float, cutoff_at: dt.datetime) -> pl.DataFrame:
+    """The groups whose lateness is settled before ``cutoff_at``, each with its ``settle_day``."""
+    lag_hours = pl.col("limit_hours") * check_share
+    return groups.with_columns(
+        (pl.col("day") + pl.duration(days=(lag_hours / 24).ceil().cast(pl.Int64))).alias("settle_day"),
+        (pl.col("day").cast(pl.Datetime("us")) + pl.duration(days=1) + pl.duration(hours=lag_hours)).alias("_at"),
+    ).filter(pl.col("_at") <= cutoff_at)
+
+
+def _late_starts(scored: pl.DataFrame, settled: pl.DataFrame, window: int) -> pl.DataFrame:
+    """Per flagged department and day, the late-weighted median start day of the window's late items."""
+    return (
         scored.select("department", "eval_day", "expected")
         .join(settled.select("department", "settle_day", "day", "n", "late"), on="department", how="inner")
         .filter(
@@ -96,10 +109,6 @@ def rate_jumps(
         .group_by("department", "eval_day")
         .agg(weighted_median_day(pl.col("day"), pl.col("late")).alias("start"))
     )
-    scored = scored.join(starts, on=["department", "eval_day"], how="left").with_columns(
-        pl.col("start").fill_null(pl.col("eval_day")), pl.col("n_window").alias("n")
-    )
-    return scored.select(list(out_schema)).cast(out_schema)  # type: ignore[arg-type]
 
 
 def rate_jump_message(

@@ -82,8 +82,16 @@ def count_surges(
     )
     if scored.is_empty():
         return pl.DataFrame(schema=out_schema)
-    # The surge began on the first day, within two windows back, that was clearly elevated on its own.
-    days = (
+    scored = scored.join(_surge_starts(scored, daily, keys, window, min_ratio), on=[*keys, "eval_day"], how="left")
+    scored = scored.with_columns(pl.col("start").fill_null(pl.col("eval_day")))
+    return scored.select(list(out_schema)).cast(out_schema)  # type: ignore[arg-type]
+
+
+def _surge_starts(
+    scored: pl.DataFrame, daily: pl.DataFrame, keys: list[str], window: int, min_ratio: float
+) -> pl.DataFrame:
+    """The surge began on the first day, within two windows back, that was clearly elevated on its own."""
+    return (
         scored.select([*keys, "eval_day", "expected"])
         .with_columns(pl.int_ranges(0, 2 * window).alias("_offset"))
         .explode("_offset")
@@ -93,10 +101,6 @@ def count_surges(
         .group_by([*keys, "eval_day"])
         .agg(pl.col("day").min().alias("start"))
     )
-    scored = scored.join(days, on=[*keys, "eval_day"], how="left").with_columns(
-        pl.col("start").fill_null(pl.col("eval_day"))
-    )
-    return scored.select(list(out_schema)).cast(out_schema)  # type: ignore[arg-type]
 
 
 def surge_message(region: str, category: str, window: int, observed: float, ratio: float) -> tuple[str, str]:
