@@ -1,6 +1,6 @@
 """``python -m bench.alerts [--url URL] [--scale S] [--since D --until D] [--no-write]``
 
-Scores the early-warning engine (``data_access.alerts.detection``) against the demo generator's ground truth,
+Scores the early-warning engine (``data_access.alerts``) against the demo generator's ground truth,
 the ``demo_anomalies`` table, by replaying every day of the demo history, and writes the figures
 into ``docs/alerts.md`` between the ``<!-- bench:alerts -->`` markers.
 
@@ -29,9 +29,14 @@ import polars as pl
 import sqlalchemy as sa
 
 from data_access.alerts import aggregates as aq
-from data_access.alerts.detection import DETECTION_KINDS, compute_alerts, load_alert_config, load_names
+from data_access.alerts.config import load_alert_config
+from data_access.alerts.names import load_names
+from data_access.alerts.run import compute_alerts
+from data_access.alerts.schema import DETECTION_KINDS
+from data_access.config.city import load_city
 from data_access.runtime.engine import get_engine
 from data_access.runtime.paths import REPO_ROOT
+from data_access.runtime.session import DataSession
 from data_access.semantic.metrics import run_metrics
 from data_access.semantic.query import Filter, MetricRequest, OrderBy, TimeRange
 
@@ -240,8 +245,9 @@ def evaluate(engine: sa.Engine, since: dt.date | None = None, until: dt.date | N
     if since is None or until is None:
         since, until = replay_window(engine)
     began = time.perf_counter()
+    session = DataSession(engine, load_city())
     alerts = compute_alerts(
-        engine, since=since, until=until, config=load_alert_config(), kinds=DETECTION_KINDS, names=load_names(engine)
+        session, since=since, until=until, config=load_alert_config(), kinds=DETECTION_KINDS, names=load_names(engine)
     )
     seconds = time.perf_counter() - began
     regions, categories = trees(engine)

@@ -13,9 +13,22 @@ import pytest
 import sqlalchemy as sa
 
 from bench import alerts as bench
-from data_access.alerts import detection as alerts
+from data_access.alerts.cli import main, parse_scope
+from data_access.alerts.config import ALERTS_ENV, AlertsProblem, ComplaintSurgeRule, load_alert_config
+from data_access.alerts.episodes import merge_episodes
+from data_access.alerts.names import Names, alert_link
+from data_access.alerts.rate_jumps import rate_jumps
+from data_access.alerts.repeats import repeat_clusters
+from data_access.alerts.run import compute_alerts
+from data_access.alerts.schema import FLAG_SCHEMA, STAGES
+from data_access.alerts.score_drops import score_drops
+from data_access.alerts.stalls import waiting_series
+from data_access.alerts.statistics import poisson_sf, weekday_factors
+from data_access.alerts.surges import count_surges, surge_message
+from data_access.config.city import load_city
 from data_access.demo import generate
 from data_access.runtime.engine import dispose_engine, get_engine
+from data_access.runtime.session import DataSession
 from data_access.semantic.metrics import run_metrics
 from data_access.semantic.query import MetricRequest, Scope
 
@@ -30,27 +43,27 @@ def day(i: int) -> dt.date:
 
 
 def test_poisson_tail_matches_hand_computed_values() -> None:
-    assert alerts.poisson_sf(0, 3.0) == 1.0
-    assert alerts.poisson_sf(1, 2.0) == pytest.approx(1 - math.exp(-2))
-    assert alerts.poisson_sf(3, 1.0) == pytest.approx(1 - math.exp(-1) * 2.5)
-    assert alerts.poisson_sf(6, 0.3) == pytest.approx(0.3**6 / 720 * math.exp(-0.3), rel=0.1)
-    assert alerts.poisson_sf(2, 0.0) == 0.0
+    assert poisson_sf(0, 3.0) == 1.0
+    assert poisson_sf(1, 2.0) == pytest.approx(1 - math.exp(-2))
+    assert poisson_sf(3, 1.0) == pytest.approx(1 - math.exp(-1) * 2.5)
+    assert poisson_sf(6, 0.3) == pytest.approx(0.3**6 / 720 * math.exp(-0.3), rel=0.1)
+    assert poisson_sf(2, 0.0) == 0.0
 
 
 def test_weekday_factors_follow_the_weekly_shape() -> None:
     daily = pl.DataFrame({"day": [day(i) for i in range(28)], "n": [2 if i % 7 == 0 else 1 for i in range(28)]})
-    factors = alerts.weekday_factors(daily)
+    factors = weekday_factors(daily)
     mean = 32 / 28
     assert factors[1] == pytest.approx(2 / mean)  # Mondays
     assert factors[3] == pytest.approx(1 / mean)
-    assert alerts.weekday_factors(daily.head(10)) == dict.fromkeys(range(1, 8), 1.0)  # too short to tell
+    assert weekday_factors(daily.head(10)) == dict.fromkeys(range(1, 8), 1.0)  # too short to tell
 
 
 def test_count_surge_flags_a_tenfold_window_with_its_first_elevated_day() -> None:
     rows = [("A", day(i), 1) for i in range(59)] + [("A", day(i), 10) for i in (59, 60, 61)]
     rows += [("B", day(i), 1) for i in range(62)]  # steady: never flagged
     daily = pl.DataFrame(rows, schema={"street": pl.String(), "day": pl.Date(), "n": pl.Int64()}, orient="row")
-    found = alerts.count_surges(
+    found = count_surges(
         daily,
         ["street"],
         [day(61)],
@@ -68,7 +81,7 @@ def test_count_surge_flags_a_tenfold_window_with_its_first_elevated_day() -> Non
     assert (row["street"], row["observed"], row["expected"], row["ratio"]) == ("A", 30.0, 3.0, 10.0)
     assert row["start"] == day(59)
     # Without 58 days of history before the window's end, nothing is judged.
-    late_history = alerts.count_surges(
+    late_history = count_surges(
         daily,
         ["street"],
         [day(61)],
@@ -107,7 +120,7 @@ def test_rate_jump_compares_settled_late_shares() -> None:
         min_z=4.0,
         history_start=day(0),
     )
-    found = alerts.rate_jumps(groups, [day(59)], cutoff_at=dt.datetime(2027, 1, 1), **kwargs)  # type: ignore[arg-type]
+    found = rate_jumps(groups, [day(59)], cutoff_at=dt.datetime(2027, 1, 1), **kwargs)  # type: ignore[arg-type]
     assert found.height == 1
     row = found.row(0, named=True)
     assert row["observed"] == pytest.approx(0.6)
@@ -116,7 +129,7 @@ def test_rate_jump_compares_settled_late_shares() -> None:
     assert row["z"] == pytest.approx(0.5 / math.sqrt(0.1 * 0.9 / 30))
     assert row["start"] == day(57)  # late-weighted median start day of the window's late cases
     # Before day 58's cases are settled (12 h after the end of their day), day 59 cannot count them.
-    early = alerts.rate_jumps(groups, [day(59)], cutoff_at=dt.datetime.combine(day(59), dt.time(11)), **kwargs)  # type: ignore[arg-type]
+    early = rate_jumps(groups, [day(59)], cutoff_at=dt.datetime.combine(day(59), dt.time(11)), **kwargs)  # type: ignore[arg-type]
     assert early.is_empty() or early.row(0, named=True)["n"] == 20
 
 
@@ -126,9 +139,9 @@ def test_waiting_series_counts_items_waiting_a_full_day() -> None:
         schema={"region": pl.String(), "stage": pl.String(), "entered": pl.Date(), "left": pl.Date(), "n": pl.Int64()},
         orient="row",
     )
-    series = alerts.waiting_series(waits, day(0), day(4), min_wait_days=1)
+    series = waiting_series(waits, day(0), day(4), min_wait_days=1)
     assert series["waiting"].to_list() == [0, 2, 3, 1, 1]
-    assert alerts.waiting_series(waits, day(0), day(4), min_wait_days=1, min_peak=4).is_empty()
+    assert waiting_series(waits, day(0), day(4), min_wait_days=1, min_peak=4).is_empty()
 
 
 def test_repeat_cluster_dates_back_to_the_first_original() -> None:
@@ -148,14 +161,14 @@ def test_repeat_cluster_dates_back_to_the_first_original() -> None:
         },
         orient="row",
     )
-    found = alerts.repeat_clusters(counts, [day(11), day(12)], window=7, min_repeats=2)
+    found = repeat_clusters(counts, [day(11), day(12)], window=7, min_repeats=2)
     assert found.select("address", "eval_day", "start", "observed").rows() == [("X路1号", day(12), day(8), 2.0)]
 
 
 def test_score_drop_needs_size_and_significance() -> None:
     recent = pl.DataFrame({"region": ["S1", "S2", "S3"], "score": [0.70, 0.85, 0.60], "n": [200, 200, 20]})
     base = pl.DataFrame({"region": ["S1", "S2", "S3"], "score": [0.90, 0.90, 0.90], "n": [600, 600, 600]})
-    found = alerts.score_drops(recent, base, min_tickets=60, min_drop=0.1, min_z=4.0)
+    found = score_drops(recent, base, min_tickets=60, min_drop=0.1, min_z=4.0)
     assert found["region"].to_list() == ["S1"]
     se = math.sqrt(0.9 * 0.1 / 200 + 0.9 * 0.1 / 600)
     assert found["z"][0] == pytest.approx(0.2 / se)
@@ -188,9 +201,9 @@ def test_merge_episodes_bridges_short_gaps_and_keeps_the_peak() -> None:
             _flag(day(4), 4.0, "medium"),
             _flag(day(8), 5.0, "medium"),
         ],
-        schema=alerts.FLAG_SCHEMA,
+        schema=FLAG_SCHEMA,
     )
-    episodes = alerts.merge_episodes(flags, merge_gap_days=2).sort("first_eval")
+    episodes = merge_episodes(flags, merge_gap_days=2).sort("first_eval")
     assert episodes.select("first_eval", "last_eval", "start", "observed", "severity", "message").rows() == [
         (day(1), day(4), day(0), 14.0, "high", "m7.0"),
         (day(8), day(8), day(8), 10.0, "medium", "m5.0"),
@@ -198,15 +211,15 @@ def test_merge_episodes_bridges_short_gaps_and_keeps_the_peak() -> None:
 
 
 def test_link_names_every_region_level_and_the_window() -> None:
-    names = alerts.Names(
+    names = Names(
         regions={"330106": ("西湖区", "district", None), "330106003": ("北山街道", "street", "330106")},
         departments={"CGJ": ("城市管理局", "Urban Management Bureau")},
         categories={"K": "噪音污染"},
     )
-    link = alerts.alert_link(names, "complaints", "330106003", None, "K", day(0), day(3))
+    link = alert_link(names, "complaints", "330106003", None, "K", day(0), day(3))
     assert link == "complaints?district=330106&street=330106003&category=K&start=2026-01-05&end=2026-01-08"
     assert names.region("330106003") == "西湖区 北山街道"
-    zh, en = alerts.surge_message(names.region("330106003"), "噪声扰民", 7, 86, 3.4)
+    zh, en = surge_message(names.region("330106003"), "噪声扰民", 7, 86, 3.4)
     assert zh == "西湖区 北山街道 噪声扰民 投诉 7 日 86 件，为常态 3.4 倍"
     assert en == "西湖区 北山街道 噪声扰民: 86 complaints in 7 days, 3.4× normal"
 
@@ -215,10 +228,10 @@ def test_link_names_every_region_level_and_the_window() -> None:
 
 
 def test_shipped_rules_file_loads_with_documented_values() -> None:
-    config = alerts.load_alert_config()
+    config = load_alert_config()
     assert config.due_soon.warn_share == 0.8
     assert config.complaint_surge.max_p_value == 1e-8
-    assert config.stage_stall.stages == alerts.STAGES
+    assert config.stage_stall.stages == STAGES
     assert config.merge_gap_days == 2
 
 
@@ -232,19 +245,17 @@ def test_unknown_rule_is_rejected_naming_its_line(tmp_path: Path) -> None:
     path = _write(
         tmp_path, "[episodes]\nmerge_gap_days = 1\n\n[rules.overdue]\nmin_count = 2\n\n[rules.weather]\nx = 1\n"
     )
-    with pytest.raises(alerts.AlertsProblem, match=r"line 7: unknown rule \[rules.weather\]"):
-        alerts.load_alert_config(path)
+    with pytest.raises(AlertsProblem, match=r"line 7: unknown rule \[rules.weather\]"):
+        load_alert_config(path)
 
 
 def test_wrong_type_is_rejected_naming_its_line(tmp_path: Path) -> None:
     path = _write(tmp_path, '[rules.complaint_surge]\nwindow_days = 3\nmin_count = "five"\n')
-    with pytest.raises(
-        alerts.AlertsProblem, match=r"line 3: \[rules.complaint_surge\] min_count = 'five' must be an integer"
-    ):
-        alerts.load_alert_config(path)
+    with pytest.raises(AlertsProblem, match=r"line 3: \[rules.complaint_surge\] min_count = 'five' must be an integer"):
+        load_alert_config(path)
     path = _write(tmp_path, '[rules.overdue]\ntables = "complaints"\n')
-    with pytest.raises(alerts.AlertsProblem, match=r"line 2: .*must be a list of strings"):
-        alerts.load_alert_config(path)
+    with pytest.raises(AlertsProblem, match=r"line 2: .*must be a list of strings"):
+        load_alert_config(path)
 
 
 def test_unknown_key_and_bad_values_are_rejected(tmp_path: Path) -> None:
@@ -256,25 +267,25 @@ def test_unknown_key_and_bad_values_are_rejected(tmp_path: Path) -> None:
         "[surge]\nmin_count = 1\n": r"line 1: unknown section \[surge\]",
     }
     for text, message in cases.items():
-        with pytest.raises(alerts.AlertsProblem, match=message):
-            alerts.load_alert_config(_write(tmp_path, text))
+        with pytest.raises(AlertsProblem, match=message):
+            load_alert_config(_write(tmp_path, text))
 
 
 def test_rules_file_comes_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = _write(tmp_path, "[rules.overdue]\nhigh_count = 99\n")
-    monkeypatch.setenv(alerts.ALERTS_ENV, str(path))
-    config = alerts.load_alert_config()
+    monkeypatch.setenv(ALERTS_ENV, str(path))
+    config = load_alert_config()
     assert config.overdue.high_count == 99
     assert config.source == path
-    assert config.complaint_surge == alerts.ComplaintSurgeRule()  # untouched rules keep their defaults
+    assert config.complaint_surge == ComplaintSurgeRule()  # untouched rules keep their defaults
 
 
 def test_scope_option_syntax() -> None:
-    scope = alerts.parse_scope(["department=CGJ,SCJG", "region=330106"])
+    scope = parse_scope(["department=CGJ,SCJG", "region=330106"])
     assert scope == Scope(departments=frozenset({"CGJ", "SCJG"}), regions=frozenset({"330106"}))
-    assert alerts.parse_scope([]).unrestricted
+    assert parse_scope([]).unrestricted
     with pytest.raises(ValueError, match="expected department="):
-        alerts.parse_scope(["dept=CGJ"])
+        parse_scope(["dept=CGJ"])
 
 
 # ---- on a generated demo city ------------------------------------------------------------------
@@ -307,7 +318,7 @@ def test_recall_and_precision_against_injected_anomalies(scored: bench.Score) ->
 
 def test_deadline_lists_agree_with_the_overdue_metrics(demo_engine: sa.Engine) -> None:
     as_of = dt.datetime(2026, 10, 31, 12)
-    found = alerts.compute_alerts(demo_engine, as_of=as_of, kinds=["overdue"])
+    found = compute_alerts(DataSession(demo_engine, load_city()), as_of=as_of, kinds=["overdue"])
     for table, metric in (("service_cases", "service_overdue_open"), ("grid_events", "grid_overdue_open")):
         listed = found.filter(pl.col("domain") == table).group_by("department").agg(pl.col("observed").sum())
         request = MetricRequest(metrics=(metric,), dimensions=("department",), as_of=as_of)
@@ -318,21 +329,24 @@ def test_deadline_lists_agree_with_the_overdue_metrics(demo_engine: sa.Engine) -
 
 def test_alerts_outside_the_scope_never_appear(demo_engine: sa.Engine) -> None:
     since, until = dt.date(2026, 1, 1), dt.date(2026, 2, 28)  # holds the RSJ overdue jump
-    everything = alerts.compute_alerts(demo_engine, since=since, until=until, kinds=["overdue_rate_jump", "overdue"])
+    everything = compute_alerts(
+        DataSession(demo_engine, load_city()), since=since, until=until, kinds=["overdue_rate_jump", "overdue"]
+    )
     assert "RSJ" in everything.filter(pl.col("kind") == "overdue_rate_jump")["department"].to_list()
     assert everything["department"].n_unique() > 2
-    scoped = alerts.compute_alerts(
-        demo_engine,
+    scoped = compute_alerts(
+        DataSession(demo_engine, load_city(), scope=Scope(departments=frozenset({"ZGJ"}))),
         since=since,
         until=until,
         kinds=["overdue_rate_jump", "overdue"],
-        scope=Scope(departments=frozenset({"ZGJ"})),
     )
     assert not scoped.is_empty()
     assert set(scoped["department"].to_list()) == {"ZGJ"}
     district = "330106"
-    in_district = alerts.compute_alerts(
-        demo_engine, as_of=dt.datetime(2026, 10, 31, 12), kinds=["overdue"], scope=Scope(regions=frozenset({district}))
+    in_district = compute_alerts(
+        DataSession(demo_engine, load_city(), scope=Scope(regions=frozenset({district}))),
+        as_of=dt.datetime(2026, 10, 31, 12),
+        kinds=["overdue"],
     )
     assert not in_district.is_empty()
     assert set(in_district["region_code"].to_list()) == {district}
@@ -340,22 +354,22 @@ def test_alerts_outside_the_scope_never_appear(demo_engine: sa.Engine) -> None:
 
 def test_cli_csv_has_exactly_the_documented_columns(demo_engine: sa.Engine, capsys: pytest.CaptureFixture[str]) -> None:
     url = demo_engine.url.render_as_string(hide_password=False)
-    code = alerts.main(["--url", url, "--as-of", "2026-10-26T00:00", "--format", "csv", "--kind", "complaint_surge"])
+    code = main(["--url", url, "--as-of", "2026-10-26T00:00", "--format", "csv", "--kind", "complaint_surge"])
     out = capsys.readouterr().out.splitlines()
     assert code == 0
     assert out[0] == "kind,severity,region_code,department,category,start,end,observed,expected,message"
     assert len(out) >= 2 and out[1].startswith("complaint_surge,")  # the surge injected on 2026-10-24
-    code = alerts.main(["--url", url, "--since", "2026-10-20", "--until", "2026-10-31", "--format", "json"])
+    code = main(["--url", url, "--since", "2026-10-20", "--until", "2026-10-31", "--format", "json"])
     assert code == 0
     assert '"link": "complaints?' in capsys.readouterr().out
 
 
 def test_cli_exit_codes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    assert alerts.main(["--url", "not a url"]) == 2
+    assert main(["--url", "not a url"]) == 2
     assert "not a valid SQLAlchemy URL" in capsys.readouterr().err
-    assert alerts.main(["--url", f"duckdb:///{tmp_path / 'empty.duckdb'}"]) == 2
+    assert main(["--url", f"duckdb:///{tmp_path / 'empty.duckdb'}"]) == 2
     assert "does not hold the cockpit's tables" in capsys.readouterr().err
-    assert alerts.main(["--since", "2026-01-01"]) == 2
-    monkeypatch.setenv(alerts.ALERTS_ENV, str(_write(tmp_path, "[rules.nope]\n")))
-    assert alerts.main(["--url", "duckdb:///:memory:"]) == 2
+    assert main(["--since", "2026-01-01"]) == 2
+    monkeypatch.setenv(ALERTS_ENV, str(_write(tmp_path, "[rules.nope]\n")))
+    assert main(["--url", "duckdb:///:memory:"]) == 2
     assert "line 1: unknown rule" in capsys.readouterr().err

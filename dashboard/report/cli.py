@@ -35,7 +35,7 @@ OUTPUT_KINDS = ("pdf", "pptx", "html")
 
 def parse_scope(items: Sequence[str]) -> Scope:
     """``department=A,B`` / ``region=330106`` (repeatable) → the recipient's scope; nothing → the whole city."""
-    from data_access.alerts.detection import parse_scope as parse
+    from data_access.alerts.cli import parse_scope as parse
 
     try:
         return parse(items)

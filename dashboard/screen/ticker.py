@@ -1,13 +1,12 @@
 """The big screen's alert ticker: which alerts to show, in the early-warning module's shape. Pure.
 
-Until the early-warning module (``data_access.alerts.detection``) lands, the alerts are the metric layer's
-open overdue items (超期未办结 / 超期未处置) by district and by department, at the data's as-of
-time. They are returned as a polars DataFrame with the early-warning columns
+The lines come from the early warning (``ticker_alerts`` of the alerts standing at the data's as-of
+time, read through the viewer's data session by ``dashboard.session.early_warning``). When that
+run fails, the metric layer's open overdue items (超期未办结 / 超期未处置) by district and by department
+stand in (``overdue_alerts``), in the same columns (``data_access.alerts.schema.TICKER_ALERT_SCHEMA``):
 
     kind, severity, region_code, department, category, start, end, observed, expected,
     message_zh, message_en, link
-
-so switching the ticker's source is a change of one function (``app_state.current_alerts``).
 """
 
 from __future__ import annotations
@@ -22,21 +21,8 @@ from dashboard.core.formatting import format_number
 from dashboard.core.i18n import TEXTS, metric_label, t
 from dashboard.core.metric_requests import OVERDUE_METRIC
 from dashboard.screen.bigscreen import TickerItem
+from data_access.alerts.schema import TICKER_ALERT_SCHEMA as ALERT_SCHEMA
 
-ALERT_SCHEMA: dict[str, pl.DataType] = {
-    "kind": pl.String(),
-    "severity": pl.String(),
-    "region_code": pl.String(),
-    "department": pl.String(),
-    "category": pl.String(),
-    "start": pl.Datetime(),
-    "end": pl.Datetime(),
-    "observed": pl.Float64(),
-    "expected": pl.Float64(),
-    "message_zh": pl.String(),
-    "message_en": pl.String(),
-    "link": pl.String(),
-}
 # The topic page of each domain (``st.Page`` url paths).
 TOPIC_PAGES: dict[str, str] = {"services": "services", "complaints": "complaints", "grid": "grid"}
 # Per domain and dimension, the groups with the most overdue items make the ticker.

@@ -1,5 +1,5 @@
-"""``python -m data_access.alerts``: runs :func:`data_access.alerts.detection.main`."""
+"""``python -m data_access.alerts``: runs :func:`data_access.alerts.cli.main`."""
 
-from data_access.alerts.detection import main
+from data_access.alerts.cli import main
 
 raise SystemExit(main())

@@ -1,4 +1,4 @@
-"""The SQL behind the early-warning engine (``data_access.alerts.detection``): small aggregates, never fact rows.
+"""The SQL behind the early-warning engine (``data_access.alerts``): small aggregates, never fact rows.
 
 The metric layer answers "a number for a period"; alerts need shapes it cannot express — daily
 counts over a lookback window for baselines, counts of open items by how much of their time limit

@@ -311,11 +311,11 @@ class DataSession:
 
     def alerts(self, *, as_of: dt.datetime, ttl_seconds: float) -> pl.DataFrame:
         """The early warning's alerts at ``as_of`` in the session's scope, shared by every viewer of that scope."""
-        from data_access.alerts.detection import compute_alerts  # heavy: imported when a screen first needs it
+        from data_access.alerts.run import compute_alerts  # heavy: imported when a screen first needs it
 
         return self.cached(
             ("alerts", as_of, self.scope),
-            lambda: compute_alerts(self.engine, as_of=as_of, scope=self.scope),
+            lambda: compute_alerts(self, as_of=as_of),
             ttl_seconds,
         )
 

@@ -1,0 +1,184 @@
+"""Rate jumps (``overdue_rate_jump``): a department's share of late items jumping against its own history."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import polars as pl
+import sqlalchemy as sa
+
+from data_access.alerts import aggregates as aq
+from data_access.alerts.config import OverdueRateJumpRule
+from data_access.alerts.names import Names
+from data_access.alerts.plan import Plan, day_start, first_record_day
+from data_access.alerts.schema import DOMAIN_NAMES, flag_frame
+from data_access.alerts.statistics import weighted_median_day, window_sums
+from data_access.semantic.query import Scope
+
+
+def rate_jumps(
+    groups: pl.DataFrame,
+    eval_days: Sequence[dt.date],
+    *,
+    check_share: float,
+    cutoff_at: dt.datetime,
+    window: int,
+    lookback: int,
+    min_cases: int,
+    min_increase: float,
+    min_ratio: float,
+    min_z: float,
+    history_start: dt.date,
+) -> pl.DataFrame:
+    """Departments whose share of late items jumped against their own history.
+
+    ``groups``: department, day (the clock's start day), limit_hours, n, late. Whether an item is
+    late is settled ``check_share`` × limit after its start, so a group counts on its *settle day*
+    (start day + ceil(check_share × limit / 24 h)) and only when settled before ``cutoff_at``. The
+    window's late share is compared with the baseline share: it alarms when it is ``min_increase``
+    higher, ``min_ratio`` times as high and ``min_z`` standard errors above it. ``start`` is the
+    late-weighted median start day of the window's late items: when the affected cases came in.
+    """
+    out_schema = {
+        "department": pl.String(),
+        "eval_day": pl.Date(),
+        "start": pl.Date(),
+        "observed": pl.Float64(),
+        "expected": pl.Float64(),
+        "n": pl.Int64(),
+        "z": pl.Float64(),
+    }
+    if groups.is_empty():
+        return pl.DataFrame(schema=out_schema)
+    settled = _settled(groups, check_share, cutoff_at)
+    usable = [d for d in eval_days if d - dt.timedelta(days=window + lookback - 1) >= history_start]
+    per_day = settled.select("department", pl.col("settle_day").alias("day"), "n", "late")
+    sums = window_sums(per_day, ["department"], ["n", "late"], usable, window, lookback)
+    if sums.is_empty():
+        return pl.DataFrame(schema=out_schema)
+    p_b = pl.col("late_base") / pl.col("n_base")
+    p_w = pl.col("late_window") / pl.col("n_window")
+    scored = (
+        sums.filter((pl.col("n_window") >= min_cases) & (pl.col("n_base") >= min_cases))
+        .with_columns(p_w.alias("observed"), p_b.alias("expected"))
+        .with_columns(
+            (
+                (pl.col("observed") - pl.col("expected"))
+                / (
+                    pl.max_horizontal(pl.col("expected"), pl.lit(0.01))
+                    * (1 - pl.min_horizontal(pl.col("expected"), pl.lit(0.99)))
+                    / pl.col("n_window")
+                ).sqrt()
+            ).alias("z")
+        )
+        .filter(
+            (pl.col("observed") - pl.col("expected") >= min_increase)
+            & (pl.col("observed") >= min_ratio * pl.col("expected"))
+            & (pl.col("z") >= min_z)
+        )
+    )
+    if scored.is_empty():
+        return pl.DataFrame(schema=out_schema)
+    scored = scored.join(_late_starts(scored, settled, window), on=["department", "eval_day"], how="left").with_columns(
+        pl.col("start").fill_null(pl.col("eval_day")), pl.col("n_window").alias("n")
+    )
+    return scored.select(list(out_schema)).cast(out_schema)  # type: ignore[arg-type]
+
+
+def _settled(groups: pl.DataFrame, check_share: float, cutoff_at: dt.datetime) -> pl.DataFrame:
+    """The groups whose lateness is settled before ``cutoff_at``, each with its ``settle_day``."""
+    lag_hours = pl.col("limit_hours") * check_share
+    return groups.with_columns(
+        (pl.col("day") + pl.duration(days=(lag_hours / 24).ceil().cast(pl.Int64))).alias("settle_day"),
+        (pl.col("day").cast(pl.Datetime("us")) + pl.duration(days=1) + pl.duration(hours=lag_hours)).alias("_at"),
+    ).filter(pl.col("_at") <= cutoff_at)
+
+
+def _late_starts(scored: pl.DataFrame, settled: pl.DataFrame, window: int) -> pl.DataFrame:
+    """Per flagged department and day, the late-weighted median start day of the window's late items."""
+    return (
+        scored.select("department", "eval_day", "expected")
+        .join(settled.select("department", "settle_day", "day", "n", "late"), on="department", how="inner")
+        .filter(
+            (pl.col("settle_day") > pl.col("eval_day") - pl.duration(days=window))
+            & (pl.col("settle_day") <= pl.col("eval_day"))
+            & (pl.col("late") > pl.col("expected") * pl.col("n"))
+        )
+        .sort("day")
+        .group_by("department", "eval_day")
+        .agg(weighted_median_day(pl.col("day"), pl.col("late")).alias("start"))
+    )
+
+
+def rate_jump_message(
+    dept_zh: str, dept_en: str, domain: str, check_share: float, observed: float, expected: float
+) -> tuple[str, str]:
+    zh_domain, en_domain = DOMAIN_NAMES[domain]
+    if check_share >= 1.0:
+        what_zh, what_en = "超期率", "overdue rate"
+    else:
+        what_zh = f"进度滞后率（用时过半 {check_share:.0%} 时限仍未办结）"
+        what_en = f"late rate (still open at {check_share:.0%} of the limit)"
+    return (
+        f"{dept_zh} {zh_domain}{what_zh} {observed:.0%}，常态 {expected:.0%}",
+        f"{dept_en} {en_domain}: {what_en} {observed:.0%}, normally {expected:.0%}",
+    )
+
+
+def rate_jump_flags(found: pl.DataFrame, domain: str, rule: OverdueRateJumpRule, names: Names) -> pl.DataFrame:
+    rows = []
+    for r in found.iter_rows(named=True):
+        dept = r["department"]
+        zh, en = rate_jump_message(
+            names.department(dept), names.department(dept, True), domain, rule.check_share, r["observed"], r["expected"]
+        )
+        increase = r["observed"] - r["expected"]
+        rows.append(
+            {
+                "kind": "overdue_rate_jump",
+                "domain": domain,
+                "region_code": None,
+                "department": dept,
+                "category": None,
+                "detail": domain,
+                "eval_day": r["eval_day"],
+                "start": r["start"],
+                "observed": r["observed"],
+                "expected": r["expected"],
+                "score": r["z"],
+                "severity": "high" if increase >= rule.high_increase else "medium",
+                "message": zh,
+                "message_en": en,
+            }
+        )
+    return flag_frame(rows)
+
+
+def rate_jump_alerts(
+    engine: sa.Engine, plan: Plan, rule: OverdueRateJumpRule, scope: Scope, names: Names
+) -> pl.DataFrame:
+    """Late-rate jumps per department, one table at a time (the database part of ``rate_jumps``)."""
+    frames = []
+    for table in rule.tables:
+        history = first_record_day(engine, table, scope)
+        if history is None:
+            continue
+        longest = 30  # days: settle lag of the longest limits considered in the window
+        begin = plan.eval_days[0] - dt.timedelta(days=rule.window_days + rule.lookback_days + longest)
+        groups = aq.late_groups(engine, table, rule.check_share, day_start(begin), plan.cutoff_at, scope)
+        found = rate_jumps(
+            groups,
+            plan.eval_days,
+            check_share=rule.check_share,
+            cutoff_at=plan.cutoff_at,
+            window=rule.window_days,
+            lookback=rule.lookback_days,
+            min_cases=rule.min_cases,
+            min_increase=rule.min_increase,
+            min_ratio=rule.min_ratio,
+            min_z=rule.min_z,
+            history_start=history,
+        )
+        frames.append(rate_jump_flags(found, table, rule, names))
+    return pl.concat(frames) if frames else flag_frame([])
