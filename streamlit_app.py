@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard.auth import page_audit
 from dashboard.auth import sign_in as auth_ui
 from dashboard.core.i18n import t
 from dashboard.session import context, display
@@ -25,7 +26,7 @@ if access.needs_sign_in:
     login = [st.Page("pages/login.py", title=t("page_login", lang), default=True)]
     login += [st.Page("pages/login.py", title=t("page_login", lang), url_path=path) for path in auth_ui.PAGE_PATHS]
     current = st.navigation(login, position="hidden")
-    auth_ui.run_page(current, "login")
+    page_audit.run_page(current, "login")
 else:
     cockpit = st.Page("pages/cockpit.py", title=t("page_cockpit", lang), default=True)
     topics = [
@@ -50,4 +51,4 @@ else:
     seconds = display.rotate_seconds()
     if seconds:
         display.rotation([cockpit, *topics], current, seconds, lang)
-    auth_ui.run_page(current, "cockpit")
+    page_audit.run_page(current, "cockpit")

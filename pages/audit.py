@@ -7,7 +7,7 @@ import datetime as dt
 import streamlit as st
 
 from dashboard.admin.audit_view import audit_table
-from dashboard.auth import sign_in
+from dashboard.auth import page_audit, sign_in
 from dashboard.core.i18n import t
 from dashboard.session import context, display, furniture
 from data_access.security import audit
@@ -53,5 +53,5 @@ st.download_button(
     file_name=file_name,
     mime="text/csv",
     key="audit_download",
-    on_click=sign_in.export_callback("audit", filters, found.height, file_name),
+    on_click=page_audit.export_callback("audit", filters, found.height, file_name),
 )

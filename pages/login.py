@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dashboard.auth import sign_in
+from dashboard.auth import login_page
 from dashboard.session import display, furniture
 
 lang = display.language()
 furniture.compact_layout()
-sign_in.login_page(lang)
+login_page.login_page(lang)

@@ -6,7 +6,7 @@ import datetime as dt
 
 import streamlit as st
 
-from dashboard.auth import sign_in
+from dashboard.auth import page_audit, sign_in
 from dashboard.core.i18n import t
 from dashboard.exports.files import ExportProblem
 from dashboard.report.content import build_briefing, file_stem
@@ -71,5 +71,5 @@ if made:
         file_name=name,
         mime="application/pdf" if fmt == "pdf" else PPTX_MIME,
         key="report_download",
-        on_click=sign_in.export_callback("report", {"period": str(period), "kind": str(kind)}, 1, name),
+        on_click=page_audit.export_callback("report", {"period": str(period), "kind": str(kind)}, 1, name),
     )

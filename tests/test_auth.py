@@ -360,7 +360,7 @@ def test_disabling_an_account_or_revoking_a_token_ends_open_sessions(
     settings.write_text("[sign_in]\nrecheck_seconds = 1\n", "utf-8")
     monkeypatch.setenv("COCKPIT_ACCESS", str(settings))
     clock = [1000.0]
-    monkeypatch.setattr(auth_ui, "_clock", lambda: clock[0])
+    monkeypatch.setattr(auth_ui, "clock", lambda: clock[0])
     at = signed_in("analyst", PASSWORD)
     wall = start({"kiosk": "1", "screen_token": extra["wall_token"]})
     assert not on_login_page(at) and not on_login_page(wall)

@@ -13,8 +13,9 @@ import sqlalchemy as sa
 from dashboard.exports import files
 from dashboard.report import cli, content, html_page, pdf_print, periods
 from dashboard.report.problems import ReportProblem
-from dashboard.report.reads import EngineReads
+from dashboard.report.reads import SessionReads
 from data_access.config.city import load_city
+from data_access.runtime.session import DataSession
 from data_access.semantic.query import Scope
 from tests import fixture_city as city
 
@@ -45,7 +46,7 @@ def test_a_running_period_is_cut_at_the_as_of_time_and_compared_like_for_like() 
 
 
 def _briefing(engine: sa.Engine, scope: Scope | None = None) -> content.Briefing:
-    return content.build_briefing(engine, load_city(), "2026-02", scope=scope or Scope(), as_of=city.AS_OF)
+    return content.build_briefing(DataSession(engine, load_city(), scope=scope or Scope()), "2026-02", as_of=city.AS_OF)
 
 
 def test_kpis_and_summary_come_from_the_scoped_numbers(tiny_engine: sa.Engine) -> None:
@@ -78,7 +79,7 @@ def test_the_html_report_loads_nothing(tiny_engine: sa.Engine) -> None:
 
 
 @dataclass(frozen=True)
-class HostileNames(EngineReads):
+class HostileNames(SessionReads):
     """The fixture city's reads, every code's name turned into markup and an ampersand."""
 
     def code_names(self, dimension: str) -> dict[str, str]:
@@ -87,7 +88,7 @@ class HostileNames(EngineReads):
 
 
 def test_names_holding_markup_or_an_ampersand_are_escaped_in_the_html(tiny_engine: sa.Engine) -> None:
-    reads = HostileNames(tiny_engine, load_city(), Scope(departments=frozenset({city.A})))
+    reads = HostileNames(DataSession(tiny_engine, load_city(), scope=Scope(departments=frozenset({city.A}))))
     briefing = content.build_briefing_from(reads, load_city(), "2026-02", as_of=city.AS_OF)
     assert "<script>" in briefing.scope_label and any("<script>" in sentence for sentence in briefing.summary)
     assert briefing.departments.height and briefing.streets.height  # the names reach the ranking tables too

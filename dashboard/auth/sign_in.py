@@ -20,22 +20,20 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, NoReturn
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
-import polars as pl
-import sqlalchemy as sa
 import streamlit as st
-from streamlit.runtime.scriptrunner_utils.exceptions import RerunException
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
 from dashboard.core.i18n import t
-from dashboard.core.periods import Period
-from data_access.config.city import SettingsProblem, load_city
 from data_access.runtime.cache import ResultCache
-from data_access.runtime.engine import DatabaseProblem, get_engine, read_meta, resolve_target
+from data_access.runtime.engine import DatabaseProblem, get_engine, is_database_error, resolve_target
 from data_access.security import audit, users
 from data_access.security.access import (
     NOTHING,
@@ -43,12 +41,11 @@ from data_access.security.access import (
     AccessConfig,
     AccessProblem,
     Viewer,
-    describe_scope,
     load_access,
     local_now,
     oidc_viewer,
 )
-from data_access.semantic.query import EVERYTHING, Filter, MetricRequest, Scope
+from data_access.semantic.query import EVERYTHING, Scope
 
 TOKEN_PARAM = "screen_token"
 ACCESS_KEY = "_auth_access"
@@ -109,13 +106,13 @@ class _Signed:
 
     viewer: Viewer
     signed_in_at: dt.datetime
-    checked_at: float = field(default_factory=lambda: _clock())
+    checked_at: float = field(default_factory=lambda: clock())
 
 
 # ---- helpers ------------------------------------------------------------------------------------------
 
 
-def _clock() -> float:
+def clock() -> float:
     """Seconds on a monotonic clock (a function of its own, so tests can move it on)."""
     return time.monotonic()
 
@@ -134,11 +131,11 @@ def _client() -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _trace() -> dict[str, Any]:
+def trace() -> dict[str, Any]:
     return {"session_id": _session_id(), "client": _client()}
 
 
-def _stop(message: str) -> NoReturn:
+def stop(message: str) -> NoReturn:
     st.error(message)
     st.stop()
     raise AssertionError("unreachable")
@@ -148,14 +145,14 @@ def settings(lang: str) -> AccessConfig:
     try:
         return load_access()
     except AccessProblem as problem:
-        _stop(t("settings_problem", lang, message=str(problem)))
+        stop(t("settings_problem", lang, message=str(problem)))
 
 
-def _engine(lang: str) -> sa.Engine:
+def accounts_engine(lang: str) -> sa.Engine:
     try:
         return get_engine(resolve_target().url)
     except DatabaseProblem as problem:
-        _stop(t("db_problem", lang, message=str(problem)))
+        stop(t("db_problem", lang, message=str(problem)))
 
 
 def _db_message(engine: sa.Engine, exc: Exception) -> str:
@@ -186,7 +183,7 @@ def forget_accounts_check() -> None:
 def record(engine: sa.Engine, action: str, **fields: Any) -> None:
     """Write an audit row; a failure is logged and never breaks the page (the trail needs INSERT rights)."""
     try:
-        audit.record(engine, action, **_trace(), **fields)
+        audit.record(engine, action, **trace(), **fields)
     except Exception:
         log.exception("could not write the audit row (%s)", action)
 
@@ -196,13 +193,15 @@ def record(engine: sa.Engine, action: str, **fields: Any) -> None:
 
 def gate(lang: str) -> Access:
     """Decide this run's access (see the module docstring); stores it for ``current_access``."""
-    engine = _engine(lang)
+    engine = accounts_engine(lang)
     url = engine.url.render_as_string(hide_password=False)
     config = settings(lang)
     try:
         enforced = sign_in_enforced(engine)
-    except sa.exc.SQLAlchemyError as exc:
-        _stop(t("db_problem", lang, message=_db_message(engine, exc)))
+    except Exception as exc:
+        if not is_database_error(exc):
+            raise
+        stop(t("db_problem", lang, message=_db_message(engine, exc)))
     if not enforced:
         st.session_state.pop(SIGNED_KEY, None)
         access = Access("open", url=url)
@@ -212,8 +211,10 @@ def gate(lang: str) -> Access:
         _token_sign_in(engine, lang)
         _oidc_sign_in(engine, config, lang)
         signed = _still_signed_in(engine, config)
-    except sa.exc.SQLAlchemyError as exc:
-        _stop(t("db_problem", lang, message=_db_message(engine, exc)))
+    except Exception as exc:
+        if not is_database_error(exc):
+            raise
+        stop(t("db_problem", lang, message=_db_message(engine, exc)))
     access = Access("signed_in", signed.viewer, url) if signed is not None else replace(SIGNED_OUT, url=url)
     st.session_state[ACCESS_KEY] = access
     return access
@@ -225,7 +226,7 @@ def _token_sign_in(engine: sa.Engine, lang: str) -> None:
     if not token or st.session_state.get(TOKEN_TRIED_KEY) == token:
         return
     st.session_state[TOKEN_TRIED_KEY] = token
-    viewer = users.token_sign_in(engine, token, **_trace())
+    viewer = users.token_sign_in(engine, token, **trace())
     if viewer is None:
         st.session_state.pop(SIGNED_KEY, None)
         st.session_state[NOTICE_KEY] = "auth_token_invalid"
@@ -265,12 +266,12 @@ def _still_signed_in(engine: sa.Engine, config: AccessConfig) -> _Signed | None:
     if viewer.method != "token" and local_now() - signed.signed_in_at > dt.timedelta(hours=config.session_hours):
         _end(engine, signed, "expired", "auth_expired")
         return None
-    if _clock() - signed.checked_at >= config.recheck_seconds:
+    if clock() - signed.checked_at >= config.recheck_seconds:
         fresh = users.current_viewer(engine, viewer)
         if fresh is None:
             _end(engine, signed, "revoked", "auth_revoked")
             return None
-        signed.viewer, signed.checked_at = fresh, _clock()
+        signed.viewer, signed.checked_at = fresh, clock()
     return signed
 
 
@@ -315,7 +316,7 @@ def current_access(engine: sa.Engine | None = None) -> Access:
 
 def sign_in(engine: sa.Engine, name: str, password: str, lang: str) -> str | None:
     """Check a password (audited); on success the session is signed in. Returns the message to show, or None."""
-    outcome = users.authenticate(engine, name, password, config=settings(lang), **_trace())
+    outcome = users.authenticate(engine, name, password, config=settings(lang), **trace())
     if outcome.ok and outcome.viewer is not None:
         st.session_state[SIGNED_KEY] = _Signed(outcome.viewer, local_now())
         st.session_state.pop(NOTICE_KEY, None)
@@ -375,218 +376,4 @@ def sidebar(access: Access, lang: str, scope_text: str | None = None) -> None:
 def require(permission: str, lang: str) -> None:
     """Stop a page that this session's role may not open (navigation hides it too; this is the second lock)."""
     if not current_access().can(permission):
-        _stop(t("auth_forbidden", lang))
-
-
-def _city_name(lang: str) -> str:
-    try:
-        city = load_city()
-    except SettingsProblem:
-        return t("app_title", lang)
-    return city.name_en if lang == "en" else city.name
-
-
-def login_page(lang: str) -> None:
-    """The login form, single sign-on when configured, and the demo accounts of a demo database."""
-    engine = _engine(lang)
-    st.title(f"{_city_name(lang)} · {t('page_login', lang)}")
-    notice = st.session_state.get(NOTICE_KEY)
-    if notice:
-        (st.warning if notice != "auth_signed_out" else st.info)(t(notice, lang))
-    if oidc_configured():
-        st.button(t("auth_sso", lang), key="auth_sso", type="primary", on_click=_start_sso, args=(lang,))
-    problem = st.session_state.get(MESSAGE_KEY)
-    with st.form("auth_login", border=True):
-        st.text_input(t("auth_name", lang), key="auth_name", max_chars=users.NAME_MAX)
-        st.text_input(t("auth_password", lang), key="auth_password", type="password")
-        st.form_submit_button(t("auth_submit", lang), type="primary", on_click=_submit, args=(lang,))
-    if problem:
-        st.error(problem)
-    _demo_accounts(engine, lang)
-
-
-def _submit(lang: str) -> None:
-    """The login form's callback: runs before the rerun, so the run that follows already shows the pages."""
-    name = str(st.session_state.get("auth_name") or "")
-    password = str(st.session_state.get("auth_password") or "")
-    st.session_state["auth_password"] = ""  # the plain password does not stay in the session
-    st.session_state.pop(MESSAGE_KEY, None)
-    if not name.strip() or not password:
-        st.session_state[MESSAGE_KEY] = t("auth_missing", lang)
-        return
-    message = sign_in(_engine(lang), name, password, lang)
-    if message is not None:
-        st.session_state[MESSAGE_KEY] = message
-
-
-def _start_sso(lang: str) -> None:
-    st.session_state.pop(OIDC_DONE_KEY, None)
-    try:
-        st.login(settings(lang).oidc_provider or None)
-    except Exception as exc:  # Authlib missing, or the [auth] section incomplete
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        st.session_state[MESSAGE_KEY] = t("auth_sso_problem", lang, message=reason)
-
-
-def _demo_accounts(engine: sa.Engine, lang: str) -> None:
-    """A demo database made with ``--with-accounts`` lists its accounts; no other database shows credentials."""
-    try:
-        listed = users.demo_accounts(read_meta(engine))
-    except sa.exc.SQLAlchemyError:
-        return
-    if not listed:
-        return
-    st.subheader(t("auth_demo_title", lang))
-    st.caption(t("auth_demo_note", lang))
-    frame = pl.DataFrame(
-        {
-            t("auth_name", lang): [entry.get("name", "") for entry in listed],
-            t("auth_role", lang): [role_label(entry.get("role"), lang) for entry in listed],
-            t("auth_scope_column", lang): [entry.get("scope", "") for entry in listed],
-            t("auth_password", lang): [entry.get("password", "") for entry in listed],
-        }
-    )
-    st.dataframe(frame, hide_index=True, key="auth_demo_accounts")
-    for entry in listed:
-        if entry.get("token"):
-            st.caption(t("auth_demo_screen", lang, name=entry.get("name", "")))
-            st.code(f"?kiosk=1&{TOKEN_PARAM}={entry['token']}", language=None)
-
-
-# ---- the audit of views and exports ------------------------------------------------------------------------
-
-
-class _PageReads:
-    """The data session's read log for pages: forwards each read to the ``ViewLog`` of the page run
-    (or fragment rerun) in progress, looked up when the read happens, so a fragment refreshing on its
-    own is counted towards its own view. Outside a script run (a background thread) nothing is noted.
-    """
-
-    def _log(self) -> audit.ViewLog | None:
-        if get_script_run_ctx() is None:
-            return None
-        found: audit.ViewLog | None = st.session_state.get(READS_KEY)
-        return found
-
-    def note(self, request: MetricRequest, rows: int, *, unmasked: bool = False) -> None:
-        log = self._log()
-        if log is not None:
-            log.note(request, rows, unmasked=unmasked)
-
-    def note_rows(self, filters: dict[str, Any], rows: int) -> None:
-        log = self._log()
-        if log is not None:
-            log.note_rows(filters, rows)
-
-
-PAGE_READS = _PageReads()
-
-
-def _finish(reads: audit.ViewLog) -> None:
-    """One ``view`` row for this page and view, unless the session recorded the same within the repeat window."""
-    reads.open = False
-    if reads.reads == 0:
-        return
-    access = current_access()
-    if access.mode == "signed_out":
-        return
-    key = reads.key()
-    seen: dict[str, float] = st.session_state.setdefault(VIEWS_KEY, {})
-    now = _clock()
-    window = settings(st.session_state.get("lang", "zh")).repeat_view_minutes * 60
-    if key in seen and now - seen[key] < window:
-        return
-    seen[key] = now
-    try:
-        engine = get_engine(resolve_target().url)
-    except DatabaseProblem:
-        return
-    try:
-        scope = describe_scope(access.scope)
-        audit.record_view(engine, reads, user=access.user, role=access.role, scope=scope, **_trace())
-    except Exception:  # the trail needs INSERT rights; a failure is logged and never breaks the page
-        log.exception("could not write the audit row (view)")
-
-
-def run_page(page: Any, default_name: str) -> None:
-    """Run the navigation's page and record what it read as one view (not when it only asked to rerun)."""
-    name = str(page.url_path or default_name) if default_name != "login" else "login"
-    reads = audit.ViewLog(name)
-    st.session_state[READS_KEY] = reads
-    try:
-        page.run()
-    except RerunException:
-        reads.open = False
-        raise
-    except BaseException:
-        _finish(reads)  # st.stop() ends a page early on purpose: what it showed was viewed
-        raise
-    _finish(reads)
-
-
-def audited_fragment(body: Callable[[], None]) -> Callable[[], None]:
-    """A fragment's own reruns (a wall screen refreshing, a switch inside it) count as views of the page too."""
-
-    def run() -> None:
-        reads: audit.ViewLog | None = st.session_state.get(READS_KEY)
-        if reads is not None and reads.open:
-            body()  # inline in a full run: part of the page's view
-            return
-        own = audit.ViewLog(reads.page if reads is not None else "")
-        st.session_state[READS_KEY] = own
-        try:
-            body()
-        except RerunException:
-            own.open = False
-            raise
-        _finish(own)
-
-    return run
-
-
-def record_export(page: str, filters: dict[str, Any], rows: int, file_name: str) -> None:
-    """An ``export`` audit row: who downloaded what, with which filters and how many rows."""
-    access = current_access()
-    try:
-        engine = get_engine(resolve_target().url)
-    except DatabaseProblem:
-        return
-    record(
-        engine,
-        "export",
-        user=access.user,
-        role=access.role,
-        page=page,
-        filters=filters,
-        rows=rows,
-        detail={"file": file_name},
-    )
-
-
-def export_callback(page: str, filters: dict[str, Any], rows: int, file_name: str) -> Callable[[], None]:
-    """``on_click`` for a download button: the click is recorded once, before the rerun it triggers."""
-
-    def clicked() -> None:
-        record_export(page, filters, rows, file_name)
-
-    return clicked
-
-
-def view_filters(period: Period, filters: Sequence[Filter], **extra: Any) -> dict[str, Any]:
-    """A page's period and filters as the audit trail records them with an export."""
-    found: dict[str, Any] = {item.dimension: sorted(item.values) for item in filters}
-    found["time"] = [f"{period.current.start:%Y-%m-%d %H:%M}", f"{period.current.end:%Y-%m-%d %H:%M}"]
-    found["period"] = period.key
-    return {**found, **extra}
-
-
-def scope_text(scope: Scope, region_names: dict[str, str], department_names: dict[str, str]) -> str | None:
-    """A viewer's scope in words (names, not codes) for the sidebar; None for the whole city."""
-    if scope.unrestricted:
-        return None
-    parts: list[str] = []
-    if scope.departments is not None:
-        parts.extend(department_names.get(code, code) for code in sorted(scope.departments))
-    if scope.regions is not None:
-        parts.extend(region_names.get(code, code) for code in sorted(scope.regions))
-    return "、".join(parts) or describe_scope(scope)
+        stop(t("auth_forbidden", lang))

@@ -19,7 +19,7 @@ import streamlit as st
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
-from dashboard.auth import sign_in
+from dashboard.auth import page_audit, sign_in
 from dashboard.core.i18n import t
 from dashboard.session.demo_boot import ensure_embedded_demo
 from dashboard.session.display import language
@@ -153,7 +153,7 @@ def scope_caption(access: sign_in.Access) -> str | None:
     except SettingsProblem:
         return None  # the page itself shows the settings problem
     regions = {code: name for level in REGION_DIMENSIONS for code, name in data.all_names(level).items()}
-    return sign_in.scope_text(access.scope, regions, data.all_names("department"))
+    return page_audit.scope_text(access.scope, regions, data.all_names("department"))
 
 
 def stop_with_error(message: str) -> NoReturn:
@@ -180,7 +180,7 @@ def _session(target: DatabaseTarget, city: CityConfig) -> tuple[DataSession, dic
     scope = NOTHING if access.mode == "signed_out" else access.scope
     permissions = frozenset(name for name in ("view", "export", "admin", "unmasked") if access.can(name))
     data = open_session(
-        engine, city, scope=scope, reveal_personal_data="unmasked" in permissions, log=sign_in.PAGE_READS
+        engine, city, scope=scope, reveal_personal_data="unmasked" in permissions, log=page_audit.PAGE_READS
     )
     return data, {"viewer": access.viewer, "permissions": permissions}
 

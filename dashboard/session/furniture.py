@@ -8,7 +8,7 @@ from typing import Literal
 
 import streamlit as st
 
-from dashboard.auth import sign_in
+from dashboard.auth import page_audit
 from dashboard.core.formatting import format_change, format_datetime, format_index, format_value
 from dashboard.core.i18n import metric_label, t
 from dashboard.core.kpi import Kpi, Status
@@ -114,6 +114,6 @@ def auto_refresh(seconds: int) -> Callable[[Callable[[], None]], Callable[[], No
     """Re-run a page body every ``seconds`` in the browser (wall screens left unattended)."""
 
     def wrap(body: Callable[[], None]) -> Callable[[], None]:
-        return st.fragment(sign_in.audited_fragment(body), run_every=dt.timedelta(seconds=max(seconds, 5)))
+        return st.fragment(page_audit.audited_fragment(body), run_every=dt.timedelta(seconds=max(seconds, 5)))
 
     return wrap
