@@ -14,9 +14,9 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
-import sqlalchemy as sa
 
 from dashboard.core.i18n import t
 from data_access.config.city import CityConfig, SettingsProblem
@@ -25,6 +25,9 @@ from data_access.ingest.pipeline import IngestProblem, IngestSummary, ingest_fil
 from data_access.ingest.readers import SourceProblem
 from data_access.ingest.transform import REASONS
 from data_access.runtime.engine import DatabaseProblem
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 UPLOAD_TYPES = ("csv", "txt", "xlsx", "parquet", "json")
 QUARANTINE_NAME = "rejected.csv"
