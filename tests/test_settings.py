@@ -180,3 +180,11 @@ def test_sf_city_loads(repo_root: Path) -> None:
     assert set(city.geo) == {"district", "street"}
     assert len(city.categories) == 28 and all(c.level == 1 and c.aliases for c in city.categories)
     assert set(city.targets) <= set(METRICS)
+
+
+def test_a_misspelt_key_is_named_not_the_key_it_hides(tmp_path: Path) -> None:
+    """``zom = 7.6`` is reported as the unknown key it is, not as ``zoom`` missing."""
+    path = tmp_path / "z.toml"
+    path.write_text(DEFAULT_CITY_FILE.read_text(encoding="utf-8").replace("zoom = 7.6", "zom = 7.6"), "utf-8")
+    with pytest.raises(SettingsProblem, match=r"unknown key 'zom' in \[city\] \(allowed: name, name_en, .*zoom\)"):
+        load_city(path)

@@ -17,7 +17,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, field_validator
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
-from data_access.config.validation import SECTION, read_toml, setting_error, validate_file
+from data_access.config.validation import SECTION, positive, read_toml, setting_error, validate_file
 from data_access.contract.schema import REGION_LEVELS
 from data_access.runtime.paths import REPO_ROOT
 
@@ -32,12 +32,6 @@ CATEGORY_CODE_MAX = 32
 
 class SettingsProblem(Exception):
     """The city configuration file is missing, malformed, or holds an unknown or mistyped key."""
-
-
-def _positive(value: float) -> float:
-    if value <= 0:
-        raise ValueError("must be positive")
-    return value
 
 
 def _positive_hours(value: float) -> float:
@@ -129,7 +123,7 @@ class CategoryEntry(BaseModel):
     name: StrictStr
     parent: StrictStr | None = None
     aliases: tuple[StrictStr, ...] = ()
-    time_limit_hours: Annotated[StrictFloat, AfterValidator(_positive)] | None = None
+    time_limit_hours: Annotated[StrictFloat, AfterValidator(positive)] | None = None
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+NumberT = TypeVar("NumberT", int, float)
 # Every section model: unknown keys are refused, a loaded file cannot be changed afterwards.
 SECTION = ConfigDict(extra="forbid", frozen=True)
 SETTING_ERROR = "setting"
@@ -40,6 +41,13 @@ _TYPE_NAMES = {
 }
 _TABLE_TYPES = {"dict_type", "model_type", "model_attributes_type", "dataclass_type", "dataclass_args_type"}
 _EXTRA_TYPES = {"extra_forbidden", "unexpected_keyword_argument"}
+
+
+def positive(value: NumberT) -> NumberT:
+    """An ``AfterValidator`` for counts, durations and limits: zero or less is refused."""
+    if value <= 0:
+        raise ValueError("must be positive")
+    return value
 
 
 def setting_error(message: str) -> PydanticCustomError:

@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from pydantic import AfterValidator, BaseModel, Field, StrictFloat, StrictInt, StrictStr, model_validator
 
 from data_access.config.city import CITY_ENV, SettingsProblem, load_city
-from data_access.config.validation import SECTION, read_toml, validate_file
+from data_access.config.validation import SECTION, positive, read_toml, validate_file
 from data_access.contract.schema import USER_ROLES
 from data_access.runtime.paths import REPO_ROOT
 from data_access.semantic.query import EVERYTHING, Scope
@@ -213,13 +213,7 @@ def visible_regions(scope: Scope, parents: Mapping[str, str | None]) -> frozense
 # ---- settings -------------------------------------------------------------------------------------
 
 
-def _positive(value: int) -> int:
-    if value <= 0:
-        raise ValueError("must be positive")
-    return value
-
-
-PositiveInt = Annotated[StrictInt, AfterValidator(_positive)]
+PositiveInt = Annotated[StrictInt, AfterValidator(positive)]
 
 
 class SignInSettings(BaseModel):
@@ -228,7 +222,7 @@ class SignInSettings(BaseModel):
     model_config = SECTION
     max_failed_logins: PositiveInt = 5
     lockout_minutes: PositiveInt = 15
-    session_hours: Annotated[StrictFloat, AfterValidator(_positive)] = 8.0
+    session_hours: Annotated[StrictFloat, AfterValidator(positive)] = 8.0
     recheck_seconds: PositiveInt = 60
     min_password_length: PositiveInt = 10
 
