@@ -110,9 +110,9 @@ def fast_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
     """argon2id with tiny cost parameters: the same code path, milliseconds instead of a third of a second."""
     import argon2
 
-    from data_access.security import users
+    from data_access.security import accounts
 
-    monkeypatch.setattr(users, "HASHER", argon2.PasswordHasher(**CHEAP_HASHER_PARAMS))
+    monkeypatch.setattr(accounts, "HASHER", argon2.PasswordHasher(**CHEAP_HASHER_PARAMS))
 
 
 @pytest.fixture
@@ -128,7 +128,7 @@ def secured_city(
     from dashboard.auth import sign_in
     from dashboard.session import last_good
     from data_access.runtime.cache import RESULTS
-    from data_access.security import users
+    from data_access.security import accounts, tokens
     from data_access.semantic.query import Scope
 
     url = f"duckdb:///{tmp_path / 'secured.duckdb'}"
@@ -142,9 +142,9 @@ def secured_city(
         ("admin", "admin", Scope()),
     ]
     for name, role, scope in plans:
-        users.add_user(engine, name, role, password=PASSWORD, scope=scope, actor="test")
-    users.add_user(engine, "wall", "screen", actor="test")
-    _, token = users.issue_token(engine, "wall", actor="test", label="test wall")
+        accounts.add_user(engine, name, role, password=PASSWORD, scope=scope, actor="test")
+    accounts.add_user(engine, "wall", "screen", actor="test")
+    _, token = tokens.issue_token(engine, "wall", actor="test", label="test wall")
 
     def clear() -> None:
         RESULTS.clear()

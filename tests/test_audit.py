@@ -17,7 +17,7 @@ from dashboard.exports import downloads
 from data_access.contract import schema
 from data_access.demo import generate
 from data_access.runtime.engine import dispose_engine, get_engine
-from data_access.security import audit, users
+from data_access.security import accounts, audit, demo_users, logins, tokens
 from tests import fixture_city as city
 from tests.app_driver import audit_rows, go, on_login_page, rendered, sign_in, signed_in, start
 from tests.conftest import PASSWORD
@@ -180,11 +180,11 @@ def test_demo_with_accounts_lists_them_on_its_own_login_page_only(
     printed = capsys.readouterr().out
     assert all(f"demo account demo_{role}" in printed for role in ("leader", "head", "analyst", "admin", "screen"))
     engine = get_engine(url)
-    listed = users.demo_accounts(dict(engine.connect().execute(sa.select(schema.cockpit_meta)).all()))
+    listed = demo_users.demo_accounts(dict(engine.connect().execute(sa.select(schema.cockpit_meta)).all()))
     assert [entry["role"] for entry in listed] == ["leader", "department_head", "analyst", "admin", "screen"]
     for entry in listed[:4]:
-        assert users.authenticate(engine, entry["name"], entry["password"]).ok, entry["name"]
-    assert users.token_sign_in(engine, listed[4]["token"]) is not None
+        assert logins.authenticate(engine, entry["name"], entry["password"]).ok, entry["name"]
+    assert tokens.token_sign_in(engine, listed[4]["token"]) is not None
     audit.record(engine, "view", user="demo_leader", page="cockpit")
     dispose_engine(url)
 
@@ -202,9 +202,9 @@ def test_demo_with_accounts_lists_them_on_its_own_login_page_only(
     # Regenerating the demo keeps accounts and trail, but lists no credentials unless asked again.
     assert generate.main(args) == 0
     engine = get_engine(url)
-    assert len(users.list_accounts(engine)) == 5
+    assert len(accounts.list_accounts(engine)) == 5
     assert any(row["user_name"] == "demo_leader" and row["action"] == "view" for row in audit_rows(engine))
-    assert users.demo_accounts(dict(engine.connect().execute(sa.select(schema.cockpit_meta)).all())) == []
+    assert demo_users.demo_accounts(dict(engine.connect().execute(sa.select(schema.cockpit_meta)).all())) == []
     dispose_engine(url)
 
 
@@ -213,7 +213,7 @@ def test_no_other_database_shows_credentials(secured_city: tuple[sa.Engine, dict
     with engine.begin() as connection:  # even a planted list is ignored outside a demo database
         connection.execute(
             schema.cockpit_meta.insert(),
-            [{"key": users.DEMO_META_KEY, "value": json.dumps([{"name": "x", "password": "planted-secret"}])}],
+            [{"key": demo_users.DEMO_META_KEY, "value": json.dumps([{"name": "x", "password": "planted-secret"}])}],
         )
     at = start()
     assert on_login_page(at) and "planted-secret" not in rendered(at) and extra["wall_token"] not in rendered(at)

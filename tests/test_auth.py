@@ -18,9 +18,11 @@ import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
 from dashboard.auth import sign_in as auth_ui
+from data_access.config.validation import setting_keys
 from data_access.contract import schema
 from data_access.runtime.engine import dispose_engine, get_engine
-from data_access.security import audit, users
+from data_access.security import accounts as account_store
+from data_access.security import audit, logins, tokens, users
 from data_access.security.access import (
     AccessConfig,
     AccessProblem,
@@ -56,8 +58,8 @@ def accounts(tmp_path: Path, fast_hashes: None) -> Iterator[sa.Engine]:
 
 
 def test_passwords_are_stored_as_salted_argon2id_hashes(accounts: sa.Engine) -> None:
-    users.add_user(accounts, "alice", "analyst", password=PASSWORD, actor="test")
-    users.add_user(accounts, "bob", "analyst", password=PASSWORD, actor="test")
+    account_store.add_user(accounts, "alice", "analyst", password=PASSWORD, actor="test")
+    account_store.add_user(accounts, "bob", "analyst", password=PASSWORD, actor="test")
     with accounts.connect() as connection:
         hashes = dict(connection.execute(sa.select(schema.users.c.name, schema.users.c.password_hash)).all())
         dump = json.dumps([list(row) for row in connection.execute(sa.select(schema.users)).all()], default=str)
@@ -67,22 +69,22 @@ def test_passwords_are_stored_as_salted_argon2id_hashes(accounts: sa.Engine) -> 
 
 
 def test_sign_in_counts_failures_and_locks_the_account(accounts: sa.Engine) -> None:
-    users.add_user(accounts, "alice", "analyst", password=PASSWORD, actor="test")
+    account_store.add_user(accounts, "alice", "analyst", password=PASSWORD, actor="test")
     config = AccessConfig(max_failed_logins=3, lockout_minutes=15)
     now = dt.datetime(2026, 3, 1, 9, 0)
-    assert users.authenticate(accounts, "alice", PASSWORD, config=config, now=now).ok
+    assert logins.authenticate(accounts, "alice", PASSWORD, config=config, now=now).ok
     for attempt in (1, 2):
-        result = users.authenticate(accounts, "alice", "wrong password", config=config, now=now)
-        assert result.outcome is users.Outcome.WRONG_PASSWORD
-        assert users.get_account(accounts, "alice").failed_logins == attempt  # type: ignore[union-attr]
-    third = users.authenticate(accounts, "alice", "wrong password", config=config, now=now)
-    assert third.outcome is users.Outcome.LOCKED and third.locked_until == now + dt.timedelta(minutes=15)
+        result = logins.authenticate(accounts, "alice", "wrong password", config=config, now=now)
+        assert result.outcome is logins.Outcome.WRONG_PASSWORD
+        assert account_store.get_account(accounts, "alice").failed_logins == attempt  # type: ignore[union-attr]
+    third = logins.authenticate(accounts, "alice", "wrong password", config=config, now=now)
+    assert third.outcome is logins.Outcome.LOCKED and third.locked_until == now + dt.timedelta(minutes=15)
     # Locked: even the right password is refused until the lock runs out.
-    during = users.authenticate(accounts, "alice", PASSWORD, config=config, now=now + dt.timedelta(minutes=14))
-    assert during.outcome is users.Outcome.LOCKED
-    after = users.authenticate(accounts, "alice", PASSWORD, config=config, now=now + dt.timedelta(minutes=16))
+    during = logins.authenticate(accounts, "alice", PASSWORD, config=config, now=now + dt.timedelta(minutes=14))
+    assert during.outcome is logins.Outcome.LOCKED
+    after = logins.authenticate(accounts, "alice", PASSWORD, config=config, now=now + dt.timedelta(minutes=16))
     assert after.ok and after.viewer is not None and after.viewer.role == "analyst"
-    account = users.get_account(accounts, "alice")
+    account = account_store.get_account(accounts, "alice")
     assert account is not None and account.failed_logins == 0 and account.locked_until is None
     failed = audit_rows(accounts, "login_failed")
     assert [json.loads(row["detail"])["reason"] for row in failed] == ["wrong_password"] * 3 + ["locked"]
@@ -90,50 +92,50 @@ def test_sign_in_counts_failures_and_locks_the_account(accounts: sa.Engine) -> N
 
 
 def test_a_success_resets_the_failure_count(accounts: sa.Engine) -> None:
-    users.add_user(accounts, "alice", "analyst", password=PASSWORD, actor="test")
+    account_store.add_user(accounts, "alice", "analyst", password=PASSWORD, actor="test")
     config = AccessConfig(max_failed_logins=2)
-    assert not users.authenticate(accounts, "alice", "nope nope nope", config=config).ok
-    assert users.authenticate(accounts, "alice", PASSWORD, config=config).ok
+    assert not logins.authenticate(accounts, "alice", "nope nope nope", config=config).ok
+    assert logins.authenticate(accounts, "alice", PASSWORD, config=config).ok
     assert (
-        users.authenticate(accounts, "alice", "nope nope nope", config=config).outcome is users.Outcome.WRONG_PASSWORD
+        logins.authenticate(accounts, "alice", "nope nope nope", config=config).outcome is logins.Outcome.WRONG_PASSWORD
     )
 
 
 def test_unknown_disabled_and_passwordless_accounts(accounts: sa.Engine) -> None:
-    users.add_user(accounts, "alice", "analyst", password=PASSWORD, actor="test")
-    users.add_user(accounts, "wall", "screen", actor="test")
-    assert users.authenticate(accounts, "nobody", PASSWORD).outcome is users.Outcome.UNKNOWN
-    assert users.authenticate(accounts, "wall", PASSWORD).outcome is users.Outcome.NO_PASSWORD
-    users.set_disabled(accounts, "alice", True, actor="test")
+    account_store.add_user(accounts, "alice", "analyst", password=PASSWORD, actor="test")
+    account_store.add_user(accounts, "wall", "screen", actor="test")
+    assert logins.authenticate(accounts, "nobody", PASSWORD).outcome is logins.Outcome.UNKNOWN
+    assert logins.authenticate(accounts, "wall", PASSWORD).outcome is logins.Outcome.NO_PASSWORD
+    account_store.set_disabled(accounts, "alice", True, actor="test")
     # A disabled account is named as such only to someone who knows its password.
-    assert users.authenticate(accounts, "alice", "wrong password").outcome is users.Outcome.WRONG_PASSWORD
-    assert users.authenticate(accounts, "alice", PASSWORD).outcome is users.Outcome.DISABLED
-    users.set_disabled(accounts, "alice", False, actor="test")
-    assert users.authenticate(accounts, "alice", PASSWORD).ok
+    assert logins.authenticate(accounts, "alice", "wrong password").outcome is logins.Outcome.WRONG_PASSWORD
+    assert logins.authenticate(accounts, "alice", PASSWORD).outcome is logins.Outcome.DISABLED
+    account_store.set_disabled(accounts, "alice", False, actor="test")
+    assert logins.authenticate(accounts, "alice", PASSWORD).ok
 
 
 def test_password_and_role_rules_are_named(accounts: sa.Engine) -> None:
-    with pytest.raises(users.UserProblem, match="shorter than 10"):
-        users.add_user(accounts, "alice", "analyst", password="short", actor="test")
-    with pytest.raises(users.UserProblem, match="must not be the account name"):
-        users.add_user(accounts, "alice_smith", "analyst", password="Alice_Smith", actor="test")
+    with pytest.raises(account_store.UserProblem, match="shorter than 10"):
+        account_store.add_user(accounts, "alice", "analyst", password="short", actor="test")
+    with pytest.raises(account_store.UserProblem, match="must not be the account name"):
+        account_store.add_user(accounts, "alice_smith", "analyst", password="Alice_Smith", actor="test")
     with pytest.raises(AccessProblem, match=r"leader .* whole city"):
-        users.add_user(
+        account_store.add_user(
             accounts, "boss", "leader", password=PASSWORD, scope=Scope(regions=frozenset({city.D1})), actor="t"
         )
     with pytest.raises(AccessProblem, match=r"department head .* needs"):
-        users.add_user(accounts, "head", "department_head", password=PASSWORD, actor="test")
-    with pytest.raises(users.UserProblem, match="unknown region code"):
-        users.add_user(
+        account_store.add_user(accounts, "head", "department_head", password=PASSWORD, actor="test")
+    with pytest.raises(account_store.UserProblem, match="unknown region code"):
+        account_store.add_user(
             accounts, "head", "部门负责人", password=PASSWORD, scope=Scope(regions=frozenset({"330199"})), actor="t"
         )
     with pytest.raises(AccessProblem, match="unknown role 'mayor'"):
         role_key("mayor")
-    with pytest.raises(users.UserProblem, match="device token, not a password"):
-        users.add_user(accounts, "wall", "screen", password=PASSWORD, actor="test")
+    with pytest.raises(account_store.UserProblem, match="device token, not a password"):
+        account_store.add_user(accounts, "wall", "screen", password=PASSWORD, actor="test")
     with pytest.raises(AccessProblem, match="unknown grant"):
-        users.add_user(accounts, "alice", "analyst", password=PASSWORD, grants=("superuser",), actor="test")
-    assert users.list_accounts(accounts) == []  # nothing half-written
+        account_store.add_user(accounts, "alice", "analyst", password=PASSWORD, grants=("superuser",), actor="test")
+    assert account_store.list_accounts(accounts) == []  # nothing half-written
 
 
 # ---- the command line ---------------------------------------------------------------------------------
@@ -153,9 +155,9 @@ def test_cli_adds_grants_disables_and_lists(
     assert cli(accounts, monkeypatch, *args, stdin=PASSWORD + "\n") == 0
     assert "added xihu_head (department_head, region=330106)" in capsys.readouterr().out
     engine = get_engine(url)
-    assert users.authenticate(engine, "xihu_head", PASSWORD).ok
+    assert logins.authenticate(engine, "xihu_head", PASSWORD).ok
     assert cli(engine, monkeypatch, "grant", "xihu_head", "--scope", f"department={city.B}", "--grant", "unmasked") == 0
-    account = users.get_account(get_engine(url), "xihu_head")
+    account = account_store.get_account(get_engine(url), "xihu_head")
     assert account is not None
     assert account.scope == Scope(departments=frozenset({city.B})) and account.grants == {"unmasked"}
     assert cli(get_engine(url), monkeypatch, "disable", "xihu_head") == 0
@@ -175,34 +177,34 @@ def test_cli_adds_grants_disables_and_lists(
 
 
 def test_device_tokens_are_stored_hashed_used_once_audited_and_revocable(accounts: sa.Engine) -> None:
-    users.add_user(accounts, "wall", "screen", actor="admin")
-    token_id, token = users.issue_token(accounts, "wall", actor="admin", label="城运中心")
+    account_store.add_user(accounts, "wall", "screen", actor="admin")
+    token_id, token = tokens.issue_token(accounts, "wall", actor="admin", label="城运中心")
     secret = token.split("_", 2)[2]
     with accounts.connect() as connection:
         stored = connection.execute(sa.select(schema.device_tokens)).mappings().one()
     assert secret not in json.dumps(dict(stored), default=str) and len(stored["token_hash"]) == 64
-    viewer = users.token_sign_in(accounts, token)
+    viewer = tokens.token_sign_in(accounts, token)
     assert viewer == Viewer(name="wall", role="screen", method="token", token_id=token_id)
     assert len(audit_rows(accounts, "token_use")) == 1
-    assert users.token_sign_in(accounts, token[:-1] + ("A" if token[-1] != "A" else "B")) is None
-    assert users.token_sign_in(accounts, "cst_' OR 1=1 --_x") is None
-    users.revoke_token(accounts, token_id, actor="admin")
-    assert users.token_sign_in(accounts, token) is None
-    assert users.current_viewer(accounts, viewer) is None, "a screen already on sees the revocation"
+    assert tokens.token_sign_in(accounts, token[:-1] + ("A" if token[-1] != "A" else "B")) is None
+    assert tokens.token_sign_in(accounts, "cst_' OR 1=1 --_x") is None
+    tokens.revoke_token(accounts, token_id, actor="admin")
+    assert tokens.token_sign_in(accounts, token) is None
+    assert logins.current_viewer(accounts, viewer) is None, "a screen already on sees the revocation"
     reasons = [json.loads(row["detail"])["reason"] for row in audit_rows(accounts, "login_failed")]
     assert reasons == ["unknown_token", "unknown_token", "revoked_token"]
-    with pytest.raises(users.UserProblem, match="not a screen"):
-        users.add_user(accounts, "alice", "analyst", password=PASSWORD, actor="t")
-        users.issue_token(accounts, "alice", actor="admin")
+    with pytest.raises(account_store.UserProblem, match="not a screen"):
+        account_store.add_user(accounts, "alice", "analyst", password=PASSWORD, actor="t")
+        tokens.issue_token(accounts, "alice", actor="admin")
 
 
 def test_an_expired_token_signs_nothing_in(accounts: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    users.add_user(accounts, "wall", "screen", actor="admin")
-    _, token = users.issue_token(accounts, "wall", actor="admin", days=1)
-    assert users.token_sign_in(accounts, token) is not None
+    account_store.add_user(accounts, "wall", "screen", actor="admin")
+    _, token = tokens.issue_token(accounts, "wall", actor="admin", days=1)
+    assert tokens.token_sign_in(accounts, token) is not None
     later = local_now() + dt.timedelta(days=2)
-    monkeypatch.setattr(users, "local_now", lambda: later)
-    assert users.token_sign_in(accounts, token) is None
+    monkeypatch.setattr(tokens, "local_now", lambda: later)
+    assert tokens.token_sign_in(accounts, token) is None
 
 
 # ---- scope arithmetic and settings (pure) ----------------------------------------------------------------
@@ -364,9 +366,9 @@ def test_disabling_an_account_or_revoking_a_token_ends_open_sessions(
     at = signed_in("analyst", PASSWORD)
     wall = start({"kiosk": "1", "screen_token": extra["wall_token"]})
     assert not on_login_page(at) and not on_login_page(wall)
-    users.set_disabled(engine, "analyst", True, actor="test")
-    (token_id,) = users.list_tokens(engine)["id"].to_list()
-    users.revoke_token(engine, token_id, actor="test")
+    account_store.set_disabled(engine, "analyst", True, actor="test")
+    (token_id,) = tokens.list_tokens(engine)["id"].to_list()
+    tokens.revoke_token(engine, token_id, actor="test")
     clock[0] += 2
     at.run()
     wall.run()
@@ -390,7 +392,7 @@ def test_the_gate_never_fails_open(
     def broken(engine: sa.Engine) -> int:
         raise sa.exc.OperationalError("SELECT count(*)", {}, Exception("server closed the connection"))
 
-    monkeypatch.setattr(users, "account_count", broken)
+    monkeypatch.setattr(account_store, "account_count", broken)
     at = start()
     assert len(at.error) == 1 and "server closed the connection" in at.error[0].value
     assert not at.metric and not on_login_page(at)
@@ -411,11 +413,14 @@ def test_audit_rows_survive_a_failing_write(
 
 
 def test_every_access_setting_is_documented(repo_root: Path) -> None:
+    """Every key the access model accepts (walked from the pydantic models) is named in the docs."""
     from data_access.security import access
 
     doc = (repo_root / "docs" / "configuration.md").read_text(encoding="utf-8")
-    keys = [key for section in access._KEYS.values() for key in section]
-    keys += [*access._KEYS, *access._GROUP_KEYS, access.ACCESS_ENV, auth_ui.TOKEN_PARAM]
+    keys = list(setting_keys(access.AccessFile))
+    assert {"sign_in", "max_failed_logins", "audit", "repeat_view_minutes", "oidc", "groups_claim"} <= set(keys)
+    assert {"groups", "group", "role", "departments", "regions", "grants"} <= set(keys)
+    keys += [access.ACCESS_ENV, auth_ui.TOKEN_PARAM]
     assert [key for key in keys if f"`{key}`" not in doc and f"[{key}]" not in doc] == []
 
 
@@ -426,17 +431,23 @@ def test_accounts_tokens_and_trail_work_on_the_servers(
     engine: sa.Engine = request.getfixturevalue({"postgresql": "postgres_engine", "mysql": "mysql_engine"}[kind])
     city.load(engine)
     try:
-        users.add_user(engine, "head", "department_head", password=PASSWORD, scope=Scope(regions=frozenset({city.D1})),
-                       actor="test")  # fmt: skip
-        assert users.authenticate(engine, "head", "wrong password!").outcome is users.Outcome.WRONG_PASSWORD
-        signed = users.authenticate(engine, "head", PASSWORD)
+        account_store.add_user(
+            engine,
+            "head",
+            "department_head",
+            password=PASSWORD,
+            scope=Scope(regions=frozenset({city.D1})),
+            actor="test",
+        )
+        assert logins.authenticate(engine, "head", "wrong password!").outcome is logins.Outcome.WRONG_PASSWORD
+        signed = logins.authenticate(engine, "head", PASSWORD)
         assert signed.ok and signed.viewer is not None and signed.viewer.scope == Scope(regions=frozenset({city.D1}))
-        users.add_user(engine, "wall", "screen", actor="test")
-        token_id, token = users.issue_token(engine, "wall", actor="test", days=3)
-        assert users.token_sign_in(engine, token) is not None
-        users.revoke_token(engine, token_id, actor="test")
-        assert users.token_sign_in(engine, token) is None
-        assert users.account_count(engine) == 2
+        account_store.add_user(engine, "wall", "screen", actor="test")
+        token_id, token = tokens.issue_token(engine, "wall", actor="test", days=3)
+        assert tokens.token_sign_in(engine, token) is not None
+        tokens.revoke_token(engine, token_id, actor="test")
+        assert tokens.token_sign_in(engine, token) is None
+        assert account_store.account_count(engine) == 2
         found = audit.search(engine, actions=["login_failed"])
         assert sorted(json.loads(detail)["reason"] for detail in found["detail"].to_list()) == [
             "revoked_token",

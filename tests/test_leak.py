@@ -27,7 +27,7 @@ from dashboard.workbench import view_state as wb
 from data_access.config.city import load_city
 from data_access.runtime.engine import resolve_target
 from data_access.runtime.session import DataSession
-from data_access.security import users
+from data_access.security import accounts
 from data_access.semantic.metric_registry import METRICS
 from data_access.semantic.metrics import data_as_of, run_metrics
 from data_access.semantic.query import Filter, MetricRequest, Scope, TimeRange
@@ -245,14 +245,14 @@ def test_only_a_grant_reveals_personal_data_and_the_view_records_it(
     secured_city: tuple[sa.Engine, dict[str, str]],
 ) -> None:
     engine, _ = secured_city
-    users.grant(engine, "head_d1", actor="test", allow=["unmasked"])
+    accounts.grant(engine, "head_d1", actor="test", allow=["unmasked"])
     at = go(signed_in("head_d1", PASSWORD), "pages/complaints.py")
     text = rendered(at)
     assert "13812345678" in text and "王建国" in text  # T2 is in D1: shown in clear to the granted head
     assert "330106199001011234" not in text  # T5 is outside the scope, granted or not
     view = [row for row in audit_rows(engine, "view") if row["page"] == "complaints"][-1]
     assert json.loads(view["detail"])["unmasked"] is True
-    users.grant(engine, "head_d1", actor="test", revoke=["unmasked"])
+    accounts.grant(engine, "head_d1", actor="test", revoke=["unmasked"])
     again = go(signed_in("head_d1", PASSWORD), "pages/complaints.py")
     assert "13812345678" not in rendered(again)
 
@@ -266,7 +266,7 @@ def test_sign_in_off_masks_personal_data(tiny_app: sa.Engine) -> None:
 
 def test_the_briefing_of_a_head_holds_nothing_of_the_other(secured_city: tuple[sa.Engine, dict[str, str]]) -> None:
     engine, _ = secured_city
-    users.grant(engine, "head_d1", actor="test", allow=["export"])  # a briefing is an export
+    accounts.grant(engine, "head_d1", actor="test", allow=["export"])  # a briefing is an export
     at = go(signed_in("head_d1", PASSWORD), "pages/report.py")
     assert not at.error
     # The page builds the briefing for the session's scope (``ctx.scope``); AppTest loses a plain

@@ -15,7 +15,7 @@ from dashboard.auth import sign_in
 from dashboard.core.i18n import t
 from data_access.config.city import SettingsProblem, load_city
 from data_access.runtime.engine import is_database_error, read_meta
-from data_access.security import users
+from data_access.security import accounts, demo_users
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -40,7 +40,7 @@ def login_page(lang: str) -> None:
         st.button(t("auth_sso", lang), key="auth_sso", type="primary", on_click=_start_sso, args=(lang,))
     problem = st.session_state.get(sign_in.MESSAGE_KEY)
     with st.form("auth_login", border=True):
-        st.text_input(t("auth_name", lang), key="auth_name", max_chars=users.NAME_MAX)
+        st.text_input(t("auth_name", lang), key="auth_name", max_chars=accounts.NAME_MAX)
         st.text_input(t("auth_password", lang), key="auth_password", type="password")
         st.form_submit_button(t("auth_submit", lang), type="primary", on_click=_submit, args=(lang,))
     if problem:
@@ -74,7 +74,7 @@ def _start_sso(lang: str) -> None:
 def _demo_accounts(engine: sa.Engine, lang: str) -> None:
     """A demo database made with ``--with-accounts`` lists its accounts; no other database shows credentials."""
     try:
-        listed = users.demo_accounts(read_meta(engine))
+        listed = demo_users.demo_accounts(read_meta(engine))
     except Exception as exc:
         if not is_database_error(exc):
             raise

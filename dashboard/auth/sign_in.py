@@ -1,8 +1,9 @@
 """The Streamlit glue of sign-in and the audit trail: the gate every run passes, the login page, sign-out,
 and the record of what each session viewed and exported.
 
-Decisions live elsewhere (``data_access.security.access``: roles, scopes, settings; ``data_access.security.users``:
-accounts and tokens; ``data_access.security.audit``: the trail); this module keeps the per-session state.
+Decisions live elsewhere (``data_access.security.access``: roles, scopes, settings; ``data_access.security``'s
+``accounts``, ``logins`` and ``tokens``: accounts, password sign-in, device tokens; ``data_access.security.audit``:
+the trail); this module keeps the per-session state.
 
 * **The gate** (``gate``, called by ``streamlit_app.py`` before navigation): a database without any
   account runs open (every page, whole city, a notice that sign-in is off); as soon as one account
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 from dashboard.core.i18n import t
 from data_access.runtime.cache import ResultCache
 from data_access.runtime.engine import DatabaseProblem, get_engine, is_database_error, resolve_target
-from data_access.security import audit, users
+from data_access.security import accounts, audit, logins, tokens
 from data_access.security.access import (
     NOTHING,
     ROLES,
@@ -173,7 +174,7 @@ def sign_in_enforced(engine: sa.Engine) -> bool:
     if oidc_configured():
         return True
     key = engine.url.render_as_string(hide_password=False)
-    return _accounts.get_or_load(key, lambda: users.account_count(engine) > 0)
+    return _accounts.get_or_load(key, lambda: accounts.account_count(engine) > 0)
 
 
 def forget_accounts_check() -> None:
@@ -226,7 +227,7 @@ def _token_sign_in(engine: sa.Engine, lang: str) -> None:
     if not token or st.session_state.get(TOKEN_TRIED_KEY) == token:
         return
     st.session_state[TOKEN_TRIED_KEY] = token
-    viewer = users.token_sign_in(engine, token, **trace())
+    viewer = tokens.token_sign_in(engine, token, **trace())
     if viewer is None:
         st.session_state.pop(SIGNED_KEY, None)
         st.session_state[NOTICE_KEY] = "auth_token_invalid"
@@ -267,7 +268,7 @@ def _still_signed_in(engine: sa.Engine, config: AccessConfig) -> _Signed | None:
         _end(engine, signed, "expired", "auth_expired")
         return None
     if clock() - signed.checked_at >= config.recheck_seconds:
-        fresh = users.current_viewer(engine, viewer)
+        fresh = logins.current_viewer(engine, viewer)
         if fresh is None:
             _end(engine, signed, "revoked", "auth_revoked")
             return None
@@ -316,17 +317,17 @@ def current_access(engine: sa.Engine | None = None) -> Access:
 
 def sign_in(engine: sa.Engine, name: str, password: str, lang: str) -> str | None:
     """Check a password (audited); on success the session is signed in. Returns the message to show, or None."""
-    outcome = users.authenticate(engine, name, password, config=settings(lang), **trace())
+    outcome = logins.authenticate(engine, name, password, config=settings(lang), **trace())
     if outcome.ok and outcome.viewer is not None:
         st.session_state[SIGNED_KEY] = _Signed(outcome.viewer, local_now())
         st.session_state.pop(NOTICE_KEY, None)
         st.session_state.pop(VIEWS_KEY, None)
         return None
-    if outcome.outcome is users.Outcome.LOCKED and outcome.locked_until is not None:
+    if outcome.outcome is logins.Outcome.LOCKED and outcome.locked_until is not None:
         return t("auth_locked", lang, time=f"{outcome.locked_until:%H:%M}")
-    if outcome.outcome is users.Outcome.DISABLED:
+    if outcome.outcome is logins.Outcome.DISABLED:
         return t("auth_disabled", lang)
-    if outcome.outcome is users.Outcome.NO_PASSWORD:
+    if outcome.outcome is logins.Outcome.NO_PASSWORD:
         return t("auth_no_password", lang)
     return t("auth_failed", lang)
 

@@ -1,7 +1,9 @@
 """The city configuration file (TOML): name, map files, 三率 weights, targets, time limits, categories, refresh.
 
-Loaded once and validated strictly: an unknown key, a value of the wrong type or a missing file is
-reported with the file and the key, so a typo never silently falls back to a default.
+Loaded once and validated strictly by the pydantic models below (one per ``[section]``): an unknown
+key, a value of the wrong type or a missing file is reported with the file and the key, so a typo
+never silently falls back to a default. ``CityConfig`` is what the rest of the cockpit reads: the
+sections flattened, map files resolved, the category tree with its levels.
 """
 
 from __future__ import annotations
@@ -10,8 +12,12 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated
 
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, field_validator
+from pydantic.dataclasses import dataclass as pydantic_dataclass
+
+from data_access.config.validation import SECTION, positive, read_toml, setting_error, validate_file
 from data_access.contract.schema import REGION_LEVELS
 from data_access.runtime.paths import REPO_ROOT
 
@@ -20,30 +26,104 @@ CITY_ENV = "COCKPIT_CITY"
 # mostly the quick ones (today's on-time rate is near 100 % before the day's hard cases are due).
 DEFAULT_PERIODS = ("today", "week", "month")
 DEFAULT_CITY_FILE = REPO_ROOT / "config" / "demo_city.toml"
+CATEGORY_DOMAINS = ("complaints", "grid_events", "service_cases")
+CATEGORY_CODE_MAX = 32
 
 
 class SettingsProblem(Exception):
     """The city configuration file is missing, malformed, or holds an unknown or mistyped key."""
 
 
-@dataclass(frozen=True)
-class GeoLayer:
+def _positive_hours(value: float) -> float:
+    if value <= 0:
+        raise ValueError("must be a positive number of hours")
+    return value
+
+
+def _lon_lat(value: list[float]) -> list[float]:
+    if len(value) != 2:
+        raise ValueError("must be [lon, lat]")
+    return value
+
+
+def _period(value: str) -> str:
+    if value not in DEFAULT_PERIODS:
+        raise ValueError(f"must be one of {', '.join(DEFAULT_PERIODS)}")
+    return value
+
+
+PositiveHours = Annotated[StrictFloat, AfterValidator(_positive_hours)]
+
+
+# ---- the file's sections ---------------------------------------------------------------------------
+
+
+class CitySection(BaseModel):
+    """``[city]``: names, time zone, coordinate datum and the map's start view; every key required."""
+
+    model_config = SECTION
+    name: StrictStr
+    name_en: StrictStr
+    timezone: StrictStr
+    datum: StrictStr
+    center: Annotated[list[StrictFloat], AfterValidator(_lon_lat)]
+    zoom: StrictFloat
+
+
+# Positional construction (``ThreeRates(0.1, 0.5, 0.4, 0.9)``) is part of its API, hence a pydantic
+# dataclass rather than a model; frozen, so it is hashable and can key a cache.
+@pydantic_dataclass(frozen=True, config=ConfigDict(extra="forbid"))
+class ThreeRates:
+    """``[three_rates]``: weights of Beijing's 接诉即办 composite score and the 基本满意 factor."""
+
+    response_weight: StrictFloat = 0.1
+    resolution_weight: StrictFloat = 0.5
+    satisfaction_weight: StrictFloat = 0.4
+    basic_satisfied_factor: StrictFloat = 0.9
+
+
+class DisplaySection(BaseModel):
+    """``[display]``: how often pages refresh, how long results are cached, the period shown first."""
+
+    model_config = SECTION
+    refresh_seconds: StrictInt = 60
+    cache_ttl_seconds: StrictInt = 60
+    default_period: Annotated[StrictStr, AfterValidator(_period)] = "month"
+
+
+class GeoLayer(BaseModel):
+    """``[geo.<level>]``: one region level's GeoJSON file and the properties holding code and name."""
+
+    model_config = SECTION
+    # Relative to the city file when found there, else to the repository (``load_city`` resolves it).
     file: Path
-    code_property: str
-    name_property: str
+    code_property: StrictStr
+    name_property: StrictStr
     # Property holding the code of the enclosing region one level up; None = found by point in polygon.
-    parent_property: str | None = None
+    parent_property: StrictStr | None = None
 
 
-# Default time limits in elapsed hours when neither the source nor the category gives one:
-# complaints 7 days (Beijing's "normal" 12345 limit), grid events 3 days, service cases 20 days.
-TIME_LIMIT_KEYS: dict[str, float] = {
-    "complaints": 168.0,
-    "grid_events": 72.0,
-    "service_cases_promised": 480.0,
-    "service_cases_legal": 480.0,
-}
-CATEGORY_DOMAINS = ("complaints", "grid_events", "service_cases")
+class TimeLimits(BaseModel):
+    """``[time_limits]``: default limits in elapsed hours when neither the source nor the category gives one.
+
+    Complaints 7 days (Beijing's "normal" 12345 limit), grid events 3 days, service cases 20 days.
+    """
+
+    model_config = SECTION
+    complaints: PositiveHours = 168.0
+    grid_events: PositiveHours = 72.0
+    service_cases_promised: PositiveHours = 480.0
+    service_cases_legal: PositiveHours = 480.0
+
+
+class CategoryEntry(BaseModel):
+    """``[categories.<domain>.<code>]``: one category as the file spells it."""
+
+    model_config = SECTION
+    name: StrictStr
+    parent: StrictStr | None = None
+    aliases: tuple[StrictStr, ...] = ()
+    time_limit_hours: Annotated[StrictFloat, AfterValidator(positive)] | None = None
 
 
 @dataclass(frozen=True)
@@ -59,14 +139,82 @@ class CategoryDef:
     time_limit_hours: float | None = None
 
 
-@dataclass(frozen=True)
-class ThreeRates:
-    """Weights of Beijing's 接诉即办 composite score and the 基本满意 factor."""
+def category_tree(categories: dict[str, dict[str, CategoryEntry]]) -> tuple[CategoryDef, ...]:
+    """The categories with their levels, parents before children; a broken tree is a setting error."""
+    found: dict[str, CategoryDef] = {}
+    for domain, entries in categories.items():
+        for code, entry in entries.items():
+            where = f"categories.{domain}.{code}"
+            if len(code) > CATEGORY_CODE_MAX:
+                raise setting_error(f"[{where}] category codes have at most {CATEGORY_CODE_MAX} characters")
+            if code in found:
+                raise setting_error(f"[{where}] category code {code!r} is used twice")
+            level = 1
+            if entry.parent is not None:
+                above = found.get(entry.parent)
+                if above is None or above.domain != domain:
+                    raise setting_error(
+                        f"[{where}] parent {entry.parent!r} is not a category of {domain} listed above it"
+                    )
+                level = above.level + 1
+            found[code] = CategoryDef(
+                code=code,
+                domain=domain,
+                name=entry.name,
+                level=level,
+                parent=entry.parent,
+                aliases=entry.aliases,
+                time_limit_hours=entry.time_limit_hours,
+            )
+    return tuple(found.values())
 
-    response_weight: float = 0.1
-    resolution_weight: float = 0.5
-    satisfaction_weight: float = 0.4
-    basic_satisfied_factor: float = 0.9
+
+class CityFile(BaseModel):
+    """The whole city file; the order of the fields is the order mistakes are reported in."""
+
+    model_config = SECTION
+    city: CitySection
+    three_rates: ThreeRates = ThreeRates()
+    display: DisplaySection = DisplaySection()
+    geo: dict[str, GeoLayer] = Field(default_factory=dict)
+    targets: dict[str, StrictFloat] = Field(default_factory=dict)
+    time_limits: TimeLimits = TimeLimits()
+    categories: dict[str, dict[str, CategoryEntry]] = Field(default_factory=dict)
+
+    @field_validator("geo", mode="before")
+    @classmethod
+    def _known_levels(cls, value: object) -> object:
+        for level in value if isinstance(value, dict) else ():
+            if level not in REGION_LEVELS:
+                raise setting_error(f"unknown region level [geo.{level}] (allowed: {', '.join(REGION_LEVELS)})")
+        return value
+
+    @field_validator("geo")
+    @classmethod
+    def _districts_required(cls, value: dict[str, GeoLayer]) -> dict[str, GeoLayer]:
+        if "district" not in value:
+            raise setting_error("[geo.district] is required (the map needs at least the districts)")
+        return value
+
+    @field_validator("categories", mode="before")
+    @classmethod
+    def _known_domains(cls, value: object) -> object:
+        for domain in value if isinstance(value, dict) else ():
+            if domain not in CATEGORY_DOMAINS:
+                allowed = ", ".join(CATEGORY_DOMAINS)
+                raise setting_error(f"unknown category domain [categories.{domain}] (allowed: {allowed})")
+        return value
+
+    @field_validator("categories")
+    @classmethod
+    def _tree(cls, value: dict[str, dict[str, CategoryEntry]]) -> dict[str, dict[str, CategoryEntry]]:
+        category_tree(value)
+        return value
+
+
+# ---- what the cockpit reads --------------------------------------------------------------------------
+
+_DISPLAY = DisplaySection()
 
 
 @dataclass(frozen=True)
@@ -78,59 +226,14 @@ class CityConfig:
     center: tuple[float, float]
     zoom: float
     geo: dict[str, GeoLayer]
-    three_rates: ThreeRates = ThreeRates()
+    three_rates: ThreeRates = field(default_factory=ThreeRates)
     targets: dict[str, float] = field(default_factory=dict)
-    time_limits: dict[str, float] = field(default_factory=lambda: dict(TIME_LIMIT_KEYS))
+    time_limits: dict[str, float] = field(default_factory=lambda: TimeLimits().model_dump())
     categories: tuple[CategoryDef, ...] = ()
-    refresh_seconds: int = 60
-    cache_ttl_seconds: int = 60
-    default_period: str = "month"
+    refresh_seconds: int = _DISPLAY.refresh_seconds
+    cache_ttl_seconds: int = _DISPLAY.cache_ttl_seconds
+    default_period: str = _DISPLAY.default_period
     source: Path | None = None
-
-
-_SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
-    "city": {
-        "name": str,
-        "name_en": str,
-        "timezone": str,
-        "datum": str,
-        "center": list,
-        "zoom": (int, float),
-    },
-    "three_rates": {
-        "response_weight": (int, float),
-        "resolution_weight": (int, float),
-        "satisfaction_weight": (int, float),
-        "basic_satisfied_factor": (int, float),
-    },
-    "display": {"refresh_seconds": int, "cache_ttl_seconds": int, "default_period": str},
-}
-_GEO_KEYS: dict[str, type] = {"file": str, "code_property": str, "name_property": str}
-_GEO_OPTIONAL_KEYS: dict[str, type] = {"parent_property": str}
-_CATEGORY_KEYS: dict[str, type | tuple[type, ...]] = {
-    "name": str,
-    "parent": str,
-    "aliases": list,
-    "time_limit_hours": (int, float),
-}
-_SECTIONS = (*_SCHEMA, "geo", "targets", "time_limits", "categories")
-
-
-def _check_section(path: Path, section: str, values: Any, spec: dict[str, Any], required: bool) -> dict[str, Any]:
-    if not isinstance(values, dict):
-        raise SettingsProblem(f"{path}: [{section}] must be a table")
-    for key, value in values.items():
-        if key not in spec:
-            raise SettingsProblem(f"{path}: unknown key '{key}' in [{section}] (allowed: {', '.join(spec)})")
-        expected = spec[key]
-        if isinstance(value, bool) or not isinstance(value, expected):
-            names = " or ".join(t.__name__ for t in (expected if isinstance(expected, tuple) else (expected,)))
-            raise SettingsProblem(f"{path}: [{section}] {key} = {value!r} must be {names}")
-    if required:
-        missing = [key for key in spec if key not in values]
-        if missing:
-            raise SettingsProblem(f"{path}: [{section}] is missing {', '.join(missing)}")
-    return values
 
 
 def load_city(path: Path | None = None) -> CityConfig:
@@ -139,132 +242,35 @@ def load_city(path: Path | None = None) -> CityConfig:
     if not path.is_file():
         raise SettingsProblem(f"City configuration file {path} does not exist (set {CITY_ENV} to a TOML file)")
     try:
-        with path.open("rb") as handle:
-            raw = tomllib.load(handle)
+        raw = read_toml(path)
     except tomllib.TOMLDecodeError as exc:
         raise SettingsProblem(f"{path} is not valid TOML: {exc}") from exc
-    for section in raw:
-        if section not in _SECTIONS:
-            raise SettingsProblem(f"{path}: unknown section [{section}] (allowed: {', '.join(_SECTIONS)})")
-
-    city = _check_section(path, "city", raw.get("city", {}), _SCHEMA["city"], required=True)
-    center = city["center"]
-    if len(center) != 2 or not all(isinstance(v, (int, float)) for v in center):
-        raise SettingsProblem(f"{path}: [city] center must be [lon, lat]")
-
-    geo: dict[str, GeoLayer] = {}
-    for level, layer in raw.get("geo", {}).items():
-        if level not in REGION_LEVELS:
-            raise SettingsProblem(f"{path}: unknown region level [geo.{level}] (allowed: {', '.join(REGION_LEVELS)})")
-        spec = {**_GEO_KEYS, **_GEO_OPTIONAL_KEYS}
-        layer = _check_section(path, f"geo.{level}", layer, spec, required=False)
-        missing = [key for key in _GEO_KEYS if key not in layer]
-        if missing:
-            raise SettingsProblem(f"{path}: [geo.{level}] is missing {', '.join(missing)}")
-        file = Path(layer["file"])
-        file = (
-            file if file.is_absolute() else (path.parent / file if (path.parent / file).is_file() else REPO_ROOT / file)
-        )
-        if not file.is_file():
-            raise SettingsProblem(f"{path}: [geo.{level}] file {layer['file']!r} does not exist")
-        geo[level] = GeoLayer(file, layer["code_property"], layer["name_property"], layer.get("parent_property"))
-    if "district" not in geo:
-        raise SettingsProblem(f"{path}: [geo.district] is required (the map needs at least the districts)")
-
-    rates_raw = _check_section(path, "three_rates", raw.get("three_rates", {}), _SCHEMA["three_rates"], False)
-    rates = ThreeRates(**{key: float(value) for key, value in rates_raw.items()})
-
-    targets_raw = raw.get("targets", {})
-    if not isinstance(targets_raw, dict):
-        raise SettingsProblem(f"{path}: [targets] must be a table of metric = number")
-    targets: dict[str, float] = {}
-    for metric, value in targets_raw.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise SettingsProblem(f"{path}: [targets] {metric} = {value!r} must be a number")
-        targets[metric] = float(value)
-
-    time_limits = _time_limits(path, raw.get("time_limits", {}))
-    categories = _categories(path, raw.get("categories", {}))
-
-    display = _check_section(path, "display", raw.get("display", {}), _SCHEMA["display"], False)
-    default_period = display.get("default_period", "month")
-    if default_period not in DEFAULT_PERIODS:
-        raise SettingsProblem(
-            f"{path}: [display] default_period = {default_period!r} must be one of {', '.join(DEFAULT_PERIODS)}"
-        )
+    checked = validate_file(CityFile, raw, path, SettingsProblem)
+    city, display = checked.city, checked.display
     return CityConfig(
-        name=city["name"],
-        name_en=city["name_en"],
-        timezone=city["timezone"],
-        datum=city["datum"],
-        center=(float(center[0]), float(center[1])),
-        zoom=float(city["zoom"]),
-        geo=geo,
-        three_rates=rates,
-        targets=targets,
-        time_limits=time_limits,
-        categories=categories,
-        refresh_seconds=display.get("refresh_seconds", 60),
-        cache_ttl_seconds=display.get("cache_ttl_seconds", 60),
-        default_period=default_period,
+        name=city.name,
+        name_en=city.name_en,
+        timezone=city.timezone,
+        datum=city.datum,
+        center=(city.center[0], city.center[1]),
+        zoom=city.zoom,
+        geo={level: _located(path, level, layer) for level, layer in checked.geo.items()},
+        three_rates=checked.three_rates,
+        targets=dict(checked.targets),
+        time_limits=checked.time_limits.model_dump(),
+        categories=category_tree(checked.categories),
+        refresh_seconds=display.refresh_seconds,
+        cache_ttl_seconds=display.cache_ttl_seconds,
+        default_period=display.default_period,
         source=path,
     )
 
 
-def _time_limits(path: Path, raw: Any) -> dict[str, float]:
-    """``[time_limits]``: default limits in hours per table; unknown keys and non-positive values refused."""
-    values = _check_section(path, "time_limits", raw, dict.fromkeys(TIME_LIMIT_KEYS, (int, float)), False)
-    limits = dict(TIME_LIMIT_KEYS)
-    for key, value in values.items():
-        if value <= 0:
-            raise SettingsProblem(f"{path}: [time_limits] {key} = {value!r} must be a positive number of hours")
-        limits[key] = float(value)
-    return limits
-
-
-def _categories(path: Path, raw: Any) -> tuple[CategoryDef, ...]:
-    """``[categories.<domain>.<code>]``: the city's category tree, parents before children."""
-    if not isinstance(raw, dict):
-        raise SettingsProblem(f"{path}: [categories] must hold tables [categories.<domain>.<code>]")
-    found: dict[str, CategoryDef] = {}
-    for domain, entries in raw.items():
-        if domain not in CATEGORY_DOMAINS:
-            raise SettingsProblem(
-                f"{path}: unknown category domain [categories.{domain}] (allowed: {', '.join(CATEGORY_DOMAINS)})"
-            )
-        if not isinstance(entries, dict):
-            raise SettingsProblem(f"{path}: [categories.{domain}] must hold tables [categories.{domain}.<code>]")
-        for code, entry in entries.items():
-            where = f"categories.{domain}.{code}"
-            entry = _check_section(path, where, entry, _CATEGORY_KEYS, required=False)
-            if "name" not in entry:
-                raise SettingsProblem(f"{path}: [{where}] is missing name")
-            if len(code) > 32:
-                raise SettingsProblem(f"{path}: [{where}] category codes have at most 32 characters")
-            if code in found:
-                raise SettingsProblem(f"{path}: [{where}] category code {code!r} is used twice")
-            aliases = entry.get("aliases", [])
-            if not all(isinstance(alias, str) for alias in aliases):
-                raise SettingsProblem(f"{path}: [{where}] aliases must be a list of strings")
-            parent = entry.get("parent")
-            level = 1
-            if parent is not None:
-                above = found.get(parent)
-                if above is None or above.domain != domain:
-                    raise SettingsProblem(
-                        f"{path}: [{where}] parent {parent!r} is not a category of {domain} listed above it"
-                    )
-                level = above.level + 1
-            limit = entry.get("time_limit_hours")
-            if limit is not None and limit <= 0:
-                raise SettingsProblem(f"{path}: [{where}] time_limit_hours must be positive")
-            found[code] = CategoryDef(
-                code=code,
-                domain=domain,
-                name=entry["name"],
-                level=level,
-                parent=parent,
-                aliases=tuple(aliases),
-                time_limit_hours=None if limit is None else float(limit),
-            )
-    return tuple(found.values())
+def _located(path: Path, level: str, layer: GeoLayer) -> GeoLayer:
+    """The layer with its file found: absolute, next to the city file, else under the repository."""
+    file = layer.file
+    if not file.is_absolute():
+        file = path.parent / file if (path.parent / file).is_file() else REPO_ROOT / file
+    if not file.is_file():
+        raise SettingsProblem(f"{path}: [geo.{level}] file {str(layer.file)!r} does not exist")
+    return layer.model_copy(update={"file": file})

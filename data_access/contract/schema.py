@@ -188,7 +188,7 @@ cockpit_meta = sa.Table(
 
 # ---- access control (issue 7): accounts, wall-screen device tokens, the audit trail ----------------
 # Written by the cockpit itself (``python -m data_access.security.users`` and the app), never by the city's
-# data platform; created on first use (``data_access.security.users.ensure_tables``). See docs/security.md.
+# data platform; created on first use (``data_access.security.accounts.ensure_tables``). See docs/security.md.
 USER_ROLES = ("leader", "department_head", "analyst", "admin", "screen")
 AUDIT_ACTIONS = ("view", "export", "login", "login_failed", "logout", "user_change", "token_use")
 

@@ -2009,7 +2009,7 @@ def main(argv: list[str] | None = None) -> int:
         engine = db.get_engine(target.url)
         summary = generate_demo(engine, scale=args.scale, seed=args.seed, end=args.end, force=args.force, progress=show)
         if args.with_accounts:
-            from data_access.security.users import create_demo_accounts
+            from data_access.security.demo_users import create_demo_accounts
 
             for account in create_demo_accounts(engine):
                 print(f"  demo account {account['name']} ({account['role']}, {account['scope']})")

@@ -8,8 +8,9 @@ A viewer is an account resolved for one session: its role, its ``Scope`` and any
 this module only combines scopes and works out which region codes a viewer may see named.
 
 The access settings file (``config/access.toml``, or ``$COCKPIT_ACCESS``) holds the sign-in rules
-(lock-out, session lifetime), the audit's view rule and the single-sign-on group mapping; it is read
-as strictly as the city file: an unknown key or a mistyped value is refused with the file and key.
+(lock-out, session lifetime), the audit's view rule and the single-sign-on group mapping; its pydantic
+models (``AccessFile`` and one per section) read it as strictly as the city file: an unknown key or a
+mistyped value is refused with the file and key.
 """
 
 from __future__ import annotations
@@ -21,10 +22,13 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
+from pydantic import AfterValidator, BaseModel, Field, StrictFloat, StrictInt, StrictStr, model_validator
+
 from data_access.config.city import CITY_ENV, SettingsProblem, load_city
+from data_access.config.validation import SECTION, positive, read_toml, validate_file
 from data_access.contract.schema import USER_ROLES
 from data_access.runtime.paths import REPO_ROOT
 from data_access.semantic.query import EVERYTHING, Scope
@@ -209,6 +213,27 @@ def visible_regions(scope: Scope, parents: Mapping[str, str | None]) -> frozense
 # ---- settings -------------------------------------------------------------------------------------
 
 
+PositiveInt = Annotated[StrictInt, AfterValidator(positive)]
+
+
+class SignInSettings(BaseModel):
+    """``[sign_in]``: lock-out, session lifetime and the password rule."""
+
+    model_config = SECTION
+    max_failed_logins: PositiveInt = 5
+    lockout_minutes: PositiveInt = 15
+    session_hours: Annotated[StrictFloat, AfterValidator(positive)] = 8.0
+    recheck_seconds: PositiveInt = 60
+    min_password_length: PositiveInt = 10
+
+
+class AuditSettings(BaseModel):
+    """``[audit]``: the same page with the same filters again within this time is one view."""
+
+    model_config = SECTION
+    repeat_view_minutes: PositiveInt = 60
+
+
 @dataclass(frozen=True)
 class GroupRule:
     """One line of the single-sign-on mapping: members of ``group`` get ``role`` with this scope."""
@@ -219,68 +244,78 @@ class GroupRule:
     grants: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True)
-class AccessConfig:
-    max_failed_logins: int = 5
-    lockout_minutes: int = 15
-    session_hours: float = 8.0
-    recheck_seconds: int = 60
-    min_password_length: int = 10
-    repeat_view_minutes: int = 60
-    oidc_provider: str = ""
-    oidc_groups_claim: str = "groups"
-    oidc_name_claim: str = "email"
-    oidc_groups: tuple[GroupRule, ...] = field(default_factory=tuple)
-    source: Path | None = None
+def _not_empty(value: str) -> str:
+    if not value:
+        raise ValueError("must not be empty")
+    return value
 
 
-_KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
-    "sign_in": {
-        "max_failed_logins": int,
-        "lockout_minutes": int,
-        "session_hours": (int, float),
-        "recheck_seconds": int,
-        "min_password_length": int,
-    },
-    "audit": {"repeat_view_minutes": int},
-    "oidc": {"provider": str, "groups_claim": str, "name_claim": str, "groups": list},
-}
-_GROUP_KEYS: dict[str, type] = {"group": str, "role": str, "departments": list, "regions": list, "grants": list}
+class GroupEntry(BaseModel):
+    """``[[oidc.groups]]`` as the file spells it; ``rule()`` is the checked mapping line."""
 
+    model_config = SECTION
+    group: Annotated[StrictStr, AfterValidator(_not_empty)]
+    role: Annotated[StrictStr, AfterValidator(_not_empty)]
+    departments: list[StrictStr] | None = None
+    regions: list[StrictStr] | None = None
+    grants: list[StrictStr] = Field(default_factory=list)
 
-def _checked(path: Path, section: str, values: Any, spec: Mapping[str, type | tuple[type, ...]]) -> dict[str, Any]:
-    if not isinstance(values, dict):
-        raise AccessProblem(f"{path}: [{section}] must be a table")
-    for key, value in values.items():
-        if key not in spec:
-            raise AccessProblem(f"{path}: unknown key '{key}' in [{section}] (allowed: {', '.join(spec)})")
-        expected = spec[key]
-        if isinstance(value, bool) or not isinstance(value, expected):
-            names = " or ".join(t.__name__ for t in (expected if isinstance(expected, tuple) else (expected,)))
-            raise AccessProblem(f"{path}: [{section}] {key} = {value!r} must be {names}")
-    return values
+    @model_validator(mode="after")
+    def _usable(self) -> GroupEntry:
+        try:
+            self.rule()
+        except AccessProblem as problem:
+            raise ValueError(str(problem)) from problem
+        return self
 
-
-def _group_rule(path: Path, index: int, raw: Any) -> GroupRule:
-    where = f"oidc.groups[{index}]"
-    entry = _checked(path, where, raw, _GROUP_KEYS)
-    for key in ("group", "role"):
-        if not entry.get(key):
-            raise AccessProblem(f"{path}: [{where}] is missing {key}")
-    for key in ("departments", "regions", "grants"):
-        if not all(isinstance(item, str) for item in entry.get(key, [])):
-            raise AccessProblem(f"{path}: [{where}] {key} must be a list of strings")
-    try:
-        role = role_key(entry["role"])
+    def rule(self) -> GroupRule:
+        """The mapping line; ``AccessProblem`` for an unknown role or grant or a role/scope mismatch."""
+        role = role_key(self.role)
         scope = Scope(
-            departments=frozenset(entry["departments"]) if "departments" in entry else None,
-            regions=frozenset(entry["regions"]) if "regions" in entry else None,
+            departments=None if self.departments is None else frozenset(self.departments),
+            regions=None if self.regions is None else frozenset(self.regions),
         )
         check_role_scope(role, scope)
-        grants = check_grants(entry.get("grants", []))
-    except AccessProblem as problem:
-        raise AccessProblem(f"{path}: [{where}] {problem}") from problem
-    return GroupRule(entry["group"], role, scope, grants)
+        return GroupRule(self.group, role, scope, check_grants(self.grants))
+
+
+class OidcSettings(BaseModel):
+    """``[oidc]``: which provider, which claims, and the group → role mapping (first match wins)."""
+
+    model_config = SECTION
+    provider: StrictStr = ""
+    groups_claim: StrictStr = "groups"
+    name_claim: StrictStr = "email"
+    groups: list[GroupEntry] = Field(default_factory=list)
+
+
+class AccessFile(BaseModel):
+    """The whole access settings file; every section and key is optional."""
+
+    model_config = SECTION
+    sign_in: SignInSettings = SignInSettings()
+    audit: AuditSettings = AuditSettings()
+    oidc: OidcSettings = OidcSettings()
+
+
+_DEFAULTS = AccessFile()
+
+
+@dataclass(frozen=True)
+class AccessConfig:
+    """The access settings as the cockpit reads them (defaults: the section models' defaults)."""
+
+    max_failed_logins: int = _DEFAULTS.sign_in.max_failed_logins
+    lockout_minutes: int = _DEFAULTS.sign_in.lockout_minutes
+    session_hours: float = _DEFAULTS.sign_in.session_hours
+    recheck_seconds: int = _DEFAULTS.sign_in.recheck_seconds
+    min_password_length: int = _DEFAULTS.sign_in.min_password_length
+    repeat_view_minutes: int = _DEFAULTS.audit.repeat_view_minutes
+    oidc_provider: str = _DEFAULTS.oidc.provider
+    oidc_groups_claim: str = _DEFAULTS.oidc.groups_claim
+    oidc_name_claim: str = _DEFAULTS.oidc.name_claim
+    oidc_groups: tuple[GroupRule, ...] = field(default_factory=tuple)
+    source: Path | None = None
 
 
 def load_access(path: Path | str | None = None) -> AccessConfig:
@@ -295,32 +330,22 @@ def load_access(path: Path | str | None = None) -> AccessConfig:
             raise AccessProblem(f"Access settings file {file} does not exist (set {ACCESS_ENV} to a TOML file)")
         return AccessConfig()
     try:
-        with file.open("rb") as handle:
-            raw = tomllib.load(handle)
+        raw = read_toml(file)
     except tomllib.TOMLDecodeError as exc:
         raise AccessProblem(f"{file} is not valid TOML: {exc}") from exc
-    for section in raw:
-        if section not in _KEYS:
-            raise AccessProblem(f"{file}: unknown section [{section}] (allowed: {', '.join(_KEYS)})")
-    sign_in = _checked(file, "sign_in", raw.get("sign_in", {}), _KEYS["sign_in"])
-    audit = _checked(file, "audit", raw.get("audit", {}), _KEYS["audit"])
-    oidc = _checked(file, "oidc", raw.get("oidc", {}), _KEYS["oidc"])
-    for key, value in {**sign_in, **audit}.items():
-        if value <= 0:
-            raise AccessProblem(f"{file}: {key} = {value!r} must be positive")
-    rules = tuple(_group_rule(file, index, entry) for index, entry in enumerate(oidc.get("groups", [])))
-    defaults = AccessConfig()
+    checked = validate_file(AccessFile, raw, file, AccessProblem)
+    sign_in, oidc = checked.sign_in, checked.oidc
     return AccessConfig(
-        max_failed_logins=sign_in.get("max_failed_logins", defaults.max_failed_logins),
-        lockout_minutes=sign_in.get("lockout_minutes", defaults.lockout_minutes),
-        session_hours=float(sign_in.get("session_hours", defaults.session_hours)),
-        recheck_seconds=sign_in.get("recheck_seconds", defaults.recheck_seconds),
-        min_password_length=sign_in.get("min_password_length", defaults.min_password_length),
-        repeat_view_minutes=audit.get("repeat_view_minutes", defaults.repeat_view_minutes),
-        oidc_provider=oidc.get("provider", defaults.oidc_provider),
-        oidc_groups_claim=oidc.get("groups_claim", defaults.oidc_groups_claim),
-        oidc_name_claim=oidc.get("name_claim", defaults.oidc_name_claim),
-        oidc_groups=rules,
+        max_failed_logins=sign_in.max_failed_logins,
+        lockout_minutes=sign_in.lockout_minutes,
+        session_hours=sign_in.session_hours,
+        recheck_seconds=sign_in.recheck_seconds,
+        min_password_length=sign_in.min_password_length,
+        repeat_view_minutes=checked.audit.repeat_view_minutes,
+        oidc_provider=oidc.provider,
+        oidc_groups_claim=oidc.groups_claim,
+        oidc_name_claim=oidc.name_claim,
+        oidc_groups=tuple(entry.rule() for entry in oidc.groups),
         source=file,
     )
 
