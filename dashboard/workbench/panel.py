@@ -87,10 +87,6 @@ def owner(ctx: app_state.Context) -> str | None:
 # ---- the view <-> the widgets ------------------------------------------------------------------------
 
 
-def _inclusive_end(state: wb.WorkbenchState) -> dt.date | None:
-    return None if state.end is None else state.end - dt.timedelta(days=1)
-
-
 def widget_values(ctx: app_state.Context, state: wb.WorkbenchState) -> dict[str, Any]:
     """What each widget shows for a view."""
     regions = _regions(ctx.target.url)
