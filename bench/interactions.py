@@ -41,7 +41,7 @@ from dashboard.core.i18n import metric_label, t
 from dashboard.core.periods import resolve_period, trend_window
 from dashboard.exports.downloads import export_files
 from dashboard.topics.data import TOPIC_TABLES, TopicQueries, TopicRender, count_metrics, month_of, topic_render
-from dashboard.topics.page import PAGE_SIZES
+from dashboard.topics.records import PAGE_SIZES
 from dashboard.topics.state import TopicState, Vocabulary, child_level, region_path
 from dashboard.topics.tables import detail_frame
 from data_access.config.city import ThreeRates, load_city
