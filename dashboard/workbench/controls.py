@@ -282,32 +282,7 @@ def _filters(ctx: app_state.Context, state: wb.WorkbenchState) -> wb.WorkbenchSt
     )
     with st.expander(t("wb_filters", lang), expanded=active):
         columns = st.columns(5)
-        districts = dict(ctx.districts())
-        if st.session_state.get(K_DISTRICT) not in (ALL, *districts):
-            st.session_state[K_DISTRICT] = ALL
-        with columns[0]:
-            district = str(
-                st.selectbox(
-                    t("district", lang),
-                    [ALL, *districts],
-                    key=K_DISTRICT,
-                    format_func=lambda c: t("all_districts", lang) if c == ALL else districts.get(c, c),
-                )
-            )
-        streets = ctx.children(district) if district != ALL else []
-        street_names = ctx.names("street")
-        if st.session_state.get(K_STREET) not in (ALL, *streets):
-            st.session_state[K_STREET] = ALL
-        with columns[1]:
-            street = str(
-                st.selectbox(
-                    t("dim_street", lang),
-                    [ALL, *streets],
-                    key=K_STREET,
-                    disabled=not streets,
-                    format_func=lambda c: t("wb_all", lang) if c == ALL else street_names.get(c, c),
-                )
-            )
+        region = _region_boxes(ctx, columns[0], columns[1])
         departments = ctx.names("department")
         with columns[2]:
             chosen_departments = st.multiselect(
@@ -337,7 +312,6 @@ def _filters(ctx: app_state.Context, state: wb.WorkbenchState) -> wb.WorkbenchSt
                 chosen_channels = st.multiselect(
                     t("dim_channel", lang), list(channels), key=K_CHANNELS, placeholder=t("wb_all", lang)
                 )
-    region = street if street != ALL else (district if district != ALL else None)
     return replace(
         state,
         region=region,
@@ -345,3 +319,35 @@ def _filters(ctx: app_state.Context, state: wb.WorkbenchState) -> wb.WorkbenchSt
         categories=tuple(chosen_categories),
         channels=tuple(chosen_channels),
     )
+
+
+def _region_boxes(ctx: app_state.Context, district_column: Any, street_column: Any) -> str | None:
+    """The district box, then the street box listing that district's streets; the finest region chosen."""
+    lang = ctx.lang
+    districts = dict(ctx.districts())
+    if st.session_state.get(K_DISTRICT) not in (ALL, *districts):
+        st.session_state[K_DISTRICT] = ALL
+    with district_column:
+        district = str(
+            st.selectbox(
+                t("district", lang),
+                [ALL, *districts],
+                key=K_DISTRICT,
+                format_func=lambda c: t("all_districts", lang) if c == ALL else districts.get(c, c),
+            )
+        )
+    streets = ctx.children(district) if district != ALL else []
+    street_names = ctx.names("street")
+    if st.session_state.get(K_STREET) not in (ALL, *streets):
+        st.session_state[K_STREET] = ALL
+    with street_column:
+        street = str(
+            st.selectbox(
+                t("dim_street", lang),
+                [ALL, *streets],
+                key=K_STREET,
+                disabled=not streets,
+                format_func=lambda c: t("wb_all", lang) if c == ALL else street_names.get(c, c),
+            )
+        )
+    return street if street != ALL else (district if district != ALL else None)

@@ -7,6 +7,7 @@ number reads the same here as on the cockpit and the topic pages. No Streamlit h
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import plotly.graph_objects as go
@@ -16,7 +17,7 @@ from plotly.subplots import make_subplots
 
 from dashboard.charts import theme
 from dashboard.charts.figures import axis_suffix, display_values, metric_unit, value_texts
-from dashboard.charts.maps import bounds, fit_view, polygons, svg_path
+from dashboard.charts.maps import Ring, bounds, fit_view, polygons, svg_path
 from dashboard.core.formatting import format_value, scaled
 from dashboard.core.i18n import metric_label, t
 from data_access.semantic.metric_defs import Unit
@@ -121,7 +122,14 @@ def workbench_figure(
                 trace = go.Bar(**common, marker={"color": colour}, offsetgroup=group)
             fig.add_trace(trace, row=row, col=1)
         fig.update_yaxes(ticksuffix=axis_suffix(unit), row=row, col=1)
-    theme.base_layout(fig, height=max(360, 300 * len(metrics) + (40 if second else 0)))
+    _lay_out(fig, chart=chart, first=first, second=second, x_labels=x_labels, panels=len(metrics))
+    fig.update_annotations(font={"family": theme.FONT_FAMILY, "size": 15})
+    return fig
+
+
+def _lay_out(fig: go.Figure, *, chart: str, first: str, second: str | None, x_labels: list[Any], panels: int) -> None:
+    """Height per panel, bar mode, the legend (only for series of a second dimension) and the shared x axis."""
+    theme.base_layout(fig, height=max(360, 300 * panels + (40 if second else 0)))
     fig.update_layout(
         barmode="stack" if chart == "stacked" else "group",
         showlegend=bool(second),
@@ -137,8 +145,6 @@ def workbench_figure(
             categoryarray=x_labels,
             tickangle=-40 if len(x_labels) > 8 else 0,
         )
-    fig.update_annotations(font={"family": theme.FONT_FAMILY, "size": 15})
-    return fig
 
 
 def _workbench_heatmap(
@@ -196,39 +202,15 @@ def workbench_map(
     values = {str(code): value for code, value in frame.select(dimension, metric).iter_rows() if code is not None}
     shown = [scaled(float(value), unit) for value in values.values() if value is not None]
     low, high = (min(shown), max(shown)) if shown else (0.0, 1.0)
-    spread = (high - low) or 1.0
     x_range, y_range, ratio = fit_view(bounds(collection) or (119.9, 29.9, 120.1, 30.1), width, height)
-    shapes: list[dict[str, Any]] = []
-    centre_x: list[float] = []
-    centre_y: list[float] = []
-    centre_value: list[float | None] = []
-    centre_text: list[str] = []
+    regions = _RegionLayer()
     for feature in collection.get("features", []):
         code = str(feature["properties"][code_property])
         parts = polygons(feature.get("geometry") or {})
-        if not parts:
-            continue
-        value = values.get(code)
-        if value is None:
-            fill = _NO_VALUE_FILL
-        else:
-            (fill,) = sample_colorscale(_HEAT_SCALE, [(scaled(float(value), unit) - low) / spread])
-        shapes.append(
-            {
-                "type": "path",
-                "path": svg_path(parts),
-                "xref": "x",
-                "yref": "y",
-                "fillcolor": fill,
-                "line": {"color": "white", "width": 1},
-                "layer": "below",
-            }
-        )
-        outer = max(parts, key=len)[0]
-        centre_x.append(sum(p[0] for p in outer) / len(outer))
-        centre_y.append(sum(p[1] for p in outer) / len(outer))
-        centre_value.append(None if value is None else scaled(float(value), unit))
-        centre_text.append(f"{names.get(code, code)}：{format_value(value, unit, lang)}")
+        if parts:
+            regions.add(parts, values.get(code), names.get(code, code), unit, lang, (low, high))
+    shapes, centre_x, centre_y = regions.shapes, regions.centre_x, regions.centre_y
+    centre_value, centre_text = regions.centre_value, regions.centre_text
     fig = go.Figure(
         go.Scatter(
             x=centre_x,
@@ -258,3 +240,46 @@ def workbench_map(
         dragmode=False,
     )
     return fig
+
+
+@dataclass
+class _RegionLayer:
+    """The map's regions as filled ``path`` shapes, and the centre points that carry their hover text."""
+
+    shapes: list[dict[str, Any]] = field(default_factory=list)
+    centre_x: list[float] = field(default_factory=list)
+    centre_y: list[float] = field(default_factory=list)
+    centre_value: list[float | None] = field(default_factory=list)
+    centre_text: list[str] = field(default_factory=list)
+
+    def add(
+        self,
+        parts: list[list[Ring]],
+        value: Any,
+        name: str,
+        unit: Unit,
+        lang: str,
+        scale: tuple[float, float],
+    ) -> None:
+        """One region: filled on the blue scale between ``scale`` (low, high), grey without a value."""
+        low, high = scale
+        if value is None:
+            fill = _NO_VALUE_FILL
+        else:
+            (fill,) = sample_colorscale(_HEAT_SCALE, [(scaled(float(value), unit) - low) / ((high - low) or 1.0)])
+        self.shapes.append(
+            {
+                "type": "path",
+                "path": svg_path(parts),
+                "xref": "x",
+                "yref": "y",
+                "fillcolor": fill,
+                "line": {"color": "white", "width": 1},
+                "layer": "below",
+            }
+        )
+        outer = max(parts, key=len)[0]
+        self.centre_x.append(sum(p[0] for p in outer) / len(outer))
+        self.centre_y.append(sum(p[1] for p in outer) / len(outer))
+        self.centre_value.append(None if value is None else scaled(float(value), unit))
+        self.centre_text.append(f"{name}：{format_value(value, unit, lang)}")
