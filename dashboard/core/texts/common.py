@@ -16,7 +16,6 @@ TEXTS: dict[str, tuple[str, str]] = {
     "page_services": ("政务服务", "Government services"),
     "page_complaints": ("12345诉求", "12345 hotline"),
     "page_grid": ("网格治理", "Grid management"),
-    "page_explore": ("指标查询", "Metric explorer"),
     "page_admin": ("数据源", "Data source"),
     "language": ("语言 / Language", "语言 / Language"),
     # header

@@ -10,9 +10,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "row_services": ("政务服务", "Government services"),
     "row_complaints": ("12345诉求", "12345 hotline"),
     "row_grid": ("网格治理", "Grid management"),
-    "trend_30_days": ("近30天", "last 30 days"),
     "compare_five_weeks": ("5周前同期", "5 weeks earlier"),
-    "trend_title": ("{metric}趋势", "{metric} trend"),
     "trend_heading": ("{metric}趋势（{grain}，虚线为{comparison}）", "{metric} trend ({grain}; dashed: {comparison})"),
     # big screen
     "seconds_short": ("秒", "s"),

@@ -11,17 +11,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "trend": ("趋势", "Trend"),
     "breakdown": ("分项", "Breakdown"),
     "on_time_by_department": ("各部门按时办结率", "On-time completion rate by department"),
-    "composite_by_street": (
-        "街道三率综合得分（前{n}名与后{n}名）",
-        "Composite 三率 score by street (top {n} and bottom {n})",
-    ),
-    "composite_min_volume": (
-        "仅统计本期诉求量不少于 {n} 件的街道。",
-        "Only streets with at least {n} tickets in the period.",
-    ),
     "top_group": ("前{n}名", "Top {n}"),
     "bottom_group": ("后{n}名", "Bottom {n}"),
-    "stage_hours": ("各环节时长中位数", "Median hours per workflow stage"),
     "stage_file": ("立案", "Filing"),
     "stage_dispatch": ("派遣", "Dispatch"),
     "stage_handle": ("处置", "Handling"),

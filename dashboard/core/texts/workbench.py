@@ -7,13 +7,8 @@ from __future__ import annotations
 
 TEXTS: dict[str, tuple[str, str]] = {
     # explore
-    "explore_intro": (
-        "选择一个业务领域的指标和分析维度；所有数字来自统一的指标口径。",
-        "Choose metrics of one domain and a dimension; every number comes from the shared metric definitions.",
-    ),
     "chart": ("图表", "Chart"),
     "table": ("数据表", "Table"),
-    "download_csv": ("下载 CSV", "Download CSV"),
     "chart_top_n": ("图中显示前 {n} 项，完整结果见下表。", "The chart shows the top {n}; the table has every row."),
     "dimension_name": ("名称", "Name"),
     "dim_day": ("日", "Day"),
@@ -21,7 +16,6 @@ TEXTS: dict[str, tuple[str, str]] = {
     "dim_month": ("月", "Month"),
     "alerts": ("预警", "Alerts"),
     "alerts_none": ("当前范围内没有预警。", "No alerts in this view."),
-    "alerts_unavailable": ("预警暂不可用（详见服务日志）。", "Alerts are unavailable right now (see the server log)."),
     "alert_severity": ("级别", "Severity"),
     "alert_kind": ("类型", "Kind"),
     "alert_message": ("说明", "Description"),
@@ -30,8 +24,6 @@ TEXTS: dict[str, tuple[str, str]] = {
     "severity_high": ("高", "High"),
     "severity_medium": ("中", "Medium"),
     "severity_low": ("低", "Low"),
-    "link_active": ("按预警链接筛选：{filters}", "Filtered by the alert link: {filters}"),
-    "link_clear": ("清除链接筛选", "Clear link filters"),
     "link_ignored": ("链接参数无效，已忽略：{params}", "Invalid link parameters ignored: {params}"),
     "dim_district": ("区县", "District"),
     "dim_street": ("街道", "Street"),
