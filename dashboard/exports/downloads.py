@@ -1,9 +1,9 @@
 """Show a chart or a table with its downloads: the one Streamlit helper every page uses for exports.
 
-    from dashboard import export_ui
+    from dashboard.exports import downloads
 
-    export_ui.chart(ctx, figure, table, key="trend", title="投诉量趋势")   # chart + 导出 menu
-    export_ui.table(ctx, frame, key="ranking", title="街道排名")          # table + 导出 menu
+    downloads.chart(ctx, figure, table, key="trend", title="投诉量趋势")   # chart + 导出 menu
+    downloads.table(ctx, frame, key="ranking", title="街道排名")          # table + 导出 menu
 
 ``chart`` draws ``st.plotly_chart(figure)`` (extra keyword arguments such as ``on_select`` pass
 through, and its return value is returned) with a small 导出 / Export popover above its right
