@@ -109,7 +109,7 @@ def changed(after: TopicRender, before: TopicRender) -> TopicRender:
 
 
 def vocabulary(engine: sa.Engine) -> Vocabulary:
-    """What the page knows about codes (``dashboard.topics.page_context.vocabulary``), read here without Streamlit."""
+    """What the page knows about codes (``dashboard.topics.code_names.vocabulary``), read here without Streamlit."""
     regions = region_names(engine)
     c = schema.categories.c
     with engine.connect() as connection:

@@ -13,8 +13,9 @@ from dashboard.charts.tables import display_table
 from dashboard.core.i18n import t
 from dashboard.exports import downloads
 from dashboard.topics import figures
+from dashboard.topics.code_names import category_tree, service_item_names
 from dashboard.topics.data import RATE, VOLUME
-from dashboard.topics.page_context import TopicPage, apply_change, category_tree, service_item_names
+from dashboard.topics.page_context import TopicPage, apply_change
 from dashboard.topics.state import CHANNEL_DIMENSION, TopicState
 
 

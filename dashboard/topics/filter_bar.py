@@ -15,10 +15,10 @@ from dashboard.core.formatting import format_datetime
 from dashboard.core.i18n import t
 from dashboard.core.periods import PERIODS
 from dashboard.session.app_state import ALL
+from dashboard.topics.code_names import category_tree
 from dashboard.topics.page_context import (
     TopicPage,
     apply_change,
-    category_tree,
     drill_to,
     on_widget_change,
     show_in_widget,

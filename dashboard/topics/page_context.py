@@ -1,4 +1,4 @@
-"""One render of a topic page (``TopicPage``), the code names it looks up, and how a change reaches the URL.
+"""One render of a topic page (``TopicPage``) and how a change reaches the URL.
 
 The URL is the page's state: every widget's value is set from it before the widget is drawn, and
 every change (a widget, a click on the map, a bar or a sector, a breadcrumb) writes the new state
@@ -11,43 +11,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-import sqlalchemy as sa
 import streamlit as st
 
 from dashboard.core.i18n import t
 from dashboard.core.periods import Period
-from dashboard.session import app_state
-from dashboard.session.app_state import NAMES_TTL_SECONDS, Context, TopicView
+from dashboard.session.app_state import Context, TopicView
+from dashboard.topics.code_names import vocabulary
 from dashboard.topics.data import TopicQueries
 from dashboard.topics.state import STATE_PARAMS, TopicState, Vocabulary, parse_state, region_path, state_params
-from data_access.contract import schema
-
-# ---- what the page knows about codes ------------------------------------------------------------
-
-
-@st.cache_data(show_spinner=False, ttl=NAMES_TTL_SECONDS)
-def category_tree(url: str) -> tuple[dict[str, str], dict[str, str | None], dict[str, str]]:
-    """(code → domain, code → parent, code → name) of every category."""
-    c = schema.categories.c
-    with app_state.engine_for(url).connect() as connection:
-        rows = list(connection.execute(sa.select(c.code, c.domain, c.parent_code, c.name).order_by(c.code)))
-    return (
-        {code: domain for code, domain, _, _ in rows},
-        {code: parent for code, _, parent, _ in rows},
-        {code: name for code, _, _, name in rows},
-    )
-
-
-def vocabulary(ctx: Context) -> Vocabulary:
-    """The codes the viewer may see, as the pure state functions need them to check a URL."""
-    domains, _, _ = category_tree(ctx.target.url)
-    return Vocabulary(
-        region_levels=app_state.region_levels(ctx),
-        parents=app_state.region_parents(ctx),
-        departments=ctx.names("department"),
-        categories=domains,
-    )
-
 
 # ---- the page ------------------------------------------------------------------------------------
 
@@ -126,12 +97,3 @@ def show_in_widget(key: str, value: Any) -> None:
 def drill_to(code: str | None, state: TopicState) -> TopicState:
     """The state drilled to region ``code`` (None: the whole city), other filters kept."""
     return replace(state, region=code)
-
-
-@st.cache_data(show_spinner=False, ttl=NAMES_TTL_SECONDS)
-def service_item_names(url: str) -> dict[str, str]:
-    """Service item code → name (the items are not a dimension table: read the distinct pairs)."""
-    c = schema.service_cases.c
-    with app_state.engine_for(url).connect() as connection:
-        rows = connection.execute(sa.select(c.service_item_code, c.service_item_name).distinct())
-        return {str(code): str(name) for code, name in rows}

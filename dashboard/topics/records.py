@@ -14,8 +14,9 @@ from dashboard.core.formatting import format_number
 from dashboard.core.i18n import metric_label, t
 from dashboard.exports import downloads
 from dashboard.session import app_state
+from dashboard.topics.code_names import category_tree
 from dashboard.topics.data import count_metrics
-from dashboard.topics.page_context import TopicPage, category_tree
+from dashboard.topics.page_context import TopicPage
 from dashboard.topics.tables import OVERDUE_COLUMNS, detail_frame
 from data_access.semantic.details import COMPUTED, DETAIL_COLUMNS, DetailPage
 from data_access.semantic.distributions import HistogramRequest
