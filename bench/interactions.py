@@ -41,7 +41,7 @@ from dashboard.core.i18n import metric_label, t
 from dashboard.core.periods import resolve_period, trend_window
 from dashboard.exports.downloads import export_files
 from dashboard.topics.data import TOPIC_TABLES, TopicQueries, TopicRender, count_metrics, month_of, topic_render
-from dashboard.topics.page import PAGE_SIZES
+from dashboard.topics.records import PAGE_SIZES
 from dashboard.topics.state import TopicState, Vocabulary, child_level, region_path
 from dashboard.topics.tables import detail_frame
 from data_access.config.city import ThreeRates, load_city
@@ -109,7 +109,7 @@ def changed(after: TopicRender, before: TopicRender) -> TopicRender:
 
 
 def vocabulary(engine: sa.Engine) -> Vocabulary:
-    """What the page knows about codes (``topic_ui.vocabulary``), read here without Streamlit."""
+    """What the page knows about codes (``dashboard.topics.code_names.vocabulary``), read here without Streamlit."""
     regions = region_names(engine)
     c = schema.categories.c
     with engine.connect() as connection:
@@ -123,7 +123,7 @@ def vocabulary(engine: sa.Engine) -> Vocabulary:
 
 
 def page_reads(topic: TopicQueries, words: Vocabulary, geo_levels: frozenset[str]) -> TopicRender:
-    """The reads of one topic-page render, its map level chosen as ``topic_ui._map_target`` chooses it."""
+    """The reads of one topic-page render, its map level chosen as ``dashboard.topics.drill_map`` chooses it."""
     region = topic.state.region
     level = child_level(region, words, topic.table)
     within: str | None
@@ -240,7 +240,7 @@ def export_steps(topic: TopicQueries) -> list[Step]:
 
 
 def detail_names(engine: sa.Engine) -> dict[str, Mapping[str, str]]:
-    """Names for the code columns of a detail table (``topic_ui._names_by_column``; cached by the app)."""
+    """Names for the code columns of a detail table (``dashboard.topics.records``; cached by the app)."""
     categories = code_names(engine, "category_l1")  # every category, whatever its level
     return {
         "department_code": code_names(engine, "department"),
@@ -254,7 +254,7 @@ def detail_names(engine: sa.Engine) -> dict[str, Mapping[str, str]]:
 
 
 def export_file(page: DetailPage, table: str, metric: str, fmt: str, names: Mapping[str, Mapping[str, str]]) -> bytes:
-    """The file the detail table's download button makes (``topic_ui.detail_table`` → ``export_ui``)."""
+    """The file the detail table's download button makes (``records.detail_table`` → ``downloads``)."""
     frame = detail_frame(page.rows, table, names, LANG)
     title = f"{t('detail_title', LANG)} · {metric_label(metric, LANG)}"
     (file,) = [f for f in export_files(None, frame, title=title, stem=title) if f.fmt == fmt]

@@ -12,59 +12,15 @@ small notice.
 
 from __future__ import annotations
 
-import datetime as dt
-from zoneinfo import ZoneInfo
-
 import streamlit as st
 
-from dashboard.charts.figures import stacked_trends
-from dashboard.charts.maps import load_features, map_figure, selected_code
-from dashboard.charts.theme import WALL_PLOTLY_CONFIG, wall_layout
-from dashboard.core.i18n import metric_label, t
-from dashboard.core.metric_requests import DOMAINS, MAP_CHOROPLETH_METRIC, MAP_LEVELS, MAP_POINT_METRIC, VOLUME_METRIC
-from dashboard.core.periods import COCKPIT_PERIODS
-from dashboard.screen import bigscreen
-from dashboard.screen.bigscreen import (
-    clock_html,
-    kpi_panel_html,
-    panel_title_html,
-    ranking_html,
-    ticker_html,
-    title_html,
-)
-from dashboard.screen.snapshot import Snapshot, View, gather, point_frame
-from dashboard.screen.ticker import ticker_items
+from dashboard.screen import cockpit
+from dashboard.screen.snapshot import Snapshot, View, gather
 from dashboard.session import context, early_warning, furniture, last_good
-
-# Design sizes in CSS pixels at 1920×1080 (the page is zoomed to fit the screen).
-MAP_WIDTH, MAP_HEIGHT = 860, 586
-TREND_HEIGHT = 626
-MAP_DISTRICT_KEY = "map_district"
-MAP_LEVEL_KEY = "map_level"
 
 ctx = context.load_context()
 lang = ctx.lang
-st.html(bigscreen.SCREEN_CSS)
-st.html(bigscreen.FIT_SCRIPT, unsafe_allow_javascript=True)
-st.html(bigscreen.clock_script(ctx.city.timezone, lang), unsafe_allow_javascript=True)
-
-
-def _drill(code: str | None) -> None:
-    st.session_state[MAP_DISTRICT_KEY] = code or context.ALL
-
-
-def _on_map_click() -> None:
-    """A click on a district (or on a street, at street level) drills into that district."""
-    code = selected_code(st.session_state.get("cs_map"))
-    if code is None or st.session_state.get(MAP_DISTRICT_KEY) not in (None, context.ALL):
-        return
-    districts = dict(ctx.districts())
-    if code in districts:
-        _drill(code)
-        return
-    parent = next((district for district in districts if code in ctx.children(district)), None)
-    if parent is not None:
-        _drill(parent)
+cockpit.page_chrome(ctx)
 
 
 def _load(view: View) -> Snapshot:
@@ -80,175 +36,21 @@ def _load(view: View) -> Snapshot:
     )
 
 
-def _header(snapshot: Snapshot | None, stale_since: dt.datetime | None) -> str:
-    """The period switch in the middle of the header row; returns the chosen period."""
-    left, middle, right = st.columns([10, 5, 7], vertical_alignment="center")
-    city = ctx.city.name_en if lang == "en" else ctx.city.name
-    with left:
-        st.html(title_html(city, t("app_title", lang), demo=ctx.is_demo, lang=lang))
-    with middle:
-        period = furniture.period_choice(lang, COCKPIT_PERIODS, ctx.city.default_period)
-    with right:
-        now = dt.datetime.now(ZoneInfo(ctx.city.timezone)).replace(tzinfo=None)
-        as_of = snapshot.as_of if snapshot else ctx.as_of
-        st.html(
-            clock_html(
-                now=now,
-                as_of=as_of,
-                refresh_seconds=ctx.city.refresh_seconds,
-                token=f"{now.timestamp():.3f}",
-                lang=lang,
-                stale_since=stale_since,
-            )
-        )
-    return period
-
-
-def _kpi_band(snapshot: Snapshot) -> None:
-    for column, domain in zip(st.columns(len(DOMAINS)), DOMAINS, strict=True):
-        with column, st.container(key=f"cs_panel_kpi_{domain}"):
-            st.html(
-                kpi_panel_html(t(f"row_{domain}", lang), snapshot.kpis[domain], lang, subtitle=_period_label(snapshot))
-            )
-
-
-def _period_label(snapshot: Snapshot) -> str:
-    return t(f"period_{snapshot.view.period}", lang) + " · " + t("vs_previous_period", lang)
-
-
-def _trend_panel(snapshot: Snapshot) -> None:
-    with st.container(key="cs_panel_trend"):
-        st.html(panel_title_html(t("trend_panel", lang), t("trend_dashed", lang)))
-        panels = [
-            (f"{t(f'row_{domain}', lang)} · {metric_label(VOLUME_METRIC[domain], lang)}", *snapshot.trends[domain])
-            for domain in DOMAINS
-        ]
-        figure = stacked_trends(
-            panels,
-            metrics=[VOLUME_METRIC[domain] for domain in DOMAINS],
-            shift=snapshot.window.shift,
-            lang=lang,
-            comparison_label=t("compare_five_weeks", lang),
-        )
-        wall_layout(figure, height=TREND_HEIGHT)
-        figure.update_layout(margin={"t": 34})
-        st.plotly_chart(figure, theme=None, config=WALL_PLOTLY_CONFIG, key="cs_trend")
-
-
-def _map_panel(snapshot: Snapshot) -> None:
-    view = snapshot.view
-    level = view.shown_level
-    with st.container(key="cs_panel_map"):
-        title, controls = st.columns([5, 4], vertical_alignment="center")
-        districts = dict(ctx.districts())
-        with title:
-            where = districts.get(view.map_district or "", t("city_wide", lang))
-            st.html(panel_title_html(t("map_title", lang), f"{where} · {t(f'period_{view.period}', lang)}"))
-        with controls:
-            level_column, district_column = st.columns([1, 1], vertical_alignment="center")
-            with level_column:
-                if view.map_district:
-                    st.button(t("back_to_city", lang), key="cs_back", on_click=_drill, args=(None,), width="stretch")
-                else:
-                    st.segmented_control(
-                        t("map_level", lang),
-                        list(MAP_LEVELS),
-                        default="district",
-                        required=True,
-                        key=MAP_LEVEL_KEY,
-                        format_func=lambda key: t(f"map_level_{key}", lang),
-                        width="stretch",
-                    )
-            with district_column:
-                st.selectbox(
-                    t("map_drill", lang),
-                    [context.ALL, *districts],
-                    key=MAP_DISTRICT_KEY,
-                    format_func=lambda code: t("city_wide", lang) if code == context.ALL else districts[code],
-                )
-        layer = ctx.city.geo.get(level) or ctx.city.geo["district"]
-        codes = ctx.children(view.map_district) if view.map_district else ctx.map_codes(level)
-        collection = load_features(layer.file, layer.code_property, codes)
-        figure = map_figure(
-            collection,
-            snapshot.map_areas,
-            point_frame(snapshot.map_points, ctx.grid_centres()),
-            code_property=layer.code_property,
-            area_metric=MAP_CHOROPLETH_METRIC,
-            point_metric=MAP_POINT_METRIC,
-            names=ctx.names(level),
-            area_label=t("map_areas", lang),
-            point_label=metric_label(MAP_POINT_METRIC, lang),
-            lang=lang,
-            width=MAP_WIDTH,
-            height=MAP_HEIGHT,
-            radius=22 if view.map_district else 12,
-        )
-        st.plotly_chart(
-            figure,
-            theme=None,
-            config={**WALL_PLOTLY_CONFIG, "scrollZoom": False},
-            key="cs_map",
-            on_select=_on_map_click,
-            selection_mode="points",
-        )
-        hint = t("map_hint_drilled", lang) if view.map_district else t("map_hint", lang)
-        st.html(f'<div class="cs-note">{bigscreen.esc(hint)}</div>')
-
-
-def _rank_panels(snapshot: Snapshot) -> None:
-    heading = {"top": t("top_group", lang, n=5), "bottom": t("bottom_group", lang, n=5)}
-    with st.container(key="cs_panel_rank_streets"):
-        st.html(
-            ranking_html(
-                t("rank_streets", lang),
-                t(f"period_{snapshot.view.period}", lang),
-                [(heading[group], rows) for group, rows in snapshot.streets],
-                note=t("rank_streets_note", lang, n=snapshot.street_min_volume),
-            )
-        )
-    with st.container(key="cs_panel_rank_departments"):
-        st.html(
-            ranking_html(
-                t("rank_departments", lang),
-                t(f"period_{snapshot.view.period}", lang),
-                [(heading[group], rows) for group, rows in snapshot.departments],
-                note=t("rank_departments_note", lang),
-            )
-        )
-
-
-def _ticker(snapshot: Snapshot) -> None:
-    st.html(ticker_html(ticker_items(snapshot.alerts, lang), lang))
-
-
 @furniture.auto_refresh(ctx.city.refresh_seconds)
 def screen() -> None:
-    view_period = str(st.session_state.get("period") or ctx.city.default_period)
-    # The header needs the snapshot's as-of time and the period widget; read the widget's state first.
-    level = str(st.session_state.get(MAP_LEVEL_KEY) or "district")
-    district = st.session_state.get(MAP_DISTRICT_KEY)
-    district = None if district in (None, context.ALL) else district
+    # The header needs the snapshot's as-of time and the period widget; read the widgets' state first.
+    view = cockpit.current_view(ctx)
     header = st.container()
-    view = View(period=view_period, map_level=level, map_district=str(district) if district else None)
     try:
         snapshot, stale_since = last_good.with_last_good((ctx.target.url, lang, view), lambda: _load(view))
     except Exception as exc:  # nothing good to show yet: one readable line, never a trace
         with header:
-            _header(None, None)
+            cockpit.header(ctx, None, None)
         st.error(context.friendly_problem(exc, lang))
         return
     with header:
-        _header(snapshot, stale_since)
-    _kpi_band(snapshot)
-    left, centre, right = st.columns([27, 46, 27])
-    with left:
-        _trend_panel(snapshot)
-    with centre:
-        _map_panel(snapshot)
-    with right:
-        _rank_panels(snapshot)
-    _ticker(snapshot)
+        cockpit.header(ctx, snapshot, stale_since)
+    cockpit.panels(ctx, snapshot)
 
 
 screen()

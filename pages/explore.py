@@ -10,7 +10,7 @@ import streamlit as st
 
 from dashboard.core.i18n import t
 from dashboard.session import context, furniture
-from dashboard.workbench import panel
+from dashboard.workbench import controls, result_view, saved_view_menu
 from dashboard.workbench import view_state as wb
 
 ctx = context.load_context()
@@ -18,9 +18,9 @@ lang = ctx.lang
 furniture.page_header(ctx, t("page_workbench", lang))
 st.caption(t("workbench_intro", lang))
 
-state = panel.controls(ctx)
+state = controls.controls(ctx)
 with st.container(horizontal=True, horizontal_alignment="right"):
-    panel.saved_views_menu(ctx, state)
+    saved_view_menu.saved_views_menu(ctx, state)
 
 if not state.metrics:
     st.info(t("choose_metric", lang))
@@ -35,4 +35,4 @@ if result.height == 0:
 if result.height > wb.ROW_LIMIT:
     result = result.head(wb.ROW_LIMIT)
     st.warning(t("wb_rows_cut", lang, n=f"{wb.ROW_LIMIT:,}"))
-panel.show_result(ctx, state, result, period)
+result_view.show_result(ctx, state, result, period)

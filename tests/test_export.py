@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
 from dashboard.charts import theme
-from dashboard.exports import downloads
+from dashboard.exports import downloads, table_files
 from dashboard.exports import files as export
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
@@ -45,7 +45,7 @@ def _figure() -> go.Figure:
 
 
 def test_csv_has_a_bom_and_the_same_rows_and_sums() -> None:
-    data = export.csv_bytes(TABLE)
+    data = table_files.csv_bytes(TABLE)
     assert data.startswith(b"\xef\xbb\xbf")
     back = pl.read_csv(io.BytesIO(data[3:]), try_parse_dates=True)
     assert back.columns == TABLE.columns
@@ -58,7 +58,7 @@ def test_csv_has_a_bom_and_the_same_rows_and_sums() -> None:
 def test_xlsx_opens_with_chinese_headers_number_formats_and_a_frozen_header() -> None:
     from openpyxl import load_workbook
 
-    book = load_workbook(io.BytesIO(export.xlsx_bytes(TABLE, sheet="受理量/按区")))
+    book = load_workbook(io.BytesIO(table_files.xlsx_bytes(TABLE, sheet="受理量/按区")))
     sheet = book.active
     assert sheet is not None
     assert sheet.title == "受理量_按区"  # '/' is not allowed in a sheet name
@@ -76,7 +76,7 @@ def test_xlsx_opens_with_chinese_headers_number_formats_and_a_frozen_header() ->
 
 
 def test_parquet_round_trips_types_and_values() -> None:
-    back = pl.read_parquet(io.BytesIO(export.parquet_bytes(TABLE)))
+    back = pl.read_parquet(io.BytesIO(table_files.parquet_bytes(TABLE)))
     assert back.equals(TABLE)
     assert back.schema == TABLE.schema
 
@@ -219,7 +219,7 @@ def test_export_files_offer_six_formats_with_mime_types() -> None:
     assert [f.fmt for f in files] == ["png", "svg", "html", "csv", "xlsx", "parquet"]
     assert [f.file_name for f in files][3] == "受理量.csv"
     assert files[3].mime == "text/csv"
-    assert files[3].make() == export.csv_bytes(TABLE)
+    assert files[3].make() == table_files.csv_bytes(TABLE)
     assert [f.fmt for f in downloads.export_files(None, TABLE, title="t", stem="s")] == ["csv", "xlsx", "parquet"]
 
 
@@ -228,7 +228,7 @@ def test_every_export_passes_the_audit_call_point_once(monkeypatch: pytest.Monke
     monkeypatch.setattr(downloads, "record_export", seen.append)
     file = downloads.export_files(None, TABLE, title="受理量", stem="s")[0]
     event = downloads.ExportEvent(fmt="csv", file_name="s.csv", title="受理量", key="k", rows=TABLE.height)
-    assert downloads._audited(file, event)() == export.csv_bytes(TABLE)
+    assert downloads._audited(file, event)() == table_files.csv_bytes(TABLE)
     assert seen == [event]
 
 
@@ -253,13 +253,13 @@ def test_workbench_exports_hold_exactly_the_table_on_screen(
     shown = at.dataframe[0].value
     assert handed, "the page drew no export menu"
     data = handed[-1]["data"]
-    back = pl.read_csv(io.BytesIO(export.csv_bytes(data)[3:]))
+    back = pl.read_csv(io.BytesIO(table_files.csv_bytes(data)[3:]))
     assert back.height == len(shown) == 2  # the fixture's two streets
     assert back["诉求量（件）"].sum() == shown["诉求量（件）"].sum() == 5  # T1–T5 were received in February
     assert sorted(back["街道名称"].to_list()) == sorted(shown["街道名称"].tolist()) == ["北山街道", "清波街道"]
     from openpyxl import load_workbook
 
-    sheet = load_workbook(io.BytesIO(export.xlsx_bytes(data))).active
+    sheet = load_workbook(io.BytesIO(table_files.xlsx_bytes(data))).active
     assert sheet is not None
     rows = list(sheet.iter_rows(values_only=True))
     assert len(rows) - 1 == len(shown)

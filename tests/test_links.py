@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
 from dashboard.core.formatting import format_value
-from dashboard.core.links import LinkFilters, category_dimension, parse_link, request_filters
+from dashboard.core.links import LinkFilters, category_dimension, parse_link
 from data_access.semantic.metric_registry import METRICS
 from data_access.semantic.metrics import run_metrics
 from data_access.semantic.query import Filter, MetricRequest, TimeRange
@@ -54,18 +54,8 @@ def test_bad_parameters_are_dropped_and_named(params: dict[str, str], notice: st
     assert link.notices == (notice,)
 
 
-def test_request_filters_per_table() -> None:
-    link = LinkFilters(regions=(("district", city.D2),), department=city.B, category="C02.01")
+def test_category_dimension_follows_the_dots_of_the_code() -> None:
     assert category_dimension("C02") == "category_l1" and category_dimension("C02.01.001") == "category_l3"
-    assert request_filters(link, "complaints") == (
-        (Filter("region", (city.D2,)), Filter("department", (city.B,)), Filter("category_l2", ("C02.01",))),
-        (),
-    )
-    # service cases have no categories: the category is left out and named
-    assert request_filters(link, "service_cases") == (
-        (Filter("region", (city.D2,)), Filter("department", (city.B,))),
-        ("category=C02.01",),
-    )
 
 
 def open_with(params: dict[str, str]) -> AppTest:

@@ -12,9 +12,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from data_access.semantic.query import DIMENSION_COLUMNS, REGION_DIMENSIONS, Filter, TimeRange
-
-LINK_PARAMS: tuple[str, ...] = (*REGION_DIMENSIONS, "department", "category", "start", "end")
+from data_access.semantic.query import REGION_DIMENSIONS, TimeRange
 
 
 @dataclass(frozen=True)
@@ -91,25 +89,3 @@ def parse_link(
 def category_dimension(code: str) -> str:
     """Category codes carry their level in their dots: ``C01`` → l1, ``C01.02`` → l2, ``C01.02.003`` → l3."""
     return f"category_l{min(code.count('.') + 1, 3)}"
-
-
-def request_filters(link: LinkFilters, table: str) -> tuple[tuple[Filter, ...], tuple[str, ...]]:
-    """The link's region, department and category as request filters for ``table``.
-
-    Returns (filters, dropped): a filter whose dimension does not exist on the table (a category on
-    service cases) is left out and named, so the page can say so instead of showing nothing.
-    """
-    filters: list[Filter] = []
-    dropped: list[str] = []
-    region = link.finest_region
-    if region is not None:
-        filters.append(Filter("region", (region,)))
-    if link.department is not None:
-        filters.append(Filter("department", (link.department,)))
-    if link.category is not None:
-        dimension = category_dimension(link.category)
-        if table in DIMENSION_COLUMNS.get(dimension, {}):
-            filters.append(Filter(dimension, (link.category,)))
-        else:
-            dropped.append(f"category={link.category}")
-    return tuple(filters), tuple(dropped)

@@ -38,9 +38,6 @@ class Shift:
     def back(self, value: dt.datetime) -> dt.datetime:
         return add_months(value, -self.months) - dt.timedelta(days=self.days)
 
-    def forward(self, value: dt.datetime) -> dt.datetime:
-        return add_months(value, self.months) + dt.timedelta(days=self.days)
-
     @property
     def polars_offset(self) -> str:
         """The forward shift as a polars duration string (``dt.offset_by``), e.g. ``12mo`` or ``30d``."""

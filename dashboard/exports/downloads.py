@@ -1,9 +1,9 @@
 """Show a chart or a table with its downloads: the one Streamlit helper every page uses for exports.
 
-    from dashboard import export_ui
+    from dashboard.exports import downloads
 
-    export_ui.chart(ctx, figure, table, key="trend", title="投诉量趋势")   # chart + 导出 menu
-    export_ui.table(ctx, frame, key="ranking", title="街道排名")          # table + 导出 menu
+    downloads.chart(ctx, figure, table, key="trend", title="投诉量趋势")   # chart + 导出 menu
+    downloads.table(ctx, frame, key="ranking", title="街道排名")          # table + 导出 menu
 
 ``chart`` draws ``st.plotly_chart(figure)`` (extra keyword arguments such as ``on_select`` pass
 through, and its return value is returned) with a small 导出 / Export popover above its right
@@ -36,6 +36,7 @@ from dashboard.auth import sign_in
 from dashboard.charts.theme import PLOTLY_CONFIG
 from dashboard.core.i18n import t
 from dashboard.exports import files as export
+from dashboard.exports import table_files
 from data_access.runtime.engine import get_engine, resolve_target
 from data_access.security import audit
 
@@ -83,9 +84,9 @@ def export_files(figure: go.Figure | None, data: pl.DataFrame | None, *, title: 
         files.extend(ExportFile(fmt, f"{stem}.{fmt}", export.MIME_TYPES[fmt], makers[fmt]) for fmt in CHART_FORMATS)
     if data is not None:
         table_makers: dict[str, Callable[[], bytes]] = {
-            "csv": functools.partial(export.csv_bytes, data),
-            "xlsx": functools.partial(export.xlsx_bytes, data, sheet=title),
-            "parquet": functools.partial(export.parquet_bytes, data),
+            "csv": functools.partial(table_files.csv_bytes, data),
+            "xlsx": functools.partial(table_files.xlsx_bytes, data, sheet=title),
+            "parquet": functools.partial(table_files.parquet_bytes, data),
         }
         files.extend(
             ExportFile(fmt, f"{stem}.{fmt}", export.MIME_TYPES[fmt], table_makers[fmt]) for fmt in DATA_FORMATS

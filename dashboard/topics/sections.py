@@ -1,5 +1,5 @@
 """The sections only one topic page has: services, complaints, grid events. Streamlit glue over
-``topic_queries`` (what to ask) and ``topic_figures`` (how to draw it)."""
+``dashboard.topics.data`` (what to ask) and ``dashboard.topics.figures`` (how to draw it)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,9 @@ from dashboard.topics.data import (
     STAGE_HOURS,
     month_of,
 )
-from dashboard.topics.page import TopicPage, overdue_list, run_histogram, trend
+from dashboard.topics.page import trend
+from dashboard.topics.page_context import TopicPage
+from dashboard.topics.records import overdue_list, run_histogram
 from data_access.semantic.distributions import bin_labels
 from data_access.semantic.metric_defs import Direction, Unit
 

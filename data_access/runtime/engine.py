@@ -230,6 +230,10 @@ def read_meta(engine: sa.Engine) -> dict[str, str]:
         return {key: value for key, value in rows}
 
 
+# Errors raised by the database or its driver, for ``except`` clauses in code that imports no SQLAlchemy.
+DatabaseError = SQLAlchemyError
+
+
 def is_database_error(exc: BaseException) -> bool:
     """Whether ``exc`` came from the database or its driver (so presentation code, which imports no
     SQLAlchemy, can show it as a database problem instead of a traceback)."""

@@ -1,9 +1,8 @@
-"""The analyst workbench's Streamlit glue: controls seeded from the URL, the URL kept in step, saved views.
+"""The analyst workbench's controls: widgets seeded from the URL, and the URL kept in step with them.
 
 The page's address always holds the current view (``dashboard.workbench.view_state`` parameters), so copying
 it shares the view. A widget takes its first value from the URL; the URL is rewritten from the
-widgets on every run (bad parameters are named once, then gone). Opening a saved view sets every
-widget from the view's stored query string, parsed as strictly as a URL.
+widgets on every run (bad parameters are named once, then gone).
 """
 
 from __future__ import annotations
@@ -13,26 +12,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-import polars as pl
 import streamlit as st
 
-from dashboard.charts.figures import workbench_figure, workbench_map
-from dashboard.charts.maps import load_features
-from dashboard.charts.tables import result_table
-from dashboard.core.formatting import format_date
 from dashboard.core.i18n import metric_label, t
 from dashboard.core.metric_requests import DOMAIN_TABLES, DOMAINS, domain_metrics
-from dashboard.core.periods import GRAINS, Period
-from dashboard.exports import downloads
+from dashboard.core.periods import GRAINS
 from dashboard.session import context
 from dashboard.workbench import view_state as wb
-from data_access.runtime import saved_views
-from data_access.semantic.query import TIME_GRAINS
 
 ALL = context.ALL
 NONE = "none"
 NOTICES_KEY = "wb_view_notices"
-MESSAGE_KEY = "wb_view_message"
 
 # widget key -> how its value is read from a view (the keys "domain", "metrics" and "dimension"
 # are the metric explorer's, kept so links and tests written for it still work)
@@ -49,11 +39,14 @@ K_DISTRICT, K_STREET, K_DEPARTMENTS, K_CATEGORIES, K_CHANNELS = (
 
 @dataclass(frozen=True)
 class Regions:
+    """Every region code's level and parent: how a region filter maps onto the district and street boxes."""
+
     levels: dict[str, str]
     parents: dict[str, str | None]
 
 
-def _regions(ctx: context.Context) -> Regions:
+def region_tree(ctx: context.Context) -> Regions:
+    """Level and parent of every region code (cached: the names change only with the data)."""
     frame = ctx.data.regions()
     codes = frame["code"].to_list()
     return Regions(
@@ -74,21 +67,12 @@ def choices(ctx: context.Context) -> wb.Choices:
     )
 
 
-def owner(ctx: context.Context) -> str | None:
-    """Whose saved views these are: the signed-in user's name, None while sign-in is off."""
-    return getattr(getattr(ctx, "viewer", None), "name", None)
-
-
 # ---- the view <-> the widgets ------------------------------------------------------------------------
-
-
-def _inclusive_end(state: wb.WorkbenchState) -> dt.date | None:
-    return None if state.end is None else state.end - dt.timedelta(days=1)
 
 
 def widget_values(ctx: context.Context, state: wb.WorkbenchState) -> dict[str, Any]:
     """What each widget shows for a view."""
-    regions = _regions(ctx)
+    regions = region_tree(ctx)
     district, street = ALL, ALL
     if state.region and regions.levels.get(state.region) == "district":
         district = state.region
@@ -113,7 +97,8 @@ def widget_values(ctx: context.Context, state: wb.WorkbenchState) -> dict[str, A
     }
 
 
-def _seed(values: Mapping[str, Any], *, overwrite: bool) -> None:
+def seed_widgets(values: Mapping[str, Any], *, overwrite: bool) -> None:
+    """Give widgets their values before they are drawn; ``overwrite`` replaces what the user had chosen."""
     for key, value in values.items():
         if overwrite or key not in st.session_state:
             st.session_state[key] = value
@@ -161,11 +146,29 @@ def controls(ctx: context.Context) -> wb.WorkbenchState:
     """Every control of the workbench, first filled from the URL; returns the view they describe."""
     lang = ctx.lang
     url_state, notices = wb.parse_params(_url_params(), choices(ctx))
-    _seed(widget_values(ctx, url_state), overwrite=False)
+    seed_widgets(widget_values(ctx, url_state), overwrite=False)
     shown_notices = [*notices, *st.session_state.pop(NOTICES_KEY, [])]
     if shown_notices:
         st.warning(t("wb_params_ignored", lang, params=", ".join(shown_notices)))
+    domain, metrics, chart = _what_row(lang)
+    dimensions, grain, period_key, start, end = _how_row(ctx, domain)
+    state = wb.WorkbenchState(
+        domain=domain,
+        metrics=wb.in_registry_order(domain, metrics),
+        dimensions=dimensions,
+        grain=grain,
+        period=period_key,
+        start=start,
+        end=end,
+        chart=chart,
+    )
+    state = _filters(ctx, state)
+    sync_url(state)
+    return state
 
+
+def _what_row(lang: str) -> tuple[str, list[str], str]:
+    """The first row: (domain, metrics, chart type)."""
     top = st.columns([1.2, 3, 2.4], vertical_alignment="bottom")
     with top[0]:
         domain = str(
@@ -194,7 +197,12 @@ def controls(ctx: context.Context) -> wb.WorkbenchState:
             )
             or "line"
         )
+    return domain, metrics, chart
 
+
+def _how_row(ctx: context.Context, domain: str) -> tuple[tuple[str, ...], str, str, dt.date | None, dt.date | None]:
+    """The second row: (dimensions, grain, period key, custom start, custom end exclusive)."""
+    lang = ctx.lang
     dimension_options = wb.dimension_choices(domain)
     if st.session_state.get(K_DIM1) not in dimension_options:
         st.session_state[K_DIM1] = wb.TIME
@@ -253,20 +261,7 @@ def controls(ctx: context.Context) -> wb.WorkbenchState:
             start, end = min(days), max(days) + dt.timedelta(days=1)
         else:
             period_key = "month"
-
-    state = wb.WorkbenchState(
-        domain=domain,
-        metrics=wb.in_registry_order(domain, metrics),
-        dimensions=dimensions,
-        grain=grain,
-        period=period_key,
-        start=start,
-        end=end,
-        chart=chart,
-    )
-    state = _filters(ctx, state)
-    sync_url(state)
-    return state
+    return dimensions, grain, period_key, start, end
 
 
 def _dimension_label(dimension: str, lang: str) -> str:
@@ -282,32 +277,7 @@ def _filters(ctx: context.Context, state: wb.WorkbenchState) -> wb.WorkbenchStat
     )
     with st.expander(t("wb_filters", lang), expanded=active):
         columns = st.columns(5)
-        districts = dict(ctx.districts())
-        if st.session_state.get(K_DISTRICT) not in (ALL, *districts):
-            st.session_state[K_DISTRICT] = ALL
-        with columns[0]:
-            district = str(
-                st.selectbox(
-                    t("district", lang),
-                    [ALL, *districts],
-                    key=K_DISTRICT,
-                    format_func=lambda c: t("all_districts", lang) if c == ALL else districts.get(c, c),
-                )
-            )
-        streets = ctx.children(district) if district != ALL else []
-        street_names = ctx.names("street")
-        if st.session_state.get(K_STREET) not in (ALL, *streets):
-            st.session_state[K_STREET] = ALL
-        with columns[1]:
-            street = str(
-                st.selectbox(
-                    t("dim_street", lang),
-                    [ALL, *streets],
-                    key=K_STREET,
-                    disabled=not streets,
-                    format_func=lambda c: t("wb_all", lang) if c == ALL else street_names.get(c, c),
-                )
-            )
+        region = _region_boxes(ctx, columns[0], columns[1])
         departments = ctx.names("department")
         with columns[2]:
             chosen_departments = st.multiselect(
@@ -337,7 +307,6 @@ def _filters(ctx: context.Context, state: wb.WorkbenchState) -> wb.WorkbenchStat
                 chosen_channels = st.multiselect(
                     t("dim_channel", lang), list(channels), key=K_CHANNELS, placeholder=t("wb_all", lang)
                 )
-    region = street if street != ALL else (district if district != ALL else None)
     return replace(
         state,
         region=region,
@@ -347,154 +316,33 @@ def _filters(ctx: context.Context, state: wb.WorkbenchState) -> wb.WorkbenchStat
     )
 
 
-# ---- saved views -----------------------------------------------------------------------------------
-
-
-def _open_view(ctx: context.Context, view: saved_views.SavedView) -> None:
-    state, notices = wb.parse_query_string(view.state, choices(ctx))
-    _seed(widget_values(ctx, state), overwrite=True)
-    st.session_state[NOTICES_KEY] = list(notices)
-    st.session_state[MESSAGE_KEY] = t("wb_view_opened", ctx.lang, name=view.name)
-
-
-def _delete_view(ctx: context.Context, view_id: str, name: str) -> None:
-    try:
-        deleted = saved_views.delete_view(ctx.engine, view_id, owner(ctx))
-    except saved_views.SavedViewProblem as problem:
-        st.session_state[MESSAGE_KEY] = str(problem)
-        return
-    st.session_state[MESSAGE_KEY] = t("wb_view_deleted" if deleted else "wb_view_missing", ctx.lang, name=name)
-
-
-def saved_views_menu(ctx: context.Context, state: wb.WorkbenchState) -> None:
-    """Save the view under a name, open or delete one's own views, and the link that shares this view."""
+def _region_boxes(ctx: context.Context, district_column: Any, street_column: Any) -> str | None:
+    """The district box, then the street box listing that district's streets; the finest region chosen."""
     lang = ctx.lang
-    message = st.session_state.pop(MESSAGE_KEY, None)
-    if message:
-        st.toast(message)
-    with st.popover(t("wb_saved_views", lang)):
-        name = st.text_input(t("wb_view_name", lang), max_chars=saved_views.MAX_NAME_LENGTH, key="wb_view_name")
-        if st.button(t("wb_save", lang), key="wb_save"):
-            try:
-                saved = saved_views.save_view(ctx.engine, name, wb.query_string(state), owner(ctx))
-            except saved_views.SavedViewProblem as problem:
-                st.error(t("wb_save_failed", lang, reason=str(problem)))
-            else:
-                st.success(t("wb_view_saved", lang, name=saved.name))
-        try:
-            views = saved_views.list_views(ctx.engine, owner(ctx))
-        except saved_views.SavedViewProblem as problem:
-            st.error(str(problem))
-            views = []
-        if not views:
-            st.caption(t("wb_no_views", lang))
-        for view in views:
-            with st.container(horizontal=True, vertical_alignment="center"):
-                st.button(
-                    view.name,
-                    key=f"wb_open_{view.id}",
-                    on_click=_open_view,
-                    args=(ctx, view),
-                    help=t("wb_view_saved_at", lang, time=f"{view.updated_at:%Y-%m-%d %H:%M}"),
-                    type="tertiary",
-                )
-                st.button(
-                    t("wb_delete", lang),
-                    key=f"wb_delete_{view.id}",
-                    on_click=_delete_view,
-                    args=(ctx, view.id, view.name),
-                )
-        st.caption(t("wb_share", lang))
-        st.code("?" + wb.query_string(state) if wb.to_params(state) else "?", language=None)
-
-
-# ---- the result ---------------------------------------------------------------------------------------
-
-
-def title_of(state: wb.WorkbenchState, period: Period, lang: str) -> str:
-    metrics = "、".join(metric_label(name, lang) for name in state.chosen_metrics)
-    by = " × ".join(t(f"grain_{state.grain}", lang) if d == wb.TIME else t(f"dim_{d}", lang) for d in state.dimensions)
-    end = period.current.end - dt.timedelta(microseconds=1)
-    return f"{metrics} · {by} · {format_date(period.current.start)}–{format_date(end)}"
-
-
-def names_for(ctx: context.Context, dimensions: tuple[str, ...]) -> dict[str, dict[str, str]]:
-    return {name: ctx.names(name) for name in dimensions if name not in TIME_GRAINS}
-
-
-def show_result(ctx: context.Context, state: wb.WorkbenchState, frame: pl.DataFrame, period: Period) -> None:
-    """The chart (with its export menu) and the table beneath it — the same frame in both."""
-    lang = ctx.lang
-    dimensions = state.request_dimensions
-    metrics = state.chosen_metrics
-    names = names_for(ctx, dimensions)
-    title = title_of(state, period, lang)
-    stem = "_".join(["workbench", state.domain, *dimensions, f"{period.current.start:%Y%m%d}"])
-    table = result_table(frame, dimensions=dimensions, metrics=metrics, names=names, lang=lang)
-    audit_filters = wb.to_params(state)
-    problem = wb.chart_problem(state)
-    if state.chart != "table" and problem is not None:
-        st.info(t(problem, lang))
-    elif state.chart != "table":
-        figure = _figure(ctx, state, frame, names)
-        if figure is not None:
-            st.subheader(t("chart", lang))
-            downloads.chart(ctx, figure, table, key="explore_chart", title=title, file_name=stem, filters=audit_filters)
-            if state.chart in ("heatmap", "map") and len(metrics) > 1:
-                st.caption(t("wb_first_metric_only", lang, metric=metric_label(metrics[0], lang)))
-            elif _cut_on_axis(frame, dimensions):
-                st.caption(t("chart_top_n", lang, n=wb_top_n()))
-    st.subheader(t("table", lang))
-    if state.chart == "table":
-        downloads.table(ctx, table, key="explore_table", title=title, file_name=stem, filters=audit_filters)
-    else:
-        st.dataframe(table, hide_index=True, key="explore_table")
-
-
-def wb_top_n() -> int:
-    from dashboard.charts.figures import WORKBENCH_TOP_N
-
-    return WORKBENCH_TOP_N
-
-
-def _cut_on_axis(frame: pl.DataFrame, dimensions: tuple[str, ...]) -> bool:
-    return any(d not in TIME_GRAINS and frame[d].n_unique() > wb_top_n() for d in dimensions)
-
-
-def _figure(
-    ctx: context.Context, state: wb.WorkbenchState, frame: pl.DataFrame, names: dict[str, dict[str, str]]
-) -> Any:
-    lang = ctx.lang
-    dimensions = state.request_dimensions
-    if state.chart == "map":
-        level = dimensions[0]
-        layer = ctx.city.geo.get(level)
-        if layer is None:
-            st.info(t("wb_map_no_layer", lang, level=t(f"dim_{level}", lang)))
-            return None
-        collection = load_features(layer.file, layer.code_property, _map_codes(ctx, state, level))
-        return workbench_map(
-            collection,
-            frame,
-            code_property=layer.code_property,
-            dimension=level,
-            metric=state.chosen_metrics[0],
-            names=names.get(level, {}),
-            lang=lang,
+    districts = dict(ctx.districts())
+    if st.session_state.get(K_DISTRICT) not in (ALL, *districts):
+        st.session_state[K_DISTRICT] = ALL
+    with district_column:
+        district = str(
+            st.selectbox(
+                t("district", lang),
+                [ALL, *districts],
+                key=K_DISTRICT,
+                format_func=lambda c: t("all_districts", lang) if c == ALL else districts.get(c, c),
+            )
         )
-    return workbench_figure(
-        frame, chart=state.chart, dimensions=dimensions, metrics=state.chosen_metrics, names=names, lang=lang
-    )
-
-
-def _map_codes(ctx: context.Context, state: wb.WorkbenchState, level: str) -> list[str] | None:
-    """The regions the map draws: all of the level, or those inside the view's region filter."""
-    if not state.region:
-        return None
-    regions = _regions(ctx)
-    region_level = regions.levels.get(state.region)
-    if region_level == level:
-        return [state.region]
-    if region_level == "district" and level == "street":
-        return ctx.children(state.region)
-    return None
+    streets = ctx.children(district) if district != ALL else []
+    street_names = ctx.names("street")
+    if st.session_state.get(K_STREET) not in (ALL, *streets):
+        st.session_state[K_STREET] = ALL
+    with street_column:
+        street = str(
+            st.selectbox(
+                t("dim_street", lang),
+                [ALL, *streets],
+                key=K_STREET,
+                disabled=not streets,
+                format_func=lambda c: t("wb_all", lang) if c == ALL else street_names.get(c, c),
+            )
+        )
+    return street if street != ALL else (district if district != ALL else None)
