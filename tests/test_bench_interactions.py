@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 
-from bench import interactions
+from bench import interaction_steps, interactions
 from data_access.config.city import load_city
 from data_access.demo import generate
 from data_access.runtime.engine import dispose_engine, get_engine
@@ -36,18 +36,18 @@ def demo_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sa.Engine]
 
 
 @pytest.fixture(scope="module")
-def steps(demo_engine: sa.Engine) -> list[interactions.Step]:
+def steps(demo_engine: sa.Engine) -> list[interaction_steps.Step]:
     as_of = data_as_of(demo_engine)
     assert as_of is not None
-    return interactions.interaction_steps(demo_engine, as_of, load_city().three_rates)
+    return interaction_steps.interaction_steps(demo_engine, as_of, load_city().three_rates)
 
 
-def named(steps: list[interactions.Step], kind: str, start: str) -> list[interactions.Step]:
+def named(steps: list[interaction_steps.Step], kind: str, start: str) -> list[interaction_steps.Step]:
     return [step for step in steps if step.kind == kind and step.name.startswith(start)]
 
 
 def test_the_cockpit_drill_makes_only_the_two_map_requests_of_the_district(
-    demo_engine: sa.Engine, steps: list[interactions.Step]
+    demo_engine: sa.Engine, steps: list[interaction_steps.Step]
 ) -> None:
     (drill,) = named(steps, "drill", "cockpit")
     district = drill.name.rsplit(" ", 1)[1]
@@ -56,7 +56,9 @@ def test_the_cockpit_drill_makes_only_the_two_map_requests_of_the_district(
     assert all(request.filters == (Filter("district", (district,)),) for request in drill.reads.metrics)
 
 
-def test_a_topic_drill_or_filter_reads_only_requests_that_carry_the_new_filter(steps: list[interactions.Step]) -> None:
+def test_a_topic_drill_or_filter_reads_only_requests_that_carry_the_new_filter(
+    steps: list[interaction_steps.Step],
+) -> None:
     for step in named(steps, "drill", "complaints") + named(steps, "filter", "grid: department"):
         value = step.name.rsplit(" ", 1)[1]
         assert step.reads.metrics, step.name
@@ -65,9 +67,9 @@ def test_a_topic_drill_or_filter_reads_only_requests_that_carry_the_new_filter(s
 
 
 def test_detail_pages_return_the_page_size_and_later_pages_continue_the_sort(
-    demo_engine: sa.Engine, steps: list[interactions.Step]
+    demo_engine: sa.Engine, steps: list[interaction_steps.Step]
 ) -> None:
-    rates, names = load_city().three_rates, interactions.detail_names(demo_engine)
+    rates, names = load_city().three_rates, interaction_steps.detail_names(demo_engine)
     first, later, *_ = named(steps, "detail", "complaints")
     RESULTS.clear()
     rows, size = interactions.run_step(demo_engine, first, rates, names)
@@ -82,17 +84,17 @@ def test_detail_pages_return_the_page_size_and_later_pages_continue_the_sort(
 
 
 def test_the_exports_hold_the_rows_and_columns_of_the_detail_table(
-    demo_engine: sa.Engine, steps: list[interactions.Step]
+    demo_engine: sa.Engine, steps: list[interaction_steps.Step]
 ) -> None:
-    rates, names = load_city().three_rates, interactions.detail_names(demo_engine)
+    rates, names = load_city().three_rates, interaction_steps.detail_names(demo_engine)
     csv_step, xlsx_step = named(steps, "export", "complaints")
     (request,) = csv_step.reads.details
     page = fetch_details(demo_engine, request, rates)
     assert page.rows.height == request.page_size == 100
-    csv = pl.read_csv(io.BytesIO(interactions.export_file(page, request.table, request.metric_name, "csv", names)))
+    csv = pl.read_csv(io.BytesIO(interaction_steps.export_file(page, request.table, request.metric_name, "csv", names)))
     assert csv.height == page.rows.height and "工单编号" in csv.columns
     book = openpyxl.load_workbook(
-        io.BytesIO(interactions.export_file(page, request.table, request.metric_name, "xlsx", names))
+        io.BytesIO(interaction_steps.export_file(page, request.table, request.metric_name, "xlsx", names))
     )
     sheet = book.worksheets[0]
     assert sheet.max_row == page.rows.height + 1 and [cell.value for cell in sheet[1]] == csv.columns
@@ -115,18 +117,18 @@ def test_measure_interactions_reports_every_step_with_its_reads(demo_engine: sa.
 
 def test_changed_keeps_only_what_the_old_view_did_not_read() -> None:
     as_of = dt.datetime(2026, 10, 31, 12)
-    before = interactions.cockpit_reads(as_of, None)
-    after = interactions.cockpit_reads(as_of, "330102")
-    delta = interactions.changed(after, before)
+    before = interaction_steps.cockpit_reads(as_of, None)
+    after = interaction_steps.cockpit_reads(as_of, "330102")
+    delta = interaction_steps.changed(after, before)
     assert set(delta.metrics) == set(after.metrics) - set(before.metrics)
-    assert len(delta.metrics) == 2 and interactions.changed(before, before).metrics == ()
-    assert interactions.selects(delta) == 2
+    assert len(delta.metrics) == 2 and interaction_steps.changed(before, before).metrics == ()
+    assert interaction_steps.selects(delta) == 2
 
 
 def test_each_topic_drill_goes_to_a_street_of_the_district_it_starts_from(
-    demo_engine: sa.Engine, steps: list[interactions.Step]
+    demo_engine: sa.Engine, steps: list[interaction_steps.Step]
 ) -> None:
-    parents = interactions.vocabulary(demo_engine).parents
+    parents = interaction_steps.vocabulary(demo_engine).parents
     drills = [step for step in steps if step.kind == "drill" and "→ street" in step.name]
     assert len(drills) == 3
     for step in drills:
