@@ -24,7 +24,7 @@ import functools
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -209,6 +209,139 @@ def _fill(value: float, top: float, scale: list[list[Any]] = AREA_SCALE) -> str:
     return f"rgba({round(r)},{round(g)},{round(b)},{AREA_OPACITY})"
 
 
+@dataclass
+class _Regions:
+    """The region layer of a map: one filled outline per region, and the invisible hit points that make
+    a region clickable and hoverable anywhere inside it (the last trace)."""
+
+    shapes: list[dict[str, Any]] = field(default_factory=list)
+    x: list[float] = field(default_factory=list)
+    y: list[float] = field(default_factory=list)
+    code: list[str] = field(default_factory=list)
+    value: list[float] = field(default_factory=list)
+    text: list[str] = field(default_factory=list)
+
+    def add(self, code: str, shape: dict[str, Any], lattice: Ring, value: float, text: str) -> None:
+        self.shapes.append(shape)
+        self.x.extend(p[0] for p in lattice)
+        self.y.extend(p[1] for p in lattice)
+        self.code.extend([code] * len(lattice))
+        self.value.extend([value] * len(lattice))
+        self.text.extend([text] * len(lattice))
+
+
+def _region_shape(
+    code: str, parts: Sequence[Sequence[Ring]], fill: str, style: MapStyle, highlight: str | None
+) -> dict[str, Any]:
+    outline = {"color": style.highlight, "width": 3} if code == highlight else {"color": style.outline, "width": 1.2}
+    return {
+        "type": "path",
+        "path": svg_path(parts),
+        "xref": "x",
+        "yref": "y",
+        "fillcolor": fill,
+        "fillrule": "evenodd",
+        "line": outline,
+        "layer": "below",
+        "name": code,
+    }
+
+
+View = tuple[tuple[float, float], tuple[float, float]]  # (x range, y range) of the map's axes
+
+
+def _density_trace(
+    points: pl.DataFrame, point_metric: str, view: View, size: tuple[int, int], radius: int, label: str
+) -> go.Heatmap:
+    """The glow of ``points``: a Gaussian density of about ``radius`` pixels on a coarse grid."""
+    (x_range, y_range), (width, height) = view, size
+    cols, rows = max(width // DENSITY_CELL_PX, 2), max(height // DENSITY_CELL_PX, 2)
+    spread = radius / 3 / DENSITY_CELL_PX
+    gx, gy, gz = density_grid(
+        points["lon"].to_list(),
+        points["lat"].to_list(),
+        points[point_metric].cast(pl.Float64).to_list(),
+        x_range,
+        y_range,
+        (rows, cols),
+        (spread, spread),
+    )
+    return go.Heatmap(
+        x=gx,
+        y=gy,
+        z=np.round(gz * 255).astype(np.uint8),  # 256 levels are plenty for a colour; 1 byte a cell
+        zmin=0,
+        zmax=255,
+        zsmooth="best",
+        colorscale=DENSITY_SCALE,
+        showscale=False,
+        hoverinfo="skip",
+        name=label,
+    )
+
+
+def _hit_trace(regions: _Regions, top: float, style: MapStyle, area_label: str) -> go.Scatter:
+    """The regions' invisible hit points, carrying the colour bar of the area values."""
+    invisible = {"marker": {"opacity": 0}}
+    colorbar = {
+        "title": {"text": area_label, "side": "top", "font": {"size": 15, "color": style.muted}},
+        "orientation": "h",
+        "x": 0.02,
+        "xanchor": "left",
+        "y": 0.02,
+        "yanchor": "bottom",
+        "len": 0.32,
+        "thickness": 10,
+        "tickfont": {"size": 13, "color": style.muted},
+        "outlinewidth": 0,
+        "bgcolor": style.legend_background,
+    }
+    return go.Scatter(
+        x=np.array(regions.x, dtype=np.float32),  # ~1 m at city longitudes; half the bytes of float64
+        y=np.array(regions.y, dtype=np.float32),
+        mode="markers",
+        customdata=regions.code,
+        hovertext=regions.text,
+        hovertemplate="%{hovertext}<extra></extra>",
+        marker={
+            "size": HIT_SPACING_PX + 3,
+            "opacity": 0,
+            "color": regions.value,
+            "colorscale": style.area_scale,
+            "cmin": 0,
+            "cmax": top or 1,
+            "showscale": True,
+            "colorbar": colorbar,
+        },
+        selected=invisible,
+        unselected=invisible,
+        name=area_label,
+    )
+
+
+def _map_layout(
+    fig: go.Figure, view: View, ratio: float, height: int, shapes: list[dict[str, Any]], style: MapStyle
+) -> None:
+    x_range, y_range = view
+    axis = {"visible": False, "fixedrange": True, "showgrid": False, "zeroline": False}
+    fig.update_layout(
+        xaxis={**axis, "range": list(x_range)},
+        yaxis={**axis, "range": list(y_range), "scaleanchor": "x", "scaleratio": ratio},
+        height=height,
+        margin={"l": 0, "r": 0, "t": 0, "b": 0},
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        font={"family": theme.FONT_FAMILY, "color": style.text},
+        hoverlabel={"font": {"family": theme.FONT_FAMILY, "size": 16}},
+        shapes=shapes,
+        showlegend=False,
+        clickmode="event+select",
+        hovermode="closest",
+        hoverdistance=HIT_SPACING_PX + 4,
+        dragmode=False,
+    )
+
+
 def map_figure(
     collection: Mapping[str, Any],
     areas: pl.DataFrame,
@@ -238,121 +371,21 @@ def map_figure(
     step_x = (x_range[1] - x_range[0]) / width * HIT_SPACING_PX
     step_y = (y_range[1] - y_range[0]) / height * HIT_SPACING_PX
 
-    fig = go.Figure()
-    hit_x: list[float] = []
-    hit_y: list[float] = []
-    hit_code: list[str] = []
-    hit_value: list[float] = []
-    hit_text: list[str] = []
-    shapes: list[dict[str, Any]] = []
+    regions = _Regions()
     for code, feature in features:
         parts = polygons(feature.get("geometry") or {})
         if not parts:
             continue
         value = float(values.get(code) or 0)
-        shapes.append(
-            {
-                "type": "path",
-                "path": svg_path(parts),
-                "xref": "x",
-                "yref": "y",
-                "fillcolor": _fill(value, top, style.area_scale),
-                "fillrule": "evenodd",
-                "line": {"color": style.highlight, "width": 3}
-                if code == highlight
-                else {"color": style.outline, "width": 1.2},
-                "layer": "below",
-                "name": code,
-            }
-        )
+        shape = _region_shape(code, parts, _fill(value, top, style.area_scale), style, highlight)
         text = f"{names.get(code, code)}<br>{area_label}：{format_value(values.get(code) or 0, Unit.COUNT, lang)}"
-        lattice = hit_points(parts, step_x, step_y, _centre(feature, parts))
-        hit_x.extend(p[0] for p in lattice)
-        hit_y.extend(p[1] for p in lattice)
-        hit_code.extend([code] * len(lattice))
-        hit_value.extend([value] * len(lattice))
-        hit_text.extend([text] * len(lattice))
+        regions.add(code, shape, hit_points(parts, step_x, step_y, _centre(feature, parts)), value, text)
 
+    fig = go.Figure()
     if points.height:
-        cols, rows = max(width // DENSITY_CELL_PX, 2), max(height // DENSITY_CELL_PX, 2)
-        spread = radius / 3 / DENSITY_CELL_PX
-        gx, gy, gz = density_grid(
-            points["lon"].to_list(),
-            points["lat"].to_list(),
-            points[point_metric].cast(pl.Float64).to_list(),
-            x_range,
-            y_range,
-            (rows, cols),
-            (spread, spread),
-        )
-        fig.add_trace(
-            go.Heatmap(
-                x=gx,
-                y=gy,
-                z=np.round(gz * 255).astype(np.uint8),  # 256 levels are plenty for a colour; 1 byte a cell
-                zmin=0,
-                zmax=255,
-                zsmooth="best",
-                colorscale=DENSITY_SCALE,
-                showscale=False,
-                hoverinfo="skip",
-                name=point_label,
-            )
-        )
-
-    invisible = {"marker": {"opacity": 0}}
-    fig.add_trace(
-        go.Scatter(
-            x=np.array(hit_x, dtype=np.float32),  # ~1 m at city longitudes; half the bytes of float64
-            y=np.array(hit_y, dtype=np.float32),
-            mode="markers",
-            customdata=hit_code,
-            hovertext=hit_text,
-            hovertemplate="%{hovertext}<extra></extra>",
-            marker={
-                "size": HIT_SPACING_PX + 3,
-                "opacity": 0,
-                "color": hit_value,
-                "colorscale": style.area_scale,
-                "cmin": 0,
-                "cmax": top or 1,
-                "showscale": True,
-                "colorbar": {
-                    "title": {"text": area_label, "side": "top", "font": {"size": 15, "color": style.muted}},
-                    "orientation": "h",
-                    "x": 0.02,
-                    "xanchor": "left",
-                    "y": 0.02,
-                    "yanchor": "bottom",
-                    "len": 0.32,
-                    "thickness": 10,
-                    "tickfont": {"size": 13, "color": style.muted},
-                    "outlinewidth": 0,
-                    "bgcolor": style.legend_background,
-                },
-            },
-            selected=invisible,
-            unselected=invisible,
-            name=area_label,
-        )
-    )
-    axis = {"visible": False, "fixedrange": True, "showgrid": False, "zeroline": False}
-    fig.update_layout(
-        xaxis={**axis, "range": list(x_range)},
-        yaxis={**axis, "range": list(y_range), "scaleanchor": "x", "scaleratio": ratio},
-        height=height,
-        margin={"l": 0, "r": 0, "t": 0, "b": 0},
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="rgba(0,0,0,0)",
-        font={"family": theme.FONT_FAMILY, "color": style.text},
-        hoverlabel={"font": {"family": theme.FONT_FAMILY, "size": 16}},
-        shapes=shapes,
-        showlegend=False,
-        clickmode="event+select",
-        hovermode="closest",
-        hoverdistance=HIT_SPACING_PX + 4,
-        dragmode=False,
-    )
+        fig.add_trace(_density_trace(points, point_metric, (x_range, y_range), (width, height), radius, point_label))
+    fig.add_trace(_hit_trace(regions, top, style, area_label))
+    _map_layout(fig, (x_range, y_range), ratio, height, regions.shapes, style)
     return fig
 
 
