@@ -122,6 +122,77 @@ def _rank_rows(
     return groups
 
 
+def _kpis(run: Runner, period: Period, targets: Callable[[Sequence[str]], dict[str, float]]) -> dict[str, list[Kpi]]:
+    kpis: dict[str, list[Kpi]] = {}
+    for domain in DOMAINS:
+        metrics = COCKPIT_ROWS[domain]
+        current, previous = kpi_requests(metrics, period)
+        kpis[domain] = build_kpis(metrics, run(current), run(previous), targets(metrics))
+    return kpis
+
+
+def _trends(run: Runner, window: TrendWindow) -> dict[str, tuple[pl.DataFrame, pl.DataFrame]]:
+    trends: dict[str, tuple[pl.DataFrame, pl.DataFrame]] = {}
+    for domain in DOMAINS:
+        volume = VOLUME_METRIC[domain]
+        now, before = trend_requests((volume,), window)
+        trends[domain] = (
+            complete_buckets(run(now), "day", window.current, volume),
+            complete_buckets(run(before), "day", window.previous, volume),
+        )
+    return trends
+
+
+def _rankings(
+    run: Runner,
+    period: Period,
+    min_volume: int,
+    targets: Callable[[Sequence[str]], dict[str, float]],
+    names: Callable[[str], Mapping[str, str]],
+    lang: str,
+) -> tuple[list[tuple[str, list[RankRow]]], list[tuple[str, list[RankRow]]]]:
+    """The street 三率 ranking and the department on-time ranking: best and worst, with target marks."""
+    streets_request, departments_request = ranking_requests(period)
+    street_frame = run(streets_request)
+    streets = top_bottom(street_frame, RANKING_SCORE, RANK_N, volume=RANKING_SCORE_VOLUME, min_volume=min_volume)
+    department_frame = run(departments_request).drop_nulls(RANKING_DEPARTMENT_RATE)
+    departments = top_bottom(
+        department_frame, RANKING_DEPARTMENT_RATE, RANK_N, volume=RANKING_DEPARTMENT_VOLUME, min_volume=min_volume
+    )
+    rank_targets = targets((RANKING_SCORE, RANKING_DEPARTMENT_RATE))
+    street_rows = _rank_rows(
+        streets,
+        "street",
+        RANKING_SCORE,
+        names("street"),
+        rank_targets.get(RANKING_SCORE),
+        lang,
+        ranked_count(street_frame, RANKING_SCORE, RANKING_SCORE_VOLUME, min_volume),
+    )
+    department_rows = _rank_rows(
+        departments,
+        "department",
+        RANKING_DEPARTMENT_RATE,
+        names("department"),
+        rank_targets.get(RANKING_DEPARTMENT_RATE),
+        lang,
+        ranked_count(department_frame, RANKING_DEPARTMENT_RATE, RANKING_DEPARTMENT_VOLUME, min_volume),
+    )
+    return street_rows, department_rows
+
+
+def _overdue(
+    run: Runner, period: Period, names: Callable[[str], Mapping[str, str]], as_of: dt.datetime
+) -> pl.DataFrame:
+    """The metric layer's open overdue items by district and department: the ticker's fallback lines."""
+    overdue: dict[tuple[str, str], pl.DataFrame] = {}
+    requests = iter(overdue_requests(period.current.end))
+    for domain in OVERDUE_METRIC:
+        for dimension in TICKER_DIMENSIONS:
+            overdue[(domain, dimension)] = run(next(requests))
+    return overdue_alerts(overdue, {d: names(d) for d in TICKER_DIMENSIONS}, as_of)
+
+
 def gather(
     run: Runner,
     view: View,
@@ -135,43 +206,15 @@ def gather(
     """Run the screen's requests (the order of ``queries.cockpit_requests``) and assemble a snapshot."""
     period = resolve_period(view.period, as_of)
     window = trend_window("day", as_of)
-    kpis: dict[str, list[Kpi]] = {}
-    for domain in DOMAINS:
-        metrics = COCKPIT_ROWS[domain]
-        current, previous = kpi_requests(metrics, period)
-        kpis[domain] = build_kpis(metrics, run(current), run(previous), targets(metrics))
-
+    kpis = _kpis(run, period, targets)
     areas_request, points_request = map_requests(view.shown_level, period, view.map_district)
     map_areas, map_points = run(areas_request), run(points_request)
-
-    trends: dict[str, tuple[pl.DataFrame, pl.DataFrame]] = {}
-    for domain in DOMAINS:
-        volume = VOLUME_METRIC[domain]
-        now, before = trend_requests((volume,), window)
-        trends[domain] = (
-            complete_buckets(run(now), "day", window.current, volume),
-            complete_buckets(run(before), "day", window.previous, volume),
-        )
-
-    streets_request, departments_request = ranking_requests(period)
+    trends = _trends(run, window)
     min_volume = MIN_VOLUME.get(view.period, 10)
-    street_frame = run(streets_request)
-    streets = top_bottom(street_frame, RANKING_SCORE, RANK_N, volume=RANKING_SCORE_VOLUME, min_volume=min_volume)
-    department_frame = run(departments_request).drop_nulls(RANKING_DEPARTMENT_RATE)
-    departments = top_bottom(
-        department_frame, RANKING_DEPARTMENT_RATE, RANK_N, volume=RANKING_DEPARTMENT_VOLUME, min_volume=min_volume
-    )
-    rank_targets = targets((RANKING_SCORE, RANKING_DEPARTMENT_RATE))
-
-    overdue: dict[tuple[str, str], pl.DataFrame] = {}
-    requests = iter(overdue_requests(period.current.end))
-    for domain in OVERDUE_METRIC:
-        for dimension in TICKER_DIMENSIONS:
-            overdue[(domain, dimension)] = run(next(requests))
-    fallback = overdue_alerts(overdue, {d: names(d) for d in TICKER_DIMENSIONS}, as_of)
+    streets, departments = _rankings(run, period, min_volume, targets, names, lang)
+    fallback = _overdue(run, period, names, as_of)
     # The ticker's source (the early-warning module) gets the metric layer's overdue list to fall back on.
     alert_frame = fallback if alerts is None else alerts(fallback)
-
     return Snapshot(
         view=view,
         as_of=as_of,
@@ -181,24 +224,8 @@ def gather(
         map_areas=map_areas,
         map_points=map_points,
         trends=trends,
-        streets=_rank_rows(
-            streets,
-            "street",
-            RANKING_SCORE,
-            names("street"),
-            rank_targets.get(RANKING_SCORE),
-            lang,
-            ranked_count(street_frame, RANKING_SCORE, RANKING_SCORE_VOLUME, min_volume),
-        ),
-        departments=_rank_rows(
-            departments,
-            "department",
-            RANKING_DEPARTMENT_RATE,
-            names("department"),
-            rank_targets.get(RANKING_DEPARTMENT_RATE),
-            lang,
-            ranked_count(department_frame, RANKING_DEPARTMENT_RATE, RANKING_DEPARTMENT_VOLUME, min_volume),
-        ),
+        streets=streets,
+        departments=departments,
         alerts=alert_frame,
         street_min_volume=min_volume,
     )

@@ -121,6 +121,17 @@ def _month_options(as_of: dt.datetime, count: int = 12) -> list[dt.date]:
 
 
 def complaints(page: TopicPage) -> None:
+    """The 12345 page's own views: the street 三率 ranking, handling times, repeats and rising categories."""
+    _street_ranking(page)
+    _handling_times(page)
+    left, right = st.columns(2)
+    with left:
+        _repeats(page)
+    with right:
+        _rising(page)
+
+
+def _street_ranking(page: TopicPage) -> None:
     ctx, lang, queries = page.ctx, page.ctx.lang, page.queries
     st.subheader(t("cmp_ranking", lang))
     months = _month_options(ctx.as_of)
@@ -141,6 +152,9 @@ def complaints(page: TopicPage) -> None:
         st.caption(t("no_rows", lang))
     st.caption(t("cmp_ranking_note", lang, n=RANKING_MIN_TICKETS))
 
+
+def _handling_times(page: TopicPage) -> None:
+    lang, queries = page.ctx.lang, page.queries
     st.subheader(t("cmp_times", lang))
     left, right = st.columns(2)
     with left:
@@ -156,56 +170,60 @@ def complaints(page: TopicPage) -> None:
         )
         _chart(page, figure, figures.histogram_table(closing, labels=labels, lang=lang), "cmp_close_hist")
 
-    left, right = st.columns(2)
-    with left:
-        st.subheader(t("cmp_repeats", lang))
-        repeats = ctx.run(queries.repeats()).filter(pl.col("complaint_repeats") > 0)
-        if repeats.height:
-            communities, categories = ctx.names("community"), ctx.names("category_l3")
-            _table(
-                page,
-                pl.DataFrame(
-                    {
-                        t("dim_community", lang): [communities.get(c, c) for c in repeats["community"].to_list()],
-                        t("dim_category_l3", lang): [categories.get(c, c) for c in repeats["category_l3"].to_list()],
-                        metric_label("complaint_repeats", lang): repeats["complaint_repeats"].to_list(),
-                        metric_label("complaint_received", lang): repeats["complaint_received"].to_list(),
-                    }
-                ),
-                "repeats_table",
-                t("cmp_repeats", lang),
-            )
-        else:
-            st.caption(t("cmp_repeats_none", lang))
-        st.caption(t("cmp_repeats_note", lang))
-    with right:
-        st.subheader(t("cmp_rising", lang))
-        now, baseline = queries.rising()
-        rising = figures.rising_categories(
-            ctx.run(now),
-            ctx.run(baseline),
-            periods=RISING_BASELINE_PERIODS,
-            value="complaint_received",
-            min_volume=RISING_MIN_TICKETS,
+
+def _repeats(page: TopicPage) -> None:
+    ctx, lang = page.ctx, page.ctx.lang
+    st.subheader(t("cmp_repeats", lang))
+    repeats = ctx.run(page.queries.repeats()).filter(pl.col("complaint_repeats") > 0)
+    if repeats.height:
+        communities, categories = ctx.names("community"), ctx.names("category_l3")
+        _table(
+            page,
+            pl.DataFrame(
+                {
+                    t("dim_community", lang): [communities.get(c, c) for c in repeats["community"].to_list()],
+                    t("dim_category_l3", lang): [categories.get(c, c) for c in repeats["category_l3"].to_list()],
+                    metric_label("complaint_repeats", lang): repeats["complaint_repeats"].to_list(),
+                    metric_label("complaint_received", lang): repeats["complaint_received"].to_list(),
+                }
+            ),
+            "repeats_table",
+            t("cmp_repeats", lang),
         )
-        if rising.height:
-            names = ctx.names("category_l2")
-            _table(
-                page,
-                pl.DataFrame(
-                    {
-                        t("dim_category_l2", lang): [names.get(c, c) for c in rising["category_l2"].to_list()],
-                        t("cmp_rising_now", lang): rising["now"].to_list(),
-                        t("cmp_rising_baseline", lang): [round(v, 1) for v in rising["baseline"].to_list()],
-                        t("cmp_rising_ratio", lang): [f"×{v:.1f}" for v in rising["ratio"].to_list()],
-                    }
-                ),
-                "rising_table",
-                t("cmp_rising", lang),
-            )
-        else:
-            st.caption(t("no_rows", lang))
-        st.caption(t("cmp_rising_note", lang, n=RISING_BASELINE_PERIODS, m=RISING_MIN_TICKETS))
+    else:
+        st.caption(t("cmp_repeats_none", lang))
+    st.caption(t("cmp_repeats_note", lang))
+
+
+def _rising(page: TopicPage) -> None:
+    ctx, lang = page.ctx, page.ctx.lang
+    st.subheader(t("cmp_rising", lang))
+    now, baseline = page.queries.rising()
+    rising = figures.rising_categories(
+        ctx.run(now),
+        ctx.run(baseline),
+        periods=RISING_BASELINE_PERIODS,
+        value="complaint_received",
+        min_volume=RISING_MIN_TICKETS,
+    )
+    if rising.height:
+        names = ctx.names("category_l2")
+        _table(
+            page,
+            pl.DataFrame(
+                {
+                    t("dim_category_l2", lang): [names.get(c, c) for c in rising["category_l2"].to_list()],
+                    t("cmp_rising_now", lang): rising["now"].to_list(),
+                    t("cmp_rising_baseline", lang): [round(v, 1) for v in rising["baseline"].to_list()],
+                    t("cmp_rising_ratio", lang): [f"×{v:.1f}" for v in rising["ratio"].to_list()],
+                }
+            ),
+            "rising_table",
+            t("cmp_rising", lang),
+        )
+    else:
+        st.caption(t("no_rows", lang))
+    st.caption(t("cmp_rising_note", lang, n=RISING_BASELINE_PERIODS, m=RISING_MIN_TICKETS))
 
 
 # ---- grid events -------------------------------------------------------------------------------------
