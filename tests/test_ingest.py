@@ -221,7 +221,7 @@ def test_open311_preset_converts_times_and_finds_regions(db: tuple[str, sa.Engin
 
 
 def ingest_auto_department(name: str) -> str:
-    from data_access.ingest.transform import auto_code
+    from data_access.ingest.resolvers import auto_code
 
     return auto_code("D", name)
 

@@ -42,7 +42,8 @@ from data_access.ingest.mapping import Mapping, MappingProblem
 from data_access.ingest.quarantine import Quarantine, default_quarantine
 from data_access.ingest.readers import open_source
 from data_access.ingest.regions import RegionProblem, load_regions
-from data_access.ingest.transform import REASONS, Prepared, Transformer
+from data_access.ingest.rules import REASONS, Prepared
+from data_access.ingest.transform import Transformer
 from data_access.runtime import engine as db
 from data_access.semantic.rollups.refresh import STATES, refresh_rollups
 
