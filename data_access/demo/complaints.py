@@ -206,6 +206,8 @@ def _follow_up(world: World, street: IntArray, dept: IntArray, overdue: BoolArra
     return np.asarray(np.where(rng.random(n) < 0.06, 3, result), dtype=np.int64)
 
 
+# Over 60 lines on purpose: every column of the table is drawn from one random stream in a fixed order (the
+# order fixes the rows of a seed); split up, the draws' order would be spread over several functions.
 def _simulate_complaints(world: World, draft: ComplaintDraft, rng: np.random.Generator, first_seq: int) -> pl.DataFrame:
     """Handling, follow-up, text and codes for every drafted ticket."""
     geo, tax, cal = world.geo, world.taxonomy, world.calendar

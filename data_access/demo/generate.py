@@ -131,6 +131,7 @@ def _chunk_rngs(seed: int, index: int) -> tuple[np.random.Generator, np.random.G
 
 
 def world_chunks(world: World) -> list[Chunk]:
+    """The world's chunks, sized by the busiest day of any fact table (bounded memory at any scale)."""
     busiest = max(float(daily.max()) for daily in (world.service_daily, world.complaint_daily, world.grid_daily))
     return fact_chunks(world.calendar, busiest)
 
@@ -182,25 +183,8 @@ def generate_demo(
     report(0.0, "Reading the map and preparing the demo city")
     city = load_city()
     world = build_world(city, scale, seed, end, until)
-    counts = {"service_cases": 0, "complaints": 0, "grid_events": 0}
-    latest: dt.datetime | None = None
-    chunks = world_chunks(world)
     with ContractReplacement(engine) as writer:
-        regions = writer.insert_rows(schema.regions, region_rows(world.geo))
-        departments = writer.insert_rows(schema.departments, department_rows())
-        categories = writer.insert_rows(schema.categories, world.taxonomy.rows + world.grid_taxonomy.rows)
-        targets = writer.insert_rows(schema.targets, target_rows(world))
-        anomalies = writer.insert_rows(schema.demo_anomalies, anomaly_rows(world))
-        report(0.05, "Regions, departments and categories written")
-        for index, (chunk, cases, tickets, events) in enumerate(iter_fact_chunks(world)):
-            counts["service_cases"] += writer.insert(schema.service_cases, cases)
-            counts["complaints"] += writer.insert(schema.complaints, tickets)
-            counts["grid_events"] += writer.insert(schema.grid_events, events)
-            chunk_latest = _as_of([cases, tickets, events])
-            if chunk_latest is not None and (latest is None or chunk_latest > latest):
-                latest = chunk_latest
-            rows = cases.height + tickets.height + events.height
-            report(0.05 + 0.94 * (index + 1) / len(chunks), f"{chunk.label}: {rows:,} rows")
+        counts, latest = _write_world(writer, world, report)
         meta = {
             "dataset": "demo",
             "city_name": city.name,
@@ -216,14 +200,33 @@ def generate_demo(
         refresh_rollups(connection)
     seconds = time.perf_counter() - began
     report(1.0, f"Demo city ready in {seconds:.1f} s")
-    return DemoSummary(
-        regions=regions,
-        departments=departments,
-        categories=categories,
-        targets=targets,
-        service_cases=counts["service_cases"],
-        complaints=counts["complaints"],
-        grid_events=counts["grid_events"],
-        demo_anomalies=anomalies,
-        seconds=seconds,
-    )
+    return DemoSummary(**counts, seconds=seconds)
+
+
+def _write_world(
+    writer: ContractReplacement, world: World, report: Progress
+) -> tuple[dict[str, int], dt.datetime | None]:
+    """Every table but ``cockpit_meta``: rows written per table, and the latest record time."""
+    counts = {
+        "regions": writer.insert_rows(schema.regions, region_rows(world.geo)),
+        "departments": writer.insert_rows(schema.departments, department_rows()),
+        "categories": writer.insert_rows(schema.categories, world.taxonomy.rows + world.grid_taxonomy.rows),
+        "targets": writer.insert_rows(schema.targets, target_rows(world)),
+        "demo_anomalies": writer.insert_rows(schema.demo_anomalies, anomaly_rows(world)),
+        "service_cases": 0,
+        "complaints": 0,
+        "grid_events": 0,
+    }
+    report(0.05, "Regions, departments and categories written")
+    latest: dt.datetime | None = None
+    chunks = world_chunks(world)
+    for index, (chunk, cases, tickets, events) in enumerate(iter_fact_chunks(world)):
+        counts["service_cases"] += writer.insert(schema.service_cases, cases)
+        counts["complaints"] += writer.insert(schema.complaints, tickets)
+        counts["grid_events"] += writer.insert(schema.grid_events, events)
+        chunk_latest = _as_of([cases, tickets, events])
+        if chunk_latest is not None and (latest is None or chunk_latest > latest):
+            latest = chunk_latest
+        rows = cases.height + tickets.height + events.height
+        report(0.05 + 0.94 * (index + 1) / len(chunks), f"{chunk.label}: {rows:,} rows")
+    return counts, latest

@@ -25,6 +25,7 @@ def draw_times(calendar: Calendar, day: IntArray, hours: Sequence[float], rng: n
 
 
 def lognormal(median: FloatArray | float, sigma: float, n: int, rng: np.random.Generator) -> FloatArray:
+    """``n`` lognormal durations around ``median``: handling times are skewed, a few take very long."""
     return np.asarray(np.exp(np.log(median) + sigma * rng.standard_normal(n)), dtype=np.float64)
 
 
@@ -39,6 +40,7 @@ def median_for_overdue(limit: FloatArray, z: FloatArray, sigma: float) -> FloatA
 
 
 def choose(shares: Sequence[float] | FloatArray, n: int, rng: np.random.Generator) -> IntArray:
+    """``n`` indexes drawn with the given (unnormalised) shares."""
     p = np.asarray(shares, dtype=np.float64)
     return np.asarray(rng.choice(len(p), size=n, p=p / p.sum()), dtype=np.int64)
 

@@ -25,6 +25,8 @@ from data_access.demo.timeline import Chunk
 from data_access.demo.world import World
 
 
+# Over 60 lines on purpose: every column of the table is drawn from one random stream in a fixed order (the
+# order fixes the rows of a seed); split up, the draws' order would be spread over several functions.
 def service_chunk(world: World, chunk: Chunk, rng: np.random.Generator, first_seq: int = 1) -> pl.DataFrame:
     """Government service cases submitted in one chunk."""
     cal = world.calendar

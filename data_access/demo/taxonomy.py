@@ -59,6 +59,7 @@ class ComplaintTaxonomy:
 
 
 def department_index() -> dict[str, int]:
+    """Department code -> its position in DEPARTMENTS (the department arrays are indexed by it)."""
     return {code: i for i, (code, _, _) in enumerate(DEPARTMENTS)}
 
 

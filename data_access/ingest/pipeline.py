@@ -41,7 +41,7 @@ from data_access.contract.writer import FILE, FactWriter
 from data_access.ingest.mapping import Mapping, MappingProblem
 from data_access.ingest.quarantine import Quarantine, default_quarantine
 from data_access.ingest.readers import open_source
-from data_access.ingest.regions import RegionProblem, load_regions
+from data_access.ingest.regions import CityRegions, RegionProblem, load_regions
 from data_access.ingest.rules import REASONS, Prepared
 from data_access.ingest.transform import Transformer
 from data_access.runtime import engine as db
@@ -179,10 +179,7 @@ def ingest_files(
         raise IngestProblem("no input file given")
     paths = [Path(f) for f in files]
     names = list(file_names) if file_names is not None else [path.name for path in paths]
-    try:
-        regions = load_regions(city)
-    except RegionProblem as exc:
-        raise IngestProblem(f"city file {city.source}: {exc}") from exc
+    regions = _city_regions(city)
     db.check_connection(engine)
     schema.create_schema(engine)
     _check_target(engine, city)
@@ -193,13 +190,7 @@ def ingest_files(
     try:
         sink = Quarantine(quarantine or default_quarantine(paths[0]), scratch)
         writer = FactWriter(fact, scratch, batch_rows)
-        try:
-            for index, path in enumerate(paths):
-                _load_file(index, path, names[index], mapping, transformer, writer, sink, summary, batch_rows)
-        except BaseException:
-            writer.abandon()  # the staging thread stopped; the scratch folder goes below
-            raise
-        writer.close()  # the last batch staged (its write error, if any, raised here)
+        _stage_files(paths, names, mapping, transformer, writer, sink, summary, batch_rows)
         summary.phases["validate"] = time.perf_counter() - began
         with work_engine(scratch) as work:
             try:
@@ -222,6 +213,34 @@ def ingest_files(
     if summary.committed:
         _forget_cached_results()
     return summary
+
+
+def _city_regions(city: CityConfig) -> CityRegions:
+    """The city's regions from its GeoJSON layers; a broken layer is a problem of the city file."""
+    try:
+        return load_regions(city)
+    except RegionProblem as exc:
+        raise IngestProblem(f"city file {city.source}: {exc}") from exc
+
+
+def _stage_files(
+    paths: Sequence[Path],
+    names: Sequence[str],
+    mapping: Mapping,
+    transformer: Transformer,
+    writer: FactWriter,
+    sink: Quarantine,
+    summary: IngestSummary,
+    batch_rows: int,
+) -> None:
+    """Read, map and validate every file; returns once the writer's last batch is staged (or raises)."""
+    try:
+        for index, path in enumerate(paths):
+            _load_file(index, path, names[index], mapping, transformer, writer, sink, summary, batch_rows)
+    except BaseException:
+        writer.abandon()  # the staging thread stopped; the caller removes the scratch folder
+        raise
+    writer.close()  # the last batch staged (its write error, if any, raised here)
 
 
 def _load_database(
