@@ -16,6 +16,8 @@ from data_access.demo.timeline import Calendar
 
 @dataclasses.dataclass(frozen=True)
 class Surge:
+    """A street where one complaint category runs at several times its normal rate for a few days."""
+
     street: int
     category: int
     first: int
@@ -26,6 +28,8 @@ class Surge:
 
 @dataclasses.dataclass(frozen=True)
 class OverdueJump:
+    """A department whose service cases go overdue far more often for a few weeks."""
+
     department: int
     first: int
     days: int
@@ -34,6 +38,8 @@ class OverdueJump:
 
 @dataclasses.dataclass(frozen=True)
 class RepeatCluster:
+    """A chain of repeat tickets about one problem at one address of a community."""
+
     community: int
     grid: int
     category: int
@@ -46,6 +52,8 @@ class RepeatCluster:
 
 @dataclasses.dataclass(frozen=True)
 class Stall:
+    """A grid whose events wait at one workflow stage (handle or verify) for days."""
+
     grid: int
     stage: int  # index into the seven workflow stages
     first: int
