@@ -170,7 +170,7 @@ def csv_floor(csv: Path, database: Path, mapping: Any) -> float:
     from duckdb_engine import Dialect
 
     from data_access.contract import schema
-    from data_access.contract.writer import quote_path
+    from data_access.contract.staging import quote_path
 
     def quoted(name: str) -> str:
         return '"' + name.replace('"', '""') + '"'

@@ -15,7 +15,8 @@ import sqlalchemy as sa
 
 from dashboard.exports import downloads
 from data_access.contract import schema
-from data_access.demo import generate
+from data_access.contract.replace import CONTRACT_TABLES
+from data_access.demo import cli
 from data_access.runtime.engine import dispose_engine, get_engine
 from data_access.security import accounts, audit, demo_users, logins, tokens
 from tests import fixture_city as city
@@ -96,7 +97,7 @@ def test_no_code_path_updates_or_deletes_audit_rows() -> None:
     assert _writes_to_audit(ast.parse("schema.audit_log.delete()").body[0].value)  # type: ignore[attr-defined]
     assert _writes_to_audit(ast.parse("'delete from cockpit_audit'").body[0].value)  # type: ignore[attr-defined]
     # The demo generator replaces the contract tables' rows, never the accounts, tokens or trail.
-    assert set(schema.ACCESS_TABLES).isdisjoint(generate.CONTRACT_TABLES)
+    assert set(schema.ACCESS_TABLES).isdisjoint(CONTRACT_TABLES)
 
 
 # ---- each audited action exactly once, in the app -------------------------------------------------------
@@ -176,7 +177,7 @@ def test_demo_with_accounts_lists_them_on_its_own_login_page_only(
 ) -> None:
     url = f"duckdb:///{tmp_path / 'demo.duckdb'}"
     args = ["--url", url, "--scale", "0.003", "--seed", "3", "--end", "2025-06-30"]
-    assert generate.main([*args, "--with-accounts"]) == 0
+    assert cli.main([*args, "--with-accounts"]) == 0
     printed = capsys.readouterr().out
     assert all(f"demo account demo_{role}" in printed for role in ("leader", "head", "analyst", "admin", "screen"))
     engine = get_engine(url)
@@ -200,7 +201,7 @@ def test_demo_with_accounts_lists_them_on_its_own_login_page_only(
     dispose_engine(url)
 
     # Regenerating the demo keeps accounts and trail, but lists no credentials unless asked again.
-    assert generate.main(args) == 0
+    assert cli.main(args) == 0
     engine = get_engine(url)
     assert len(accounts.list_accounts(engine)) == 5
     assert any(row["user_name"] == "demo_leader" and row["action"] == "view" for row in audit_rows(engine))

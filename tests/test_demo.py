@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from shapely.geometry import shape
 
 from data_access.contract import schema
-from data_access.demo import generate
+from data_access.contract.replace import STAGE_PREFIX, ContractReplacement
+from data_access.demo import cli, generate
 from data_access.runtime import engine as db
 
 SCALE = 0.01
@@ -408,7 +409,7 @@ def test_refuses_to_overwrite_real_data(tmp_path: Path, capsys: pytest.CaptureFi
     with pytest.raises(generate.DemoRefused, match="--force"):
         generate.generate_demo(engine, scale=SCALE, end=END)
     db.dispose_engine(url)
-    assert generate.main(["--url", url, "--scale", str(SCALE), "--end", END.isoformat()]) == 2
+    assert cli.main(["--url", url, "--scale", str(SCALE), "--end", END.isoformat()]) == 2
     error = capsys.readouterr().err
     assert str(path) in error and "--force" in error and "Traceback" not in error
     with duckdb.connect(str(path), read_only=True) as connection:
@@ -440,7 +441,7 @@ def test_force_replaces_and_demo_regenerates(tmp_path: Path) -> None:
             },
         )
     db.dispose_engine(url)
-    assert generate.main(["--url", url, "--scale", "0.002", "--end", END.isoformat(), "--force"]) == 0
+    assert cli.main(["--url", url, "--scale", "0.002", "--end", END.isoformat(), "--force"]) == 0
     engine = db.get_engine(url)
     assert generate.is_demo_database(engine)
     with engine.connect() as connection:
@@ -483,7 +484,7 @@ def test_ensure_demo_leaves_filled_database(demo_db: Path) -> None:
 
 def test_unreachable_database_is_a_clean_error(capsys: pytest.CaptureFixture[str]) -> None:
     url = "postgresql+psycopg://nobody@127.0.0.1:1/nothing"
-    assert generate.main(["--url", url, "--scale", str(SCALE)]) == 2
+    assert cli.main(["--url", url, "--scale", str(SCALE)]) == 2
     error = capsys.readouterr().err
     assert "Cannot connect" in error and "Traceback" not in error
 
@@ -521,21 +522,21 @@ def test_failed_regeneration_leaves_the_previous_demo_intact(
 
         monkeypatch.setattr(generate, "grid_event_chunk", failing_chunk)
     else:  # inside the final transaction, after the new fact tables replaced the old ones
-        real_append = generate.Writer._append_duckdb
+        real_append = ContractReplacement.append_duckdb
 
-        def failing_append(self: generate.Writer, name: str, frame: pl.DataFrame) -> None:
+        def failing_append(self: ContractReplacement, name: str, frame: pl.DataFrame) -> None:
             if name == "targets":
                 raise RuntimeError("injected failure")
             real_append(self, name, frame)
 
-        monkeypatch.setattr(generate.Writer, "_append_duckdb", failing_append)
+        monkeypatch.setattr(ContractReplacement, "append_duckdb", failing_append)
     with pytest.raises(RuntimeError, match="injected failure"):
         _generate_small(path, seed=SEED + 1)
 
     after = _read(path)
     for name in (*CONTENT_TABLES, "cockpit_meta"):
         assert after[name].equals(before[name]), name
-    assert not any(name.startswith(generate.STAGE_PREFIX) for name in _table_names(path))
+    assert not any(name.startswith(STAGE_PREFIX) for name in _table_names(path))
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".demo-load-")) == []
     monkeypatch.undo()
     summary = _generate_small(path, seed=SEED + 1)  # and the next attempt succeeds

@@ -22,6 +22,8 @@ from shapely.geometry import shape
 
 from data_access.config.city import DEFAULT_CITY_FILE, load_city
 from data_access.contract import schema
+from data_access.contract.writer import BatchOutcome
+from data_access.ingest import cli
 from data_access.ingest import pipeline as ingest
 from data_access.ingest.mapping import MappingProblem, load_mapping, preset_path
 from data_access.ingest.readers import detect_encoding
@@ -45,7 +47,7 @@ def db(tmp_path: Path) -> Iterator[tuple[str, sa.Engine]]:
 
 
 def run(url: str, *args: str) -> int:
-    return ingest.main(["--url", url, *args])
+    return cli.main(["--url", url, *args])
 
 
 def snapshot(engine: sa.Engine) -> dict[str, list[tuple[Any, ...]]]:
@@ -219,7 +221,7 @@ def test_open311_preset_converts_times_and_finds_regions(db: tuple[str, sa.Engin
 
 
 def ingest_auto_department(name: str) -> str:
-    from data_access.ingest.transform import auto_code
+    from data_access.ingest.resolvers import auto_code
 
     return auto_code("D", name)
 
@@ -376,7 +378,7 @@ def test_duplicate_across_batches_and_unknown_category_policy(db: tuple[str, sa.
     other = f"duckdb:///{tmp_path / 'strict.duckdb'}"
     quarantine = tmp_path / "strict.csv"
     args = ["--table", "complaints", "--mapping", str(strict), "--city", str(DEFAULT_CITY_FILE)]
-    assert ingest.main(["--url", other, *args, "--quarantine", str(quarantine), str(FIXTURES / "hz_12345.csv")]) == 1
+    assert cli.main(["--url", other, *args, "--quarantine", str(quarantine), str(FIXTURES / "hz_12345.csv")]) == 1
     assert {r["reason"] for r in quarantine_rows(quarantine)} == {"unknown_category"}  # demo city lists none
     dispose_engine(other)
 
@@ -431,7 +433,7 @@ def test_interrupted_load_leaves_the_database_exactly_as_before(
     calls = {"n": 0}
     original = ingest.FactWriter.write
 
-    def failing(self: ingest.FactWriter, frame: pl.DataFrame) -> ingest.BatchOutcome:
+    def failing(self: ingest.FactWriter, frame: pl.DataFrame) -> BatchOutcome:
         calls["n"] += 1
         if calls["n"] == 3:  # halfway: two batches of two rows are in, the third fails
             raise RuntimeError("disk full (injected)")

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
 from data_access.contract import schema
-from data_access.ingest import pipeline
+from data_access.ingest import cli
 from data_access.runtime.engine import dispose_engine, get_engine
 from data_access.semantic.metrics import data_as_of
 from tests.test_app import PAGES
@@ -26,7 +26,7 @@ FIXTURE = REPO / "tests" / "fixtures" / "sf311_sample_50.csv"
 def sf_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sa.Engine]:
     folder = tmp_path_factory.mktemp("sf_app")
     url = f"duckdb:///{folder / 'sf.duckdb'}"
-    code = pipeline.main(
+    code = cli.main(
         [
             "--url",
             url,

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from data_access.config.city import DEFAULT_CITY_FILE, load_city
-from data_access.contract.writer import capped_memory, size_bytes
+from data_access.contract.staging import capped_memory, size_bytes
 from data_access.ingest import pipeline as ingest
 from data_access.ingest.mapping import load_mapping, preset_path
 from data_access.ingest.readers import SourceProblem, open_source

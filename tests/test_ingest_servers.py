@@ -150,7 +150,7 @@ def test_bulk_insert_keeps_every_value_exactly(server: sa.Engine) -> None:
     import polars as pl
     from sqlalchemy.dialects import mysql
 
-    from data_access.contract.writer import bulk_insert
+    from data_access.contract.bulk import bulk_insert
 
     table = sa.Table(
         "bulk_probe",

@@ -66,12 +66,12 @@ def test_demo_personal_data_never_survives_masking() -> None:
     """The demo generator's own sentences (every kind) lose every full number and given name."""
     import numpy as np
 
-    from data_access.demo import generate
+    from data_access.demo.people import personal_data
 
     rng = np.random.default_rng(7)
     for _ in range(200):
         for kind in range(4):
-            sentence = generate._personal_data(kind, "330106", "西湖区文一路118号", rng)
+            sentence = personal_data(kind, "330106", "西湖区文一路118号", rng)
             masked = mask_text(sentence)
             assert masked is not None
             for number in re.findall(r"[0-9Xx]{11,18}", sentence):

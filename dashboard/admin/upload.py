@@ -23,7 +23,7 @@ from data_access.config.city import CityConfig, SettingsProblem
 from data_access.ingest.mapping import PRESET_DIR, MappingProblem, load_mapping, preset_path
 from data_access.ingest.pipeline import IngestProblem, IngestSummary, ingest_files
 from data_access.ingest.readers import SourceProblem
-from data_access.ingest.transform import REASONS
+from data_access.ingest.rules import REASONS
 from data_access.runtime.engine import DatabaseProblem
 
 if TYPE_CHECKING:

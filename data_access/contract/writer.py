@@ -8,17 +8,14 @@ of ids seen so far. Nothing touches the target database until :meth:`FactWriter.
 inside the caller's transaction.
 
 The duplicate search, the merge of the quarantine and, for PostgreSQL/MySQL targets, the reading of
-the staged rows run in a private in-memory DuckDB (:func:`work_engine`) with a memory cap and its
-spill directory in the scratch folder.
+the staged rows run in a private in-memory DuckDB (:func:`data_access.contract.staging.work_engine`) with a
+memory cap and its spill directory in the scratch folder. Staging and the DuckDB settings of a load are
+shared with the demo's writer (``data_access.contract.staging``); the inserts into a server, with it too
+(``data_access.contract.bulk``).
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
-import re
-from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,16 +24,11 @@ import duckdb
 import polars as pl
 import sqlalchemy as sa
 
+from data_access.contract.bulk import bulk_insert
+from data_access.contract.staging import PartWriter, capped_memory, parquet_source, polars_types, quote_path
+
 ROW = "_row"  # 1-based record number in its file
 FILE = "_file"  # 0-based position of the file in the import
-INSERT_SLICE = 5_000  # rows per executemany (drivers other than psycopg and PyMySQL)
-STATEMENT_BYTES = 1 << 20  # MySQL: size of one multi-row INSERT (max_allowed_packet is 4 MB or more)
-COPY_SLICE = 50_000  # rows per CSV chunk sent to PostgreSQL's COPY
-# DuckDB's memory during a load: the work engine's, and the target's while it merges (restored after).
-WORK_MEMORY = "512MB"
-LOAD_MEMORY = "1GB"
-_SIZE_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "KIB": 1 << 10, "MIB": 1 << 20,
-               "GIB": 1 << 30, "TIB": 1 << 40}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -46,98 +38,6 @@ class BatchOutcome:
     new: int
     updated: int
     unchanged: int
-
-
-def polars_types(table: sa.Table) -> dict[str, pl.DataType]:
-    """Polars dtypes of a table's columns, so every staged part (all-NULL columns too) has one schema."""
-    types: dict[str, pl.DataType] = {}
-    for column in table.columns:
-        kind = column.type
-        if isinstance(kind, sa.DateTime):
-            types[column.name] = pl.Datetime("us")
-        elif isinstance(kind, sa.Date):
-            types[column.name] = pl.Date()
-        elif isinstance(kind, sa.Boolean):
-            types[column.name] = pl.Boolean()
-        elif isinstance(kind, sa.Integer):
-            types[column.name] = pl.Int64()
-        elif isinstance(kind, sa.Float):
-            types[column.name] = pl.Float64()
-        else:
-            types[column.name] = pl.String()
-    return types
-
-
-def quote_path(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
-def parquet_source(paths: Sequence[Path]) -> str:
-    """A ``read_parquet([...])`` table expression over the staged files."""
-    return "read_parquet([" + ", ".join(quote_path(p) for p in paths) + "])"
-
-
-def size_bytes(text: str) -> float:
-    """A DuckDB size setting ('18.6 GiB', '500MB') in bytes; infinite when it cannot be read."""
-    match = re.fullmatch(r"\s*([0-9.]+)\s*([A-Za-z]*)\s*", text)
-    if not match or match.group(2).upper() not in _SIZE_UNITS:
-        return float("inf")
-    return float(match.group(1)) * _SIZE_UNITS[match.group(2).upper()]
-
-
-def _midpoint(shown: str) -> str:
-    """A size that DuckDB shows as ``shown`` again ('7.4 GiB' -> '7.45 GiB'): restoring it does not drift."""
-    match = re.fullmatch(r"\s*([0-9]+)(?:\.([0-9]+))?\s*([A-Za-z]*)\s*", shown)
-    if not match:
-        return shown
-    decimals = len(match.group(2) or "")
-    value = float(f"{match.group(1)}.{match.group(2) or '0'}") + 0.5 * 10**-decimals
-    return f"{value:.{decimals + 1}f} {match.group(3)}"
-
-
-@contextlib.contextmanager
-def work_engine(scratch: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A private in-memory DuckDB for the import's own set work, capped in memory, spilling into ``scratch``."""
-    work = duckdb.connect(":memory:")
-    try:
-        work.execute(f"SET memory_limit = '{WORK_MEMORY}'")
-        work.execute(f"SET temp_directory = {quote_path(scratch / 'spill')}")
-        work.execute("SET preserve_insertion_order = false")
-        yield work
-    finally:
-        work.close()
-
-
-@contextlib.contextmanager
-def unordered_inserts(duck: Any) -> Iterator[None]:
-    """Let DuckDB write an ``INSERT … SELECT`` with both cores, in any row order; restored after.
-
-    No table of ours has a meaningful row order, and keeping the order (DuckDB's default) made the
-    rollup refresh's copy of the open items take 1.1 s instead of 0.67 s for 400,000 rows.
-    """
-    previous = bool(duck.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0])
-    duck.execute("SET preserve_insertion_order = false")
-    try:
-        yield
-    finally:
-        duck.execute(f"SET preserve_insertion_order = {str(previous).lower()}")
-
-
-@contextlib.contextmanager
-def capped_memory(duck: Any, limit: str = LOAD_MEMORY) -> Iterator[None]:
-    """Lower a DuckDB's memory limit (never raise it) and drop insertion order for one load; restored after."""
-    previous_limit = str(duck.execute("SELECT current_setting('memory_limit')").fetchone()[0])
-    lowered = size_bytes(limit) < size_bytes(previous_limit)
-    if lowered:
-        duck.execute(f"SET memory_limit = '{limit}'")
-    try:
-        with unordered_inserts(duck):
-            yield
-    finally:
-        if lowered:  # the setting reads back truncated: RESET is exact when it was the default
-            duck.execute("RESET memory_limit")
-            if str(duck.execute("SELECT current_setting('memory_limit')").fetchone()[0]) != previous_limit:
-                duck.execute(f"SET memory_limit = '{_midpoint(previous_limit)}'")
 
 
 class FactWriter:
@@ -155,59 +55,44 @@ class FactWriter:
         self.key = next(iter(table.primary_key.columns)).name
         self.scratch = scratch
         self.batch_rows = batch_rows
-        self.parts: list[Path] = []
-        self.staged = 0
         self.duplicates = 0
         self.duplicates_file: Path | None = None
-        self._schema = pl.Schema({**polars_types(table), ROW: pl.Int64(), FILE: pl.Int32()})
-        self._pool: ThreadPoolExecutor | None = None
-        self._pending: Future[None] | None = None
+        types = {**polars_types(table), ROW: pl.Int64(), FILE: pl.Int32()}
+        self._stage = PartWriter(scratch, "valid", types, thread_name="ingest-stage")
 
     @property
     def columns(self) -> list[str]:
         return [column.name for column in self.table.columns]
 
-    def write(self, frame: pl.DataFrame) -> int:
-        """Stage one batch; nothing is written to the database yet. Returns the rows staged.
+    @property
+    def parts(self) -> list[Path]:
+        """The Parquet parts staged so far."""
+        return self._stage.parts
 
-        The Parquet file is written by a background thread while the caller prepares the next batch
-        (polars releases the GIL); at most one batch is in flight, so memory stays at two batches.
-        A failed write raises here, at the next batch, or in :meth:`flush`.
+    @property
+    def staged(self) -> int:
+        """Rows staged so far."""
+        return self._stage.rows
+
+    def write(self, frame: pl.DataFrame) -> int:
+        """Stage one batch (contract columns, ``_row``, ``_file``); nothing is written to the database yet.
+
+        The Parquet part is written in the background while the caller prepares the next batch
+        (:class:`~data_access.contract.staging.PartWriter`). Returns the rows staged.
         """
-        if frame.height == 0:
-            return 0
-        self.flush()
-        path = self.scratch / f"valid-{len(self.parts):06d}.parquet"
-        staged = frame.select(list(self._schema)).cast(self._schema)
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-stage")
-        # lz4 and no statistics: the cheapest Parquet to write; it is read once, whole.
-        self._pending = self._pool.submit(staged.write_parquet, path, compression="lz4", statistics=False)
-        self.parts.append(path)
-        self.staged += frame.height
-        return frame.height
+        return self._stage.write(frame)
 
     def flush(self) -> None:
         """Wait for the batch being staged (raising its error, if any)."""
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            pending.result()
+        self._stage.flush()
 
     def close(self) -> None:
         """Wait for the last batch (raising its error, if any) and stop the staging thread."""
-        try:
-            self.flush()
-        finally:
-            self.abandon()
+        self._stage.close()
 
     def abandon(self) -> None:
         """Stop the staging thread after another error: a write still running ends, its own error is dropped."""
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            pending.exception()  # waits; the caller is raising an error of its own already
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
+        self._stage.abandon()
 
     # ---- duplicates ----------------------------------------------------------------------------
 
@@ -327,89 +212,6 @@ class FactWriter:
         finally:
             upsert.close()
         return BatchOutcome(*totals)
-
-
-def bulk_insert(connection: sa.Connection, table: str, frame: pl.DataFrame) -> None:
-    """Append a frame to a table of the open transaction, by the fastest path the driver has.
-
-    psycopg (PostgreSQL): ``COPY … FROM STDIN`` as CSV. PyMySQL (MySQL, MariaDB and engines that
-    speak it): multi-row INSERTs whose literals polars builds (:func:`insert_statements`). Others: the
-    driver's ``executemany`` with plain tuples in slices, not SQLAlchemy's per-row binding.
-    """
-    names = ", ".join(f'"{name}"' if connection.dialect.name == "postgresql" else f"`{name}`" for name in frame.columns)
-    cursor: Any = connection.connection.cursor()
-    try:
-        if connection.dialect.name == "postgresql" and hasattr(cursor, "copy"):
-            # As CSV written by polars, a slice at a time: row by row in Python (``write_row``) cost
-            # 21 µs a row. polars writes NULL as an empty field and an empty text as "", which is
-            # exactly how PostgreSQL's CSV format tells them apart; times as ISO 8601, floats exact.
-            with cursor.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT csv)") as copy:
-                for part in frame.iter_slices(COPY_SLICE):
-                    buffer = io.BytesIO()
-                    part.write_csv(buffer, include_header=False)
-                    copy.write(buffer.getvalue())
-            return
-        backslashes = _backslash_escapes(cursor)
-        if backslashes is not None:
-            for statement in insert_statements(table, names, frame, backslashes=backslashes):
-                cursor.execute(statement)
-            return
-        marks = ", ".join(["%s"] * frame.width)
-        statement = f"INSERT INTO {table} ({names}) VALUES ({marks})"
-        for part in frame.iter_slices(INSERT_SLICE):
-            cursor.executemany(statement, part.rows())
-    finally:
-        cursor.close()
-
-
-def _backslash_escapes(cursor: Any) -> bool | None:
-    """PyMySQL: whether the session reads backslashes in string literals as escapes (None: another driver)."""
-    connection = getattr(cursor, "connection", None)
-    status = getattr(connection, "server_status", None)
-    if not isinstance(status, int) or type(connection).__module__.split(".")[0] != "pymysql":
-        return None
-    from pymysql.constants import SERVER_STATUS
-
-    return not status & SERVER_STATUS.SERVER_STATUS_NO_BACKSLASH_ESCAPES
-
-
-def _literal(expr: pl.Expr, dtype: pl.DataType, backslashes: bool) -> pl.Expr:
-    """One column as MySQL literals: quoted and escaped text, numbers, 1/0, NULL."""
-    if dtype == pl.Boolean():
-        text = pl.when(expr).then(pl.lit("1")).otherwise(pl.lit("0"))
-    elif isinstance(dtype, pl.Datetime):
-        text = pl.lit("'") + expr.dt.strftime("%Y-%m-%d %H:%M:%S%.6f") + pl.lit("'")
-    elif dtype == pl.Date():
-        text = pl.lit("'") + expr.dt.strftime("%Y-%m-%d") + pl.lit("'")
-    elif dtype.is_numeric():
-        text = expr.cast(pl.String())
-    else:
-        escaped = expr.cast(pl.String())
-        pairs = (("\\", "\\\\"), ("'", "\\'"), ("\x00", "\\0"), ("\n", "\\n"), ("\r", "\\r"), ("\x1a", "\\Z"))
-        for old, new in pairs if backslashes else (("'", "''"),):
-            escaped = escaped.str.replace_all(old, new, literal=True)
-        text = pl.lit("'") + escaped + pl.lit("'")
-    return pl.when(expr.is_null()).then(pl.lit("NULL")).otherwise(text)
-
-
-def insert_statements(table: str, names: str, frame: pl.DataFrame, *, backslashes: bool) -> Iterator[str]:
-    """Multi-row ``INSERT … VALUES`` texts of at most about ``STATEMENT_BYTES`` each, built by polars.
-
-    PyMySQL's ``executemany`` escapes value by value in Python: 75 µs a row of the contract tables.
-    Here each column is escaped at once (as PyMySQL does it: backslash escapes, or only doubled
-    quotes when the server runs with NO_BACKSLASH_ESCAPES).
-    """
-    rows = frame.select(
-        (
-            pl.lit("(")
-            + pl.concat_str([_literal(pl.col(c), frame.schema[c], backslashes) for c in frame.columns], separator=",")
-            + pl.lit(")")
-        ).alias("row")
-    )
-    rows = rows.with_columns(((pl.col("row").str.len_bytes() + 1).cum_sum() // STATEMENT_BYTES).alias("statement"))
-    head = f"INSERT INTO {table} ({names}) VALUES "
-    for part in rows.partition_by("statement", maintain_order=True):
-        yield head + ",".join(part.get_column("row").to_list())
 
 
 class ServerUpsert:

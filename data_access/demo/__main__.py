@@ -1,5 +1,5 @@
-"""``python -m data_access.demo``: runs :func:`data_access.demo.generate.main`."""
+"""``python -m data_access.demo``: runs :func:`data_access.demo.cli.main`."""
 
-from data_access.demo.generate import main
+from data_access.demo.cli import main
 
 raise SystemExit(main())

@@ -1,5 +1,5 @@
-"""``python -m data_access.ingest``: runs :func:`data_access.ingest.pipeline.main`."""
+"""``python -m data_access.ingest``: runs :func:`data_access.ingest.cli.main`."""
 
-from data_access.ingest.pipeline import main
+from data_access.ingest.cli import main
 
 raise SystemExit(main())

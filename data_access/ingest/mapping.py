@@ -1,8 +1,10 @@
 """The import mapping file (TOML): how a source file's columns and values become a contract table.
 
 Documented with a worked example in ``docs/ingest.md``; presets live in ``data_access/ingest/presets/``.
-Parsing is strict: an unknown section or key, a contract column that does not exist, a value that is
-not allowed, or a required column with no source is reported as a :class:`MappingProblem` naming it.
+Parsing is strict: the file is validated by the pydantic model :class:`MappingFile` (shapes and types,
+no unknown section or key, fixed choices), then against the contract table it loads (a contract column
+that does not exist, a value that is not allowed, a required column with no source). Every problem is
+reported as a :class:`MappingProblem` naming the file and the section, key or column at fault.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
 from data_access.contract import schema
 from data_access.contract.schema import REGION_LEVELS
@@ -93,136 +97,216 @@ class Mapping:
         return used
 
 
-_TOP: dict[str, dict[str, type]] = {
-    "preset": {"name": str, "description": str, "table": str, "city": str},
-    "source": {"format": str, "encoding": str, "delimiter": str, "null_values": list, "sheet": str, "optional": list},
-    "dates": {"formats": list, "timezone": str},
-    "region": {"method": str, "lat": str, "lon": str, "point": str, "columns": dict},
-    "categories": {"unknown": str},
-    "departments": {"unknown": str, "names": dict},
+class _Section(BaseModel):
+    """A table of the mapping file: strict types, no unknown key."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class _Preset(_Section):
+    name: str = ""
+    description: str = ""
+    table: str | None = None
+    city: str | None = None
+
+
+class _Source(_Section):
+    format: str | None = None
+    encoding: str = "auto"
+    delimiter: str = ","
+    null_values: list[Any] = Field(default_factory=lambda: [""])
+    sheet: str | None = None
+    optional: list[Any] = Field(default_factory=list)
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_character(cls, delimiter: str) -> str:
+        if len(delimiter) != 1:
+            raise ValueError("[source] delimiter must be one character")
+        return delimiter
+
+
+class _Dates(_Section):
+    formats: list[Any] = Field(default_factory=lambda: ["%Y-%m-%d %H:%M:%S"])
+    timezone: str | None = None
+
+    @field_validator("formats")
+    @classmethod
+    def _strftime_formats(cls, formats: list[Any]) -> list[Any]:
+        if not formats or not all(isinstance(f, str) and "%" in f for f in formats):
+            raise ValueError("[dates] formats must be a list of strftime formats like '%Y-%m-%d %H:%M:%S'")
+        return formats
+
+
+class _Region(_Section):
+    method: str = "code"
+    lat: str | None = None
+    lon: str | None = None
+    point: str | None = None
+    columns: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("columns")
+    @classmethod
+    def _levels(cls, columns: dict[str, Any]) -> dict[str, Any]:
+        if any(level not in REGION_LEVELS or not isinstance(column, str) for level, column in columns.items()):
+            raise ValueError(f"[region.columns] keys are region levels ({', '.join(REGION_LEVELS)})")
+        return columns
+
+
+class _Categories(_Section):
+    unknown: str = "add"
+
+
+class _Departments(_Section):
+    unknown: str = "add"
+    names: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("names")
+    @classmethod
+    def _named(cls, names: dict[str, Any]) -> dict[str, Any]:
+        for code, entry in names.items():
+            if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+                raise ValueError(f"[departments.names] {code} = {{ name = ..., name_en = ... }}")
+        return names
+
+
+# A choice among fixed words: (section, key) -> the words allowed.
+_CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("source", "format"): FORMATS,
+    ("region", "method"): REGION_METHODS,
+    ("categories", "unknown"): UNKNOWN_POLICIES,
+    ("departments", "unknown"): UNKNOWN_POLICIES,
 }
-_SECTIONS = (*_TOP, "columns", "defaults", "values")
+# The sections that map contract columns (checked against the table): shapes only here.
+_COLUMN_SECTIONS = ("columns", "defaults", "values")
 
 
-def _table_of(where: str, values: Any, spec: dict[str, type]) -> dict[str, Any]:
-    if not isinstance(values, dict):
-        raise MappingProblem(f"{where}: [{where.rsplit(': ', 1)[-1]}] must be a table")
-    for key, value in values.items():
-        if key not in spec:
-            raise MappingProblem(f"{where}: unknown key {key!r} (allowed: {', '.join(spec)})")
-        if not isinstance(value, spec[key]):
-            raise MappingProblem(f"{where}: {key} = {value!r} must be a {spec[key].__name__}")
-    return values
+class MappingFile(BaseModel):
+    """A mapping file as read from TOML, validated; :func:`parse_mapping` turns it into a :class:`Mapping`.
+
+    pydantic checks the shapes (strict types, no unknown key; the validators raise messages naming the
+    section and key, which :func:`_problem` prefixes with the file). The rules that depend on the table
+    loaded (from ``--table`` or [preset]) run after: :meth:`table`, :meth:`sources` and ``_check_required``.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    preset: _Preset = Field(default_factory=_Preset)
+    source: _Source = Field(default_factory=_Source)
+    dates: _Dates = Field(default_factory=_Dates)
+    region: _Region = Field(default_factory=_Region)
+    categories: _Categories = Field(default_factory=_Categories)
+    departments: _Departments = Field(default_factory=_Departments)
+    columns: dict[str, Any] = Field(default_factory=dict)
+    defaults: dict[str, Any] = Field(default_factory=dict)
+    values: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _choices(self) -> MappingFile:
+        for (section, key), allowed in _CHOICES.items():
+            value = getattr(getattr(self, section), key)
+            if value is not None and value not in allowed:
+                raise ValueError(f"[{section}] {key} = {value!r} must be one of {', '.join(allowed)}")
+        region = self.region
+        if region.method == "point" and not (region.point or (region.lat and region.lon)):
+            raise ValueError("[region] method = 'point' needs lat and lon, or point")
+        if region.method in ("code", "name") and not region.columns:
+            raise ValueError(f"[region] method = {region.method!r} needs [region.columns] level = source column")
+        return self
+
+    def table(self, table_name: str | None) -> sa.Table:
+        """The contract table this mapping loads: ``table_name`` (from --table) or [preset] table."""
+        table_name = table_name or self.preset.table
+        if table_name is None:
+            raise ValueError("no table given (--table, or table = ... in [preset])")
+        if self.preset.table and self.preset.table != table_name:
+            raise ValueError(f"this mapping is for table {self.preset.table!r}, not {table_name!r}")
+        table = TABLES.get(table_name)
+        if table is None:
+            raise ValueError(f"table {table_name!r} must be one of {', '.join(TABLES)}")
+        return table
+
+    def sources(self, table: sa.Table) -> dict[str, tuple[str, ...]]:
+        """[columns] as contract column -> source columns, every name checked against the table."""
+        for name in _COLUMN_SECTIONS:
+            for column in getattr(self, name):
+                if column not in table.columns:
+                    raise ValueError(
+                        f"[{name}]: {column!r} is not a column of {table.name} (see docs/data-contract.md)"
+                    )
+        sources: dict[str, tuple[str, ...]] = {}
+        for column, source in self.columns.items():
+            names = [source] if isinstance(source, str) else source
+            if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
+                raise ValueError(f"[columns] {column} must name a source column, or a list of them")
+            sources[column] = tuple(names)
+        for column, value_map in self.values.items():
+            if not isinstance(value_map, dict):
+                raise ValueError(f"[values.{column}] must be a table of source value = contract value")
+            allowed = schema.ALLOWED_VALUES.get((table.name, column))
+            for source_value, target in value_map.items():
+                if allowed is not None and target is not None and target not in allowed:
+                    pair = f"{source_value!r} = {target!r}"
+                    raise ValueError(f"[values.{column}] {pair} is not allowed (allowed: {', '.join(allowed)})")
+        return sources
 
 
-def _choice(where: str, value: str, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise MappingProblem(f"{where} = {value!r} must be one of {', '.join(allowed)}")
-    return value
-
-
-def _contract_column(where: str, table: sa.Table, column: str) -> None:
-    if column not in table.columns:
-        raise MappingProblem(f"{where}: {column!r} is not a column of {table.name} (see docs/data-contract.md)")
+def _problem(origin: str, error: ErrorDetails) -> MappingProblem:
+    """A validation error as the message of old: the file, then the section and key at fault."""
+    loc, kind, value = error["loc"], error["type"], error.get("input")
+    section = str(loc[0]) if loc else ""
+    key = str(loc[1]) if len(loc) > 1 else ""
+    if kind == "value_error":
+        return MappingProblem(f"{origin}: {error.get('ctx', {}).get('error', error['msg'])}")
+    if kind == "extra_forbidden" and len(loc) == 1:
+        allowed = ", ".join(MappingFile.model_fields)
+        return MappingProblem(f"{origin}: unknown section [{section}] (allowed: {allowed})")
+    if kind == "extra_forbidden":
+        fields = MappingFile.model_fields[section].annotation
+        allowed = ", ".join(fields.model_fields) if isinstance(fields, type) and issubclass(fields, BaseModel) else ""
+        return MappingProblem(f"{origin}: {section}: unknown key {key!r} (allowed: {allowed})")
+    if len(loc) == 1:
+        where = f"{origin}: " if section in _COLUMN_SECTIONS else f"{origin}: {section}: "
+        return MappingProblem(f"{where}[{section}] must be a table")
+    kinds = {"string_type": "str", "list_type": "list", "dict_type": "dict"}
+    return MappingProblem(f"{origin}: {section}: {key} = {value!r} must be a {kinds.get(kind, kind)}")
 
 
 def parse_mapping(raw: dict[str, Any], origin: str, table_name: str | None = None) -> Mapping:
     """Validate a parsed mapping file; ``table_name`` (from --table) overrides [preset] table."""
-    for section in raw:
-        if section not in _SECTIONS:
-            raise MappingProblem(f"{origin}: unknown section [{section}] (allowed: {', '.join(_SECTIONS)})")
-    parts = {name: _table_of(f"{origin}: {name}", raw.get(name, {}), spec) for name, spec in _TOP.items()}
-    preset = parts["preset"]
-    table_name = table_name or preset.get("table")
-    if table_name is None:
-        raise MappingProblem(f"{origin}: no table given (--table, or table = ... in [preset])")
-    if preset.get("table") and preset["table"] != table_name:
-        raise MappingProblem(f"{origin}: this mapping is for table {preset['table']!r}, not {table_name!r}")
-    table = TABLES.get(table_name)
-    if table is None:
-        raise MappingProblem(f"{origin}: table {table_name!r} must be one of {', '.join(TABLES)}")
-
-    columns = raw.get("columns", {})
-    defaults = raw.get("defaults", {})
-    values = raw.get("values", {})
-    for name, section in (("columns", columns), ("defaults", defaults), ("values", values)):
-        if not isinstance(section, dict):
-            raise MappingProblem(f"{origin}: [{name}] must be a table")
-        for column in section:
-            _contract_column(f"{origin}: [{name}]", table, column)
-    sources: dict[str, tuple[str, ...]] = {}
-    for column, source in columns.items():
-        names = [source] if isinstance(source, str) else source
-        if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
-            raise MappingProblem(f"{origin}: [columns] {column} must name a source column, or a list of them")
-        sources[column] = tuple(names)
-    for column, value_map in values.items():
-        if not isinstance(value_map, dict):
-            raise MappingProblem(f"{origin}: [values.{column}] must be a table of source value = contract value")
-        allowed = schema.ALLOWED_VALUES.get((table.name, column))
-        for source_value, target in value_map.items():
-            if allowed is not None and target is not None and target not in allowed:
-                raise MappingProblem(
-                    f"{origin}: [values.{column}] {source_value!r} = {target!r} is not allowed "
-                    f"(allowed: {', '.join(allowed)})"
-                )
-
-    region_raw = parts["region"]
-    method = _choice(f"{origin}: [region] method", region_raw.get("method", "code"), REGION_METHODS)
-    region_columns = region_raw.get("columns", {})
-    for level, column in region_columns.items():
-        if level not in REGION_LEVELS or not isinstance(column, str):
-            raise MappingProblem(f"{origin}: [region.columns] keys are region levels ({', '.join(REGION_LEVELS)})")
-    region = RegionSpec(
-        method, dict(region_columns), region_raw.get("lat"), region_raw.get("lon"), region_raw.get("point")
-    )
-    if method == "point" and not (region.point or (region.lat and region.lon)):
-        raise MappingProblem(f"{origin}: [region] method = 'point' needs lat and lon, or point")
-    if method in ("code", "name") and not region.columns:
-        raise MappingProblem(f"{origin}: [region] method = {method!r} needs [region.columns] level = source column")
-
-    source_raw = parts["source"]
-    fmt = source_raw.get("format")
-    if fmt is not None:
-        _choice(f"{origin}: [source] format", fmt, FORMATS)
-    source = SourceOptions(
-        format=fmt,
-        encoding=source_raw.get("encoding", "auto"),
-        delimiter=source_raw.get("delimiter", ","),
-        null_values=tuple(str(v) for v in source_raw.get("null_values", [""])),
-        sheet=source_raw.get("sheet"),
-        optional=tuple(str(v) for v in source_raw.get("optional", [])),
-    )
-    if len(source.delimiter) != 1:
-        raise MappingProblem(f"{origin}: [source] delimiter must be one character")
-
-    dates = parts["dates"]
-    formats = tuple(dates.get("formats", ["%Y-%m-%d %H:%M:%S"]))
-    if not formats or not all(isinstance(f, str) and "%" in f for f in formats):
-        raise MappingProblem(f"{origin}: [dates] formats must be a list of strftime formats like '%Y-%m-%d %H:%M:%S'")
-
-    names = parts["departments"].get("names", {})
-    for code, entry in names.items():
-        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
-            raise MappingProblem(f"{origin}: [departments.names] {code} = {{ name = ..., name_en = ... }}")
+    try:
+        parsed = MappingFile.model_validate(raw)
+    except ValidationError as exc:
+        errors = exc.errors()
+        top = [e for e in errors if e["type"] == "extra_forbidden" and len(e["loc"]) == 1]  # sections first
+        raise _problem(origin, (top or errors)[0]) from None
+    try:
+        table = parsed.table(table_name)
+        sources = parsed.sources(table)
+    except ValueError as exc:
+        raise MappingProblem(f"{origin}: {exc}") from None
+    region, source, dates, preset = parsed.region, parsed.source, parsed.dates, parsed.preset
     mapping = Mapping(
         table=table.name,
         columns=sources,
-        defaults=dict(defaults),
-        values={column: dict(value_map) for column, value_map in values.items()},
-        date_formats=formats,
-        timezone=dates.get("timezone"),
-        region=region,
-        source=source,
-        unknown_categories=_choice(
-            f"{origin}: [categories] unknown", parts["categories"].get("unknown", "add"), UNKNOWN_POLICIES
+        defaults=dict(parsed.defaults),
+        values={column: dict(value_map) for column, value_map in parsed.values.items()},
+        date_formats=tuple(dates.formats),
+        timezone=dates.timezone,
+        region=RegionSpec(region.method, dict(region.columns), region.lat, region.lon, region.point),
+        source=SourceOptions(
+            format=source.format,
+            encoding=source.encoding,
+            delimiter=source.delimiter,
+            null_values=tuple(str(v) for v in source.null_values),
+            sheet=source.sheet,
+            optional=tuple(str(v) for v in source.optional),
         ),
-        unknown_departments=_choice(
-            f"{origin}: [departments] unknown", parts["departments"].get("unknown", "add"), UNKNOWN_POLICIES
-        ),
-        departments={code: {k: str(v) for k, v in entry.items()} for code, entry in names.items()},
-        name=preset.get("name", ""),
-        city=Path(preset["city"]) if preset.get("city") else None,
+        unknown_categories=parsed.categories.unknown,
+        unknown_departments=parsed.departments.unknown,
+        departments={code: {k: str(v) for k, v in entry.items()} for code, entry in parsed.departments.names.items()},
+        name=preset.name,
+        city=Path(preset.city) if preset.city else None,
     )
     _check_required(origin, table, mapping)
     return mapping

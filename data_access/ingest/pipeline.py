@@ -1,30 +1,24 @@
-"""Load a city's own files into the contract tables: ``python -m data_access.ingest``.
-
-    python -m data_access.ingest --table complaints --preset sf311 [--city C.toml] [--url URL] FILE...
-    python -m data_access.ingest --table complaints --mapping my_city.toml FILE...
+"""Load a city's own files into one contract fact table, all or nothing: :func:`ingest_files`.
 
 Reads CSV (UTF-8, UTF-8 with BOM, GB18030/GBK, detected), XLSX, Parquet and Open311 GeoReport v2 JSON
 in bounded batches; maps columns and values with a mapping file (``docs/ingest.md``); validates every
 row, staging the valid ones to Parquet (``data_access.contract.writer``) and the rejected ones, with row
-number, column and reason, to a quarantine CSV; finds duplicate ids over the whole import; and only
-then loads the rows in **one transaction**, upserting by id (a newer version of a record replaces the
-older one, an identical one changes nothing). The city's regions (from its GeoJSON layers), the categories and the
-departments the records use are written in the same transaction, and ``cockpit_meta`` gets a new
-``data_version`` so the app can drop cached results.
+number, column and reason, to a quarantine CSV (``data_access.ingest.quarantine``); finds duplicate ids
+over the whole import; and only then loads the rows in **one transaction**, upserting by id (a newer
+version of a record replaces the older one, an identical one changes nothing). The city's regions (from
+its GeoJSON layers), the categories and the departments the records use are written in the same
+transaction, and ``cockpit_meta`` gets a new ``data_version`` so the app can drop cached results.
 
-Exit status: 0 when at least one valid row was found (loaded, updated or already present), 1 when
-none was, 2 when the mapping, the city file, a source file or the database is unusable (the message
-names the column, key or setting at fault).
+The command line (``python -m data_access.ingest``) is ``data_access.ingest.cli``; the admin page's upload
+calls :func:`ingest_files` too.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import datetime as dt
 import os
 import shutil
-import sys
 import tempfile
 import threading
 import time
@@ -39,22 +33,23 @@ import duckdb
 import polars as pl
 import sqlalchemy as sa
 
-from data_access.config.city import CITY_ENV, CityConfig, SettingsProblem, load_city
+from data_access.config.city import CityConfig
 from data_access.contract import schema
-from data_access.contract.writer import FILE, FactWriter, parquet_source, polars_types, quote_path, work_engine
-from data_access.contract.writer import BatchOutcome as BatchOutcome  # re-exported: what a write did
-from data_access.ingest.mapping import Mapping, MappingProblem, load_mapping, preset_path
-from data_access.ingest.readers import ROW, SourceProblem, open_source
-from data_access.ingest.regions import RegionProblem, load_regions
-from data_access.ingest.transform import REASONS, Prepared, Transformer
+from data_access.contract.bulk import upsert_rows
+from data_access.contract.staging import scratch_parent, work_engine
+from data_access.contract.writer import FILE, FactWriter
+from data_access.ingest.mapping import Mapping, MappingProblem
+from data_access.ingest.quarantine import Quarantine, default_quarantine
+from data_access.ingest.readers import open_source
+from data_access.ingest.regions import CityRegions, RegionProblem, load_regions
+from data_access.ingest.rules import REASONS, Prepared
+from data_access.ingest.transform import Transformer
 from data_access.runtime import engine as db
 from data_access.semantic.rollups.refresh import STATES, refresh_rollups
 
 BATCH_ROWS = 200_000
 PREPARE_THREADS = min(2, os.cpu_count() or 1)  # batches validated at once (``prepared_batches``)
 DATASET = "imported"
-QUARANTINE_SUFFIX = ".rejected.csv"
-QUARANTINE_COLUMNS = ("file", "row", "column", "reason", "value")
 # One load at a time per process: DuckDB fact tables keep their ids unique without an index
 # (``FactWriter._check_unique``), which holds only if no other load commits in between.
 _LOADING = threading.Lock()
@@ -113,96 +108,6 @@ class IngestSummary:
         else:
             out.append("  nothing committed: no valid row")
         return out
-
-
-# ---- dimensions ---------------------------------------------------------------------------------
-
-
-def upsert_rows(connection: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> int:
-    """Insert or replace small dimension rows by primary key; returns how many were new or changed."""
-    if not rows:
-        return 0
-    key = next(iter(table.primary_key.columns)).name
-    rows = list({row[key]: row for row in rows}.values())
-    wanted = [{column.name: row.get(column.name) for column in table.columns} for row in rows]
-    # Dimension tables are small (thousands of regions): one read of the whole table beats keyed lookups.
-    existing = {found[key]: dict(found) for found in connection.execute(sa.select(table)).mappings()}
-    changed = [row for row in wanted if existing.get(row[key]) != row]
-    stale = [row[key] for row in changed if row[key] in existing]
-    for start in range(0, len(stale), 1000):
-        connection.execute(table.delete().where(table.c[key].in_(stale[start : start + 1000])))
-    if changed and connection.dialect.name == "duckdb":  # executemany is slow on DuckDB: go through Arrow
-        frame = pl.DataFrame(changed, schema=polars_types(table), orient="row")
-        duck: Any = connection.connection.driver_connection
-        duck.register("ingest_dimension_arrow", frame.to_arrow())
-        try:
-            names = ", ".join(f'"{c.name}"' for c in table.columns)
-            duck.execute(f"INSERT INTO {table.name} ({names}) SELECT {names} FROM ingest_dimension_arrow")
-        finally:
-            duck.unregister("ingest_dimension_arrow")
-    elif changed:
-        connection.execute(table.insert(), changed)
-    return len(changed)
-
-
-# ---- quarantine ---------------------------------------------------------------------------------
-
-
-class Quarantine:
-    """Rejected rows: staged batch by batch, then merged, in file and row order, into one CSV.
-
-    The CSV (columns ``file,row,column,reason,value``) is written only when something was rejected;
-    an older run's file of the same name is removed otherwise (its rejects are no longer true).
-    """
-
-    def __init__(self, path: Path, scratch: Path) -> None:
-        self.path = path
-        self.scratch = scratch
-        self.parts: list[Path] = []
-        self.rows = 0
-
-    def add(self, file_index: int, rejects: pl.DataFrame) -> None:
-        if rejects.height == 0:
-            return
-        part = self.scratch / f"rejects-{len(self.parts):06d}.parquet"
-        rejects.select(
-            pl.lit(file_index, dtype=pl.Int32).alias(FILE), pl.col(ROW).cast(pl.Int64), "column", "reason", "value"
-        ).write_parquet(part)
-        self.parts.append(part)
-        self.rows += rejects.height
-
-    def write(
-        self, work: duckdb.DuckDBPyConnection, file_names: Sequence[str], writer: FactWriter, id_column: str
-    ) -> None:
-        """Merge the staged rejects and the writer's duplicates into the quarantine CSV (or remove a stale one)."""
-        if not self.parts and writer.duplicates_file is None:
-            if self.path.is_file() and self.path.name.endswith(QUARANTINE_SUFFIX):
-                self.path.unlink()
-            return
-        work.execute("CREATE OR REPLACE TABLE import_files (_file INTEGER, name VARCHAR)")
-        work.executemany("INSERT INTO import_files VALUES (?, ?)", list(enumerate(file_names)))
-        sources = []
-        if self.parts:
-            sources.append(f'SELECT {FILE}, {ROW}, "column", reason, value FROM {parquet_source(self.parts)}')
-        if writer.duplicates_file is not None:
-            first_at = f"CASE WHEN d.first_file = d.{FILE} THEN '' ELSE f.name || ' ' END || 'row ' || d.first_row"
-            sources.append(
-                f"SELECT d.{FILE}, d.{ROW}, '{id_column}' AS \"column\", 'duplicate_id' AS reason, "
-                f"d.id || ' (first at ' || {first_at} || ')' AS value "
-                f"FROM read_parquet({quote_path(writer.duplicates_file)}) d "
-                "JOIN import_files f ON f._file = d.first_file"
-            )
-        merged = " UNION ALL ".join(sources)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        work.execute(
-            f'COPY (SELECT f.name AS "file", q.{ROW} AS "row", q."column", q.reason, q.value '
-            f"FROM ({merged}) q JOIN import_files f ON f._file = q.{FILE} ORDER BY q.{FILE}, q.{ROW}) "
-            f"TO {quote_path(self.path)} (FORMAT csv, HEADER)"
-        )
-
-
-def default_quarantine(first_file: Path) -> Path:
-    return first_file.with_name(first_file.name + QUARANTINE_SUFFIX)
 
 
 # ---- the import -----------------------------------------------------------------------------------
@@ -274,27 +179,18 @@ def ingest_files(
         raise IngestProblem("no input file given")
     paths = [Path(f) for f in files]
     names = list(file_names) if file_names is not None else [path.name for path in paths]
-    try:
-        regions = load_regions(city)
-    except RegionProblem as exc:
-        raise IngestProblem(f"city file {city.source}: {exc}") from exc
+    regions = _city_regions(city)
     db.check_connection(engine)
     schema.create_schema(engine)
     _check_target(engine, city)
     transformer = Transformer(mapping, city, regions)
     summary = IngestSummary(table=table, files=[str(f) for f in files])
     fact = schema.metadata.tables[table]
-    scratch = Path(tempfile.mkdtemp(prefix=".ingest-", dir=_scratch_parent(engine)))
+    scratch = Path(tempfile.mkdtemp(prefix=".ingest-", dir=scratch_parent(engine)))
     try:
         sink = Quarantine(quarantine or default_quarantine(paths[0]), scratch)
         writer = FactWriter(fact, scratch, batch_rows)
-        try:
-            for index, path in enumerate(paths):
-                _load_file(index, path, names[index], mapping, transformer, writer, sink, summary, batch_rows)
-        except BaseException:
-            writer.abandon()  # the staging thread stopped; the scratch folder goes below
-            raise
-        writer.close()  # the last batch staged (its write error, if any, raised here)
+        _stage_files(paths, names, mapping, transformer, writer, sink, summary, batch_rows)
         summary.phases["validate"] = time.perf_counter() - began
         with work_engine(scratch) as work:
             try:
@@ -319,12 +215,32 @@ def ingest_files(
     return summary
 
 
-def _scratch_parent(engine: sa.Engine) -> str | None:
-    """Stage next to an embedded database file (same disk as the data), else in the system's temp folder."""
-    database = engine.url.database if engine.dialect.name == "duckdb" else None
-    if database and database != ":memory:" and not database.startswith("md:"):
-        return str(Path(database).resolve().parent)
-    return None
+def _city_regions(city: CityConfig) -> CityRegions:
+    """The city's regions from its GeoJSON layers; a broken layer is a problem of the city file."""
+    try:
+        return load_regions(city)
+    except RegionProblem as exc:
+        raise IngestProblem(f"city file {city.source}: {exc}") from exc
+
+
+def _stage_files(
+    paths: Sequence[Path],
+    names: Sequence[str],
+    mapping: Mapping,
+    transformer: Transformer,
+    writer: FactWriter,
+    sink: Quarantine,
+    summary: IngestSummary,
+    batch_rows: int,
+) -> None:
+    """Read, map and validate every file; returns once the writer's last batch is staged (or raises)."""
+    try:
+        for index, path in enumerate(paths):
+            _load_file(index, path, names[index], mapping, transformer, writer, sink, summary, batch_rows)
+    except BaseException:
+        writer.abandon()  # the staging thread stopped; the caller removes the scratch folder
+        raise
+    writer.close()  # the last batch staged (its write error, if any, raised here)
 
 
 def _load_database(
@@ -454,60 +370,3 @@ def _forget_cached_results() -> None:
 
     RESULTS.clear()
     STATES.clear()
-
-
-# ---- command line -------------------------------------------------------------------------------
-
-
-def _parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m data_access.ingest",
-        description="Validate and load a city's files (CSV, XLSX, Parquet, Open311 JSON) into a fact table.",
-    )
-    parser.add_argument("--table", required=True, choices=[t.name for t in schema.FACT_TABLES])
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--mapping", type=Path, help="mapping file (TOML), see docs/ingest.md")
-    source.add_argument("--preset", help="a mapping shipped in data_access/ingest/presets/ (open311, sf311)")
-    parser.add_argument("--city", type=Path, help=f"city file (default: ${CITY_ENV}, else the preset's city)")
-    parser.add_argument("--url", help="database URL (default: COCKPIT_DATABASE_URL, secrets, or the embedded DuckDB)")
-    parser.add_argument("--quarantine", type=Path, help=f"file for rejected rows (default: FILE{QUARANTINE_SUFFIX})")
-    parser.add_argument("--batch-rows", type=int, default=BATCH_ROWS, help="rows per batch (bounds memory)")
-    parser.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    return parser.parse_args(argv)
-
-
-def _city_for(args: argparse.Namespace, mapping: Mapping) -> CityConfig:
-    if args.city is not None:
-        return load_city(args.city)
-    if os.environ.get(CITY_ENV) or mapping.city is None:
-        return load_city()
-    return load_city(mapping.city)
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = _parse_args(argv)
-    if args.batch_rows < 1:
-        print("error: --batch-rows must be positive", file=sys.stderr)
-        return 2
-    target = db.resolve_target(args.url)
-    try:
-        mapping_file = args.mapping if args.mapping is not None else preset_path(args.preset)
-        mapping = load_mapping(mapping_file, args.table)
-        city = _city_for(args, mapping)
-        print(f"Importing into {target.display_url} ({target.origin}); city {city.name_en} ({city.source})")
-        engine = db.get_engine(target.url)
-        summary = ingest_files(
-            engine, args.table, mapping, city, args.files, quarantine=args.quarantine, batch_rows=args.batch_rows
-        )
-    except (MappingProblem, SettingsProblem, SourceProblem, IngestProblem, db.DatabaseProblem) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        db.dispose_engine(target.url)
-    for line in summary.lines():
-        print(line)
-    return 0 if summary.valid else 1
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -9,163 +9,34 @@ outside the city (``out_of_bounds``), a region that cannot be found (``unknown_r
 long for its column (``too_long``), a later time before the record's start (``time_order``). Ids seen
 before in the same import (``duplicate_id``) are found over the whole import once every batch is
 through (``data_access.contract.writer``), among the rows valid by all the other rules.
+
+The rules and their reasons are ``data_access.ingest.rules``; regions are found by
+``data_access.ingest.region_match``, categories and departments by ``data_access.ingest.resolvers``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import polars as pl
 import sqlalchemy as sa
 
-from data_access.config.city import CategoryDef, CityConfig
+from data_access.config.city import CityConfig
 from data_access.contract import schema
 from data_access.ingest.mapping import CATEGORY_COLUMNS, LIMIT_COLUMNS, Mapping
 from data_access.ingest.readers import ROW
+from data_access.ingest.region_match import RegionMatcher
 from data_access.ingest.regions import CityRegions
+from data_access.ingest.resolvers import WILDCARD, CategoryResolver, DepartmentResolver
+from data_access.ingest.rules import Prepared, Rule, final_rules, source_name, split_rejects
 
 # Always tried after the mapping's formats: what XLSX/Parquet/Open311 cells become as text (with or without fraction).
 FALLBACK_DATE_FORMATS = ("%Y-%m-%d %H:%M:%S%.f",)
 TRUE_WORDS = ("true", "t", "yes", "y", "1", "是", "已", "√")
 FALSE_WORDS = ("false", "f", "no", "n", "0", "否", "未", "×")
-POINT_PATTERN = r"^\s*\(?\s*(-?[0-9.]+)\s*[, ]\s*(-?[0-9.]+)\s*\)?\s*$"
-WILDCARD = "*"
 # Types parsed frame by frame (a cheap first try, the costly one only on the rows it left).
 EAGER_TYPES = (sa.DateTime, sa.Float, sa.Boolean)
-CATEGORY_PREFIX = {"complaints": "C", "grid_events": "G", "service_cases": "S"}
-# Later timestamps that must not precede the record's start, per table: (start, later columns).
-TIME_ORDER: dict[str, tuple[str, tuple[str, ...]]] = {
-    "complaints": ("received_at", ("first_response_at", "resolved_at", "closed_at")),
-    "service_cases": ("submitted_at", ("accepted_at", "completed_at")),
-    "grid_events": ("collected_at", tuple(column for _, column in schema.GRID_WORKFLOW[1:])),
-}
-REASONS: dict[str, str] = {
-    "bad_date": "date/time does not match any format in [dates] formats",
-    "bad_number": "not a number",
-    "bad_boolean": "not a yes/no value",
-    "bad_value": "value not allowed for this column (add it to [values.<column>])",
-    "out_of_bounds": "coordinates outside the city's bounds",
-    "unknown_region": "region not found (unknown code or name, or point in no region)",
-    "region_mismatch": "region codes of different levels do not nest",
-    "unknown_category": "category not in the city's [categories]",
-    "unknown_department": "department not in the mapping's [departments] names or [values.department_code]",
-    "missing": "required value missing",
-    "too_long": "text longer than the column allows",
-    "time_order": "a later time is before the record's start time",
-    "duplicate_id": "id of an earlier valid row of this import",
-}
-
-
-def auto_code(prefix: str, *parts: str) -> str:
-    """A short stable code for a value without one: the same input gives the same code in every import."""
-    digest = hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()[:10]
-    return f"{prefix}-{digest}"
-
-
-@dataclass
-class CategoryResolver:
-    """Source category values -> codes of one domain; collects the ``categories`` rows to write."""
-
-    domain: str
-    defs: tuple[CategoryDef, ...]
-    explicit: dict[str, dict[str, Any]]  # contract column -> {source value: code}
-    policy: str
-    added: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self._lookup: dict[tuple[int, str | None, str], str] = {}
-        for d in self.defs:
-            if d.domain != self.domain:
-                continue
-            for key in (d.code, d.name, *d.aliases):
-                self._lookup.setdefault((d.level, d.parent, key), d.code)
-        self._known = {d.code: d for d in self.defs}
-
-    def city_rows(self) -> list[dict[str, Any]]:
-        return [
-            {"code": d.code, "domain": d.domain, "level": d.level, "name": d.name, "parent_code": d.parent}
-            for d in self.defs
-        ]
-
-    def code(self, column: str, level: int, parent: str | None, value: str) -> str | None:
-        explicit = self.explicit.get(column, {})
-        target = explicit.get(value, explicit.get(WILDCARD))
-        if target is not None:
-            code = str(target)
-            if code not in self._known:
-                self.added.setdefault(code, self._row(code, level, parent, value))
-            return code
-        found = self._lookup.get((level, parent, value))
-        if found is not None:
-            return found
-        if self.policy == "reject":
-            return None
-        code = auto_code(f"{CATEGORY_PREFIX[self.domain]}{level}", self.domain, parent or "", value)
-        self.added.setdefault(code, self._row(code, level, parent, value))
-        return code
-
-    def _row(self, code: str, level: int, parent: str | None, value: str) -> dict[str, Any]:
-        return {"code": code, "domain": self.domain, "level": level, "name": value[:128], "parent_code": parent}
-
-    def limit(self, code: str | None) -> float | None:
-        """The time limit of a category or its nearest ancestor with one."""
-        while code is not None:
-            found = self._known.get(code)
-            if found is None:  # a category added by the import: look at its parent
-                added = self.added.get(code)
-                code = added["parent_code"] if added else None
-                continue
-            if found.time_limit_hours is not None:
-                return found.time_limit_hours
-            code = found.parent
-        return None
-
-
-@dataclass
-class DepartmentResolver:
-    """Source department values -> codes; exact values, then ``PREFIX*`` patterns (longest first)."""
-
-    explicit: dict[str, Any]
-    names: dict[str, dict[str, str]]
-    policy: str
-    used: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def code(self, value: str) -> str | None:
-        target = self.explicit.get(value)
-        if target is None:
-            prefixes = [k for k in self.explicit if k.endswith(WILDCARD) and value.startswith(k[:-1])]
-            if prefixes:
-                target = self.explicit[max(prefixes, key=len)]
-        if target is None and value in self.names:
-            target = value
-        if target is None:
-            if self.policy == "reject":
-                return None
-            target = auto_code("D", value)
-        code = str(target)
-        if code not in self.used:
-            entry = self.names.get(code, {})
-            self.used[code] = {"code": code, "name": entry.get("name", value)[:128], "name_en": entry.get("name_en")}
-        return code
-
-
-@dataclass(frozen=True)
-class Rule:
-    column: str
-    reason: str
-    failed: pl.Expr
-    value: pl.Expr
-
-
-@dataclass(frozen=True)
-class Prepared:
-    valid: pl.DataFrame  # contract columns in table order, then _row
-    rejects: pl.DataFrame  # _row, column, reason, value
 
 
 def _lookup(values: pl.Series, resolve: Callable[[str], str | None]) -> pl.Series:
@@ -189,11 +60,6 @@ def _text(frame: pl.DataFrame, column: str) -> pl.Expr:
     if dtype != pl.String():
         expr = expr.cast(pl.String())
     return expr.str.strip_chars().replace("", None)
-
-
-def source_name(column: str) -> str:
-    """The name of a source column's trimmed text inside the transformer's working frame."""
-    return f"src:{column}"
 
 
 def _parse_reason(kind: sa.types.TypeEngine[Any]) -> str | None:
@@ -233,8 +99,7 @@ class Transformer:
         self.departments = DepartmentResolver(
             mapping.values.get("department_code", {}), mapping.departments, mapping.unknown_departments
         )
-        self._ancestors: dict[str, dict[str, str]] = {}
-        self._known_codes: dict[str, pl.Series] = {}
+        self.region_matcher = RegionMatcher(mapping.region, regions, self.table)
 
     # ---- parsing -------------------------------------------------------------------------------
 
@@ -354,130 +219,12 @@ class Transformer:
             if allowed is not None:
                 bad = pl.col(column.name).is_not_null() & ~pl.col(column.name).is_in(allowed)
                 rules.append(Rule(column.name, "bad_value", bad, pl.col(f"raw:{column.name}")))
-        work = self._regions(work, rules)
+        work = self.region_matcher.apply(work, rules)
         work = self._categories(work, rules)
         work = self._departments(work, rules)
         work = self._limits(work)
-        self._final_rules(work, rules)
-        return self._split(work, rules)
-
-    def _coordinates(self, work: pl.DataFrame) -> pl.DataFrame:
-        spec = self.mapping.region
-        if spec.point:
-            text = pl.col(source_name(spec.point))
-            groups = text.str.extract_groups(POINT_PATTERN)
-            lat = groups.struct.field("1").cast(pl.Float64, strict=False)
-            lon = groups.struct.field("2").cast(pl.Float64, strict=False)
-            raw = text
-        else:
-            assert spec.lat is not None and spec.lon is not None
-            lat_text, lon_text = pl.col(source_name(spec.lat)), pl.col(source_name(spec.lon))
-            lat = lat_text.cast(pl.Float64, strict=False)
-            lon = lon_text.cast(pl.Float64, strict=False)
-            raw = pl.concat_str([lat_text, lon_text], separator=", ")
-        return work.with_columns(lat.alias("lat"), lon.alias("lon"), raw.alias("raw:point"))
-
-    def _region_columns(self) -> list[str]:
-        return [f"{level}_code" for level in self.regions.levels if f"{level}_code" in self.table.columns]
-
-    def _expand(self, finest: pl.Series) -> dict[str, pl.Series]:
-        """Finest code per row -> one Series per region level column (ancestors from the hierarchy).
-
-        One left join against a small frame of codes and their ancestors: the rows' codes are hashed
-        once for every level column, not once per column.
-        """
-        for code in finest.unique().to_list():
-            if code is not None and code not in self._ancestors:
-                self._ancestors[code] = self.regions.ancestors(code)
-        columns = self._region_columns()
-        known = list(self._ancestors)
-        levels = {
-            column: [self._ancestors[code].get(column.removesuffix("_code")) for code in known] for column in columns
-        }
-        table = pl.DataFrame({"finest": known, **levels}, schema=dict.fromkeys(["finest", *columns], pl.String()))
-        found = finest.rename("finest").to_frame().join(table, on="finest", how="left", maintain_order="left")
-        return {column: found.get_column(column) for column in columns}
-
-    def _regions(self, work: pl.DataFrame, rules: list[Rule]) -> pl.DataFrame:
-        spec = self.mapping.region
-        west, south, east, north = self.regions.bounds
-        outside = (pl.col("lat") < south) | (pl.col("lat") > north) | (pl.col("lon") < west) | (pl.col("lon") > east)
-        if spec.method == "point":
-            work = self._coordinates(work)
-            rules.append(Rule("lat", "out_of_bounds", outside.fill_null(False), pl.col("raw:point")))
-            lon = work.get_column("lon").to_numpy().astype(np.float64)
-            lat = work.get_column("lat").to_numpy().astype(np.float64)
-            finest = pl.Series("finest", self.regions.locate(lon, lat), dtype=pl.String())
-            work = work.with_columns(finest, pl.col("raw:point").alias("raw:region"))
-            region_column = spec.point or spec.lat or "lat"
-        else:
-            if "lat" in self.table.columns:
-                rules.append(Rule("lat", "out_of_bounds", outside.fill_null(False), pl.col("raw:lat")))
-            work = self._finest_from_columns(work)
-            if spec.method == "code" and len(self._given_levels()) > 1:
-                rules.append(Rule("region", "region_mismatch", pl.col("region_mismatch"), pl.col("raw:region")))
-            region_column = next(iter(spec.columns.values()))
-        derived = [f"derived:{column}" for column in self._region_columns()]
-        if all(name in work.columns for name in derived):  # already expanded for the mismatch rule
-            work = work.with_columns(pl.col(name).alias(name.removeprefix("derived:")) for name in derived)
-        else:
-            work = work.with_columns(list(self._expand(work.get_column("finest")).values()))
-        rules.append(Rule(region_column, "unknown_region", pl.col("finest").is_null(), pl.col("raw:region")))
-        return work
-
-    def _given_levels(self) -> list[str]:
-        return [level for level in self.regions.levels if level in self.mapping.region.columns]
-
-    def _finest_from_columns(self, work: pl.DataFrame) -> pl.DataFrame:
-        """Region codes (or names) per level -> ``finest`` known code, ``raw:region`` its text, ``region_mismatch``."""
-        spec = self.mapping.region
-        levels = self._given_levels()
-        texts = {level: pl.col(source_name(spec.columns[level])) for level in levels}
-        resolved: dict[str, pl.Expr] = {}
-        if spec.method == "code":
-            for level in levels:
-                known = self._known_codes.setdefault(
-                    level, pl.Series([r.code for r in self.regions.levels[level]], dtype=pl.String())
-                )
-                resolved[level] = pl.when(texts[level].is_in(known.implode())).then(texts[level])
-        else:
-            parent: str | None = None
-            for level in levels:
-                work = work.with_columns(self._names_to_codes(level, texts[level], parent).alias(f"code:{level}"))
-                resolved[level] = pl.col(f"code:{level}")
-                parent = f"code:{level}"
-        finest = pl.coalesce([resolved[level] for level in reversed(levels)])
-        raw = pl.coalesce([texts[level] for level in reversed(levels)])
-        # A text given at some level that does not resolve makes the row unknown, whatever the others say.
-        unresolved = pl.any_horizontal([texts[level].is_not_null() & resolved[level].is_null() for level in levels])
-        work = work.with_columns(
-            pl.when(unresolved).then(None).otherwise(finest).alias("finest"),
-            raw.alias("raw:region"),
-            *[resolved[level].alias(f"resolved:{level}") for level in levels],
-        )
-        if spec.method != "code" or len(levels) < 2:
-            return work
-        expanded = self._expand(work.get_column("finest"))
-        work = work.with_columns([series.alias(f"derived:{name}") for name, series in expanded.items()])
-        # On the columns computed above (not their expressions again): a code given that is not the
-        # finest code's ancestor (or the finest code itself) at its level.
-        mismatch = pl.any_horizontal(
-            [
-                pl.col(f"resolved:{level}").is_not_null()
-                & pl.col(f"resolved:{level}").ne_missing(pl.col(f"derived:{level}_code"))
-                for level in levels
-            ]
-        )
-        return work.with_columns(mismatch.alias("region_mismatch"))
-
-    def _names_to_codes(self, level: str, names: pl.Expr, parent: str | None) -> pl.Expr:
-        regions = self.regions.levels[level]
-        if parent is None:
-            table = {r.name: r.code for r in regions}
-            return names.replace_strict(list(table), list(table.values()), default=None, return_dtype=pl.String())
-        keyed = {f"{r.parent_code}\x1f{r.name}": r.code for r in regions}
-        key = pl.concat_str([pl.col(parent), pl.lit("\x1f"), names])
-        return key.replace_strict(list(keyed), list(keyed.values()), default=None, return_dtype=pl.String())
+        final_rules(self.table, work, rules)
+        return split_rejects(self.table, work, rules)
 
     def _categories(self, work: pl.DataFrame, rules: list[Rule]) -> pl.DataFrame:
         parent: pl.Series | None = None
@@ -526,56 +273,3 @@ class Transformer:
                 work = work.with_columns(pl.col(column).fill_null(from_category))
             work = work.with_columns(pl.col(column).fill_null(default))
         return work
-
-    def _final_rules(self, work: pl.DataFrame, rules: list[Rule]) -> None:
-        table = self.table
-        for column in table.columns:
-            if not column.nullable:
-                rules.append(Rule(column.name, "missing", pl.col(column.name).is_null(), pl.lit(None)))
-        bounded = [c for c in table.columns if isinstance(c.type, sa.String) and c.type.length]
-        # A text is never longer in characters than in bytes, and the byte length costs nothing to read:
-        # counting characters (a pass over every text) is needed only where some text has more bytes.
-        widest = work.select(pl.col(c.name).str.len_bytes().max() for c in bounded).row(0) if bounded else ()
-        for column, most in zip(bounded, widest, strict=True):
-            length = column.type.length  # type: ignore[attr-defined]
-            too_long = pl.col(column.name).str.len_chars() > length if most and most > length else pl.lit(False)
-            rules.append(Rule(column.name, "too_long", too_long.fill_null(False), pl.col(column.name)))
-        start, later = TIME_ORDER[table.name]
-        for name in later:
-            early = (pl.col(name) < pl.col(start)).fill_null(False)
-            value = pl.col(name).dt.strftime("%Y-%m-%d %H:%M:%S")
-            rules.append(Rule(name, "time_order", early, value))
-
-    def _split(self, work: pl.DataFrame, rules: list[Rule]) -> Prepared:
-        chain: Any = pl.when(rules[0].failed).then(0)
-        for index, rule in enumerate(rules[1:], start=1):
-            chain = chain.when(rule.failed).then(index)
-        work = work.with_columns(chain.otherwise(None).cast(pl.Int32).alias("rule"))
-        columns = [column.name for column in self.table.columns]
-        # Select before filtering: the working frame also holds every source and raw text column.
-        valid = work.select(*columns, ROW, "rule").filter(pl.col("rule").is_null()).drop("rule")
-        failed = work.filter(pl.col("rule").is_not_null())
-        parts = []
-        for index in failed.get_column("rule").unique().sort().to_list():
-            rule = rules[index]
-            part = failed.filter(pl.col("rule") == index).select(
-                pl.col(ROW),
-                pl.lit(rule.column).alias("column"),
-                pl.lit(rule.reason).alias("reason"),
-                rule.value.cast(pl.String()).alias("value"),
-            )
-            parts.append(part)
-        rejects = (
-            pl.concat(parts).sort(ROW)
-            if parts
-            else pl.DataFrame(
-                schema={ROW: pl.Int64(), "column": pl.String(), "reason": pl.String(), "value": pl.String()}
-            )
-        )
-        return Prepared(valid=valid, rejects=rejects.with_columns(pl.col(ROW).cast(pl.Int64)))
-
-
-def point_columns(text: str) -> tuple[float, float] | None:
-    """``"(37.77, -122.39)"`` -> (lat, lon); for tests and docs."""
-    match = re.match(POINT_PATTERN, text)
-    return (float(match.group(1)), float(match.group(2))) if match else None

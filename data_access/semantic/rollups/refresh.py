@@ -34,7 +34,7 @@ import sqlalchemy as sa
 
 from data_access.config.city import ThreeRates
 from data_access.contract import schema
-from data_access.contract.writer import unordered_inserts
+from data_access.contract.staging import unordered_inserts
 from data_access.runtime.cache import ResultCache
 from data_access.semantic.compiler import _MetricCompiler, compiled_sql, driver_params
 from data_access.semantic.dialects import time_bucket
