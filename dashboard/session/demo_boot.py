@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     import sqlalchemy as sa
 
 from dashboard.core.i18n import t
-from data_access.runtime.cache import RESULTS
 from data_access.runtime.engine import DatabaseProblem, DatabaseTarget, get_engine
 
 _demo_ready: set[str] = set()
@@ -73,10 +72,7 @@ def ensure_embedded_demo(target: DatabaseTarget, lang: str) -> None:
     if job.error is not None:  # a failed generation is a database problem, shown like one
         raise DatabaseProblem(f"generating the demo data in {target.display_url} failed: {job.error}") from job.error
     with _demo_lock:
-        first = target.url not in _demo_ready
         _demo_ready.add(target.url)
-    if first and job.generated:
-        RESULTS.clear()  # answers read while the file was empty (a demo carries no data version of its own)
     if job.generated:
         # A toast, not a banner: on the dark wall a light banner is unreadable and pushes the screen down.
         st.toast(t("demo_generated", lang))

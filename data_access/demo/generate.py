@@ -187,6 +187,7 @@ def generate_demo(
         counts, latest = _write_world(writer, world, report)
         meta = {
             "dataset": "demo",
+            "data_version": db.new_data_version(),  # every process's cached answers move on
             "city_name": city.name,
             "generated_at": dt.datetime.now().isoformat(timespec="seconds"),
             "seed": str(seed),

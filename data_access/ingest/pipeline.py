@@ -350,7 +350,7 @@ def record_import(connection: sa.Connection, city: CityConfig, table: str, files
     version moves. Whatever must be refreshed after a load (derived tables) belongs beside this call,
     inside the same transaction.
     """
-    version = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    version = db.new_data_version()
     meta = {
         "dataset": DATASET,
         "city_name": city.name,

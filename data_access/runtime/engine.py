@@ -9,6 +9,7 @@ Resolution order (the app and every ``python -m`` entry point use the same one):
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import threading
 import tomllib
@@ -219,6 +220,12 @@ def check_database(engine: sa.Engine) -> None:
     if problems:
         shown = engine.url.render_as_string(hide_password=True)
         raise DatabaseProblem(f"The database {shown} does not hold the cockpit's tables: " + "; ".join(problems))
+
+
+def new_data_version() -> str:
+    """A fresh ``cockpit_meta.data_version``: written by every load that changes data (an import, the demo),
+    so every process's cache keys move on (``data_access.runtime.session``)."""
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def read_meta(engine: sa.Engine) -> dict[str, str]:
