@@ -49,7 +49,7 @@ import sqlalchemy as sa
 from dashboard.core import metric_requests as queries
 from dashboard.core.metric_requests import DOMAIN_TABLES, DOMAINS, VOLUME_METRIC
 from dashboard.core.periods import resolve_period, trend_window
-from data_access.config.city import load_city
+from data_access.config.city import ThreeRates, load_city
 from data_access.runtime.cache import ResultCache
 from data_access.runtime.engine import dispose_engine, get_engine, read_meta
 from data_access.runtime.paths import REPO_ROOT
@@ -153,6 +153,40 @@ def route_summary(engine: sa.Engine, requests: list[MetricRequest]) -> str:
     return f"{counts['rollup']} / {counts['open']} / {counts['fact']}"
 
 
+def native_floor(engine: sa.Engine, requests: list[MetricRequest], rates: ThreeRates, repeat: int) -> float:
+    """Median seconds of the same SQL (literal values) run on the driver's own connection: the floor."""
+    dialect = engine.dialect
+    state = read_state(engine)
+    sql = [
+        str(
+            build_statement(request, rates, dialect, state).compile(
+                dialect=dialect, compile_kwargs={"literal_binds": True}
+            )
+        )
+        for request in requests
+    ]
+    raw = engine.raw_connection()
+    try:
+        native = native_connection(raw)
+
+        def run_native() -> None:
+            if isinstance(native, duckdb.DuckDBPyConnection):
+                for text in sql:
+                    native.execute(text).fetchall()
+                return
+            cursor = native.cursor()
+            for text in sql:
+                cursor.execute(text)  # no parameters: the drivers leave the text as it is
+                cursor.fetchall()
+            cursor.close()
+            native.rollback()
+
+        floor = median_seconds(run_native, repeat)
+    finally:
+        raw.close()
+    return floor
+
+
 def measure(url: str, label: str, repeat: int, usual: bool) -> Result:
     ensure_rollups(url)
     engine = get_engine(url)
@@ -187,35 +221,7 @@ def measure(url: str, label: str, repeat: int, usual: bool) -> Result:
 
     facts = median_seconds(facts_only, repeat)
 
-    dialect = engine.dialect
-    state = read_state(engine)
-    sql = [
-        str(
-            build_statement(request, rates, dialect, state).compile(
-                dialect=dialect, compile_kwargs={"literal_binds": True}
-            )
-        )
-        for request in requests
-    ]
-    raw = engine.raw_connection()
-    try:
-        native = native_connection(raw)
-
-        def run_native() -> None:
-            if isinstance(native, duckdb.DuckDBPyConnection):
-                for text in sql:
-                    native.execute(text).fetchall()
-                return
-            cursor = native.cursor()
-            for text in sql:
-                cursor.execute(text)  # no parameters: the drivers leave the text as it is
-                cursor.fetchall()
-            cursor.close()
-            native.rollback()
-
-        floor = median_seconds(run_native, repeat)
-    finally:
-        raw.close()
+    floor = native_floor(engine, requests, rates, repeat)
     peak_ours = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     usual_seconds = None
     if usual:

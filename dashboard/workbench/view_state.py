@@ -134,6 +134,37 @@ def _date(value: str) -> dt.date | None:
         return None
 
 
+def _parse_filters(
+    state: WorkbenchState, params: Mapping[str, str], choices: Choices
+) -> tuple[WorkbenchState, list[str]]:
+    """The region, department, category and channel filters; values outside the choices are named."""
+    notices: list[str] = []
+    region = params.get("region")
+    if region is not None:
+        if choices.region_levels.get(region) in REGION_FILTER_LEVELS:
+            state = replace(state, region=region)
+        else:
+            notices.append(_shown("region", region))
+
+    if "department" in params:
+        codes = _items(params["department"])
+        notices.extend(_shown("department", code) for code in codes if code not in choices.departments)
+        state = replace(state, departments=tuple(dict.fromkeys(c for c in codes if c in choices.departments)))
+
+    if "category" in params:
+        allowed = choices.categories.get(state.table, {}) if has_categories(state.domain) else {}
+        codes = _items(params["category"])
+        notices.extend(_shown("category", code) for code in codes if code not in allowed)
+        state = replace(state, categories=tuple(dict.fromkeys(c for c in codes if c in allowed)))
+
+    if "channel" in params:
+        allowed_channels = channel_choices(state.domain)
+        values = _items(params["channel"])
+        notices.extend(_shown("channel", value) for value in values if value not in allowed_channels)
+        state = replace(state, channels=tuple(dict.fromkeys(v for v in values if v in allowed_channels)))
+    return state, notices
+
+
 def parse_params(params: Mapping[str, str], choices: Choices) -> tuple[WorkbenchState, tuple[str, ...]]:
     """A view from URL parameters; every parameter that is unknown or holds a bad value is named.
 
@@ -171,29 +202,8 @@ def parse_params(params: Mapping[str, str], choices: Choices) -> tuple[Workbench
     state, period_notices = _parse_period(state, params)
     notices.extend(period_notices)
 
-    region = params.get("region")
-    if region is not None:
-        if choices.region_levels.get(region) in REGION_FILTER_LEVELS:
-            state = replace(state, region=region)
-        else:
-            notices.append(_shown("region", region))
-
-    if "department" in params:
-        codes = _items(params["department"])
-        notices.extend(_shown("department", code) for code in codes if code not in choices.departments)
-        state = replace(state, departments=tuple(dict.fromkeys(c for c in codes if c in choices.departments)))
-
-    if "category" in params:
-        allowed = choices.categories.get(state.table, {}) if has_categories(state.domain) else {}
-        codes = _items(params["category"])
-        notices.extend(_shown("category", code) for code in codes if code not in allowed)
-        state = replace(state, categories=tuple(dict.fromkeys(c for c in codes if c in allowed)))
-
-    if "channel" in params:
-        allowed_channels = channel_choices(state.domain)
-        values = _items(params["channel"])
-        notices.extend(_shown("channel", value) for value in values if value not in allowed_channels)
-        state = replace(state, channels=tuple(dict.fromkeys(v for v in values if v in allowed_channels)))
+    state, filter_notices = _parse_filters(state, params, choices)
+    notices.extend(filter_notices)
 
     chart = params.get("chart")
     if chart is not None and chart not in CHART_TYPES:
