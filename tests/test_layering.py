@@ -6,7 +6,8 @@
 * ``data_access/`` never imports ``dashboard/`` (the data layer works without the presentation).
 * No module imports another module's private (``_underscore``) names, by ``from m import _x`` or as
   ``m._x`` on an imported project module.
-* Modules stay small (about 400 lines), so a newcomer can read one in a sitting.
+* Modules stay small (about 400 lines), so a newcomer can read one in a sitting; a function over about
+  60 lines says why, in a comment right above it.
 
 Each rule is also run on a literal snippet that breaks it, so the test itself can fail.
 """
@@ -45,6 +46,7 @@ SESSIONLESS_READERS = frozenset(
 SQL_CALLS = frozenset({"execute", "exec_driver_sql", "connect", "begin", "scalar", "scalars"})
 MAX_LINES = 400
 SLACK = 1.1  # "about 400": a module may run a tenth over before it must be split
+MAX_FUNCTION_LINES = 70  # "about 60"; longer needs a reason in a comment right above the def
 
 
 def sources(*folders: str) -> list[Path]:
@@ -161,6 +163,24 @@ def test_modules_stay_small() -> None:
     assert [f"{path}: {lines} lines" for path, lines in sizes.items() if lines > MAX_LINES * SLACK] == []
 
 
+def long_function_problems(path: str, text: str) -> Iterator[str]:
+    """Functions over ``MAX_FUNCTION_LINES`` without a comment right above them (or their decorators)."""
+    lines = text.splitlines()
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            length = (node.end_lineno or node.lineno) - node.lineno + 1
+            first = min([node.lineno, *(decorator.lineno for decorator in node.decorator_list)])
+            reason = first >= 2 and lines[first - 2].strip().startswith("#")
+            if length > MAX_FUNCTION_LINES and not reason:
+                yield f"{path}:{node.lineno} {node.name} is {length} lines with no reason above it"
+
+
+def test_long_functions_say_why() -> None:
+    checked = sources(*PROJECT)
+    found = [problem for path in checked for problem in long_function_problems(_relative(path), path.read_text())]
+    assert found == []
+
+
 @pytest.mark.parametrize(
     ("rule", "snippet"),
     [
@@ -171,6 +191,7 @@ def test_modules_stay_small() -> None:
         (private_import_problems, "from data_access.semantic.compiler import _MetricCompiler\n"),
         (private_import_problems, "from data_access.semantic import compiler\ncompiler._ordering(x)\n"),
         (upward_imports, "from dashboard.core.i18n import t\n"),
+        (long_function_problems, "def f() -> None:\n" + "    x = 1\n" * MAX_FUNCTION_LINES),
     ],
 )
 def test_each_rule_finds_what_it_forbids(rule: object, snippet: str) -> None:
