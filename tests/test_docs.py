@@ -14,7 +14,8 @@ import sqlalchemy as sa
 
 from data_access.contract import schema
 from data_access.semantic.metric_registry import METRICS, SETTINGS, TIME_COLUMN
-from data_access.semantic.query import DIMENSION_COLUMNS, DIMENSIONS, TIME_GRAINS
+from data_access.semantic.model import DIMENSION_COLUMNS, DIMENSIONS
+from data_access.semantic.query import TIME_GRAINS
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 CONTRACT = (DOCS / "data-contract.md").read_text(encoding="utf-8")

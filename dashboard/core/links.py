@@ -12,7 +12,8 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from data_access.semantic.query import DIMENSION_COLUMNS, REGION_DIMENSIONS, Filter, TimeRange
+from data_access.semantic.model import DIMENSION_COLUMNS
+from data_access.semantic.query import REGION_DIMENSIONS, Filter, TimeRange
 
 LINK_PARAMS: tuple[str, ...] = (*REGION_DIMENSIONS, "department", "category", "start", "end")
 
