@@ -4,11 +4,12 @@ At ten million rows a year a month-long KPI scans close to a million rows, and a
 ("overdue open") scans every row ever received; PostgreSQL needs seconds for that. So the metric
 layer keeps, per fact table:
 
-* **daily rollups** — per day × a few dimension columns, one count column per row condition a
-  metric counts (derived from the metric registry, so a new count metric is rolled up without
-  code); the router (``data_access.semantic.rollups.routing``) answers a request from the smallest rollup
-  whose columns cover its dimensions, filters and scope, and reads only the partial first and last
-  days from the facts;
+* **daily rollups** — per day × the dimensions a ``RollupSpec`` of the table's semantic model keeps
+  (``data_access.semantic.model``), one count column per row condition a metric counts (derived
+  from the metric registry in ``rollups.measures``, so a new count metric is rolled up without
+  code; the tables themselves are in ``rollups.tables``); the router (``rollups.routing``) answers
+  a request from the smallest rollup whose columns cover its dimensions, filters and scope, and
+  reads only the partial first and last days from the facts;
 * **open items** — the rows whose workflow is not finished (a copy of the fact rows with the
   snapshot metrics' "not done" column unset): overdue-open metrics are judged on these only.
 
@@ -17,6 +18,7 @@ after the latest timestamp the facts held then (the *watermark*): "done by the a
 means "done at all". Requests that need anything else are compiled on the facts as before.
 Everything that writes facts (the demo generator, ``data_access.ingest.pipeline``) refreshes them in the same
 transaction; a city whose own ETL writes the fact tables runs ``python -m data_access.semantic.rollups``.
+This module rebuilds them and reads their state (``read_state``) for the router.
 """
 
 from __future__ import annotations
