@@ -84,7 +84,7 @@ class SemanticModel:
         return tuple(self.dimensions[dimension] for dimension in rollup.dimensions)
 
 
-def _validate(model: SemanticModel) -> None:
+def validate_model(model: SemanticModel) -> None:
     """Every name a model uses must exist: columns in its table, dimensions in the vocabulary, parents."""
     where = f"semantic model {model.name}"
     if model.time_column not in model.table.c:
@@ -115,7 +115,7 @@ def _validate(model: SemanticModel) -> None:
 def _load(models: tuple[SemanticModel, ...]) -> dict[str, SemanticModel]:
     """The models by table name, after checking each and that they match the contract's fact tables."""
     for model in models:
-        _validate(model)
+        validate_model(model)
     by_name = {model.name: model for model in models}
     if [model.table for model in models] != list(schema.FACT_TABLES) or len(by_name) != len(models):
         raise ModelError("one semantic model per fact table of the contract, in its order")
