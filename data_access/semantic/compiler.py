@@ -1,9 +1,10 @@
-"""Compile a MetricRequest into ONE SQLAlchemy Core SELECT — the only home of metric SQL and scope.
+"""Compile a MetricRequest into ONE SQLAlchemy Core SELECT on its fact table — the home of scope and filters.
 
 The shape is always: SELECT dimensions, metric expressions FROM <fact table> WHERE scope AND
 filters AND time range GROUP BY dimensions [ORDER BY ...] [LIMIT n]. On engines without a
 percentile aggregate (MySQL, MariaDB), percentile metrics need ranks, so the same SELECT is built
 over a subquery that adds ROW_NUMBER()/COUNT() windows; see ``dialects.percentile_from_ranks``.
+The metric expressions themselves are ``metric_sql``'s; the columns come from the semantic models.
 """
 
 from __future__ import annotations
