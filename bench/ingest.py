@@ -93,7 +93,7 @@ def child(csv: Path, target: str, batch_rows: int, again: bool) -> None:
     engine = get_engine(url)
     if server:
         from data_access.contract import schema
-        from data_access.semantic.rollups.refresh import ROLLUP_METADATA
+        from data_access.semantic.rollups.tables import ROLLUP_METADATA
 
         ROLLUP_METADATA.drop_all(engine)
         schema.metadata.drop_all(engine)

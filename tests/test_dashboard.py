@@ -14,7 +14,8 @@ from dashboard.charts.tables import display_table
 from dashboard.core import formatting, i18n, kpi, metric_requests, periods
 from data_access.semantic.metric_defs import Direction, Unit
 from data_access.semantic.metric_registry import METRICS
-from data_access.semantic.query import DIMENSION_COLUMNS, TIME_GRAINS, TimeRange
+from data_access.semantic.model import DIMENSION_COLUMNS
+from data_access.semantic.query import TIME_GRAINS, TimeRange
 
 REPO = Path(__file__).resolve().parent.parent
 D = dt.datetime

@@ -13,12 +13,14 @@ import pytest
 import sqlalchemy as sa
 
 from data_access.contract import schema
-from data_access.semantic.metric_registry import METRICS, SETTINGS, TIME_COLUMN
-from data_access.semantic.query import DIMENSION_COLUMNS, DIMENSIONS, TIME_GRAINS
+from data_access.semantic.metric_registry import METRICS, SETTINGS
+from data_access.semantic.model import DIMENSIONS, MODELS
+from data_access.semantic.query import TIME_GRAINS
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 CONTRACT = (DOCS / "data-contract.md").read_text(encoding="utf-8")
 METRICS_DOC = (DOCS / "metrics.md").read_text(encoding="utf-8")
+ROLLUPS_DOC = (DOCS / "rollups.md").read_text(encoding="utf-8")
 NONE = "—"
 
 
@@ -154,19 +156,50 @@ def test_no_documented_metric_is_unknown() -> None:
 
 
 def test_every_dimension_is_documented_with_its_columns() -> None:
+    """The dimension table of metrics.md is the semantic models': every dimension, column and time column."""
     documented = rows(METRICS_DOC)
-    tables = ("service_cases", "complaints", "grid_events")
+    header = next(line for line in METRICS_DOC.splitlines() if line.startswith("| dimension |"))
+    assert header == "| dimension | " + " | ".join(f"`{name}`" for name in MODELS) + " |"
     for dimension in DIMENSIONS:
         assert f"`{dimension}`" in METRICS_DOC, dimension
         cells = documented.get(dimension)
-        assert cells is not None and len(cells) == 4, f"{dimension}: no row in the dimension table"
-        for table, cell in zip(tables, cells[1:], strict=True):
+        assert cells is not None and len(cells) == 1 + len(MODELS), f"{dimension}: no row in the dimension table"
+        for model, cell in zip(MODELS.values(), cells[1:], strict=True):
             if dimension in TIME_GRAINS:
-                assert cell.startswith(f"`{TIME_COLUMN[table]}`"), (dimension, table, cell)
-            elif table in DIMENSION_COLUMNS[dimension]:
-                assert cell == f"`{DIMENSION_COLUMNS[dimension][table]}`", (dimension, table, cell)
+                assert cell.startswith(f"`{model.time_column}`"), (dimension, model.name, cell)
+            elif dimension in model.dimensions:
+                assert cell == f"`{model.dimensions[dimension]}`", (dimension, model.name, cell)
             else:
-                assert cell == NONE, (dimension, table, cell)
+                assert cell == NONE, (dimension, model.name, cell)
+    assert set(documented) >= {*TIME_GRAINS, *(d for model in MODELS.values() for d in model.dimensions)}
+
+
+def test_the_contract_names_each_models_time_column_and_dimension_columns() -> None:
+    """Each fact table's section says which column is its time column and lists every dimension column."""
+    for model in MODELS.values():
+        body = section(CONTRACT, model.name)
+        assert f"time column is `{model.time_column}`" in " ".join(body.split()), model.name
+        columns = rows(body)
+        for dimension, column in model.dimensions.items():
+            assert column in columns, f"{model.name}: dimension {dimension} column {column!r} is not documented"
+
+
+def test_rollups_doc_lists_each_models_rollups() -> None:
+    """docs/rollups.md names every rollup of every model with the dimensions it keeps, and no other."""
+    documented = {
+        name: cells for name, cells in rows(ROLLUPS_DOC).items() if len(cells) == 4 and name.startswith("rollup_")
+    }
+    expected = {
+        spec.name: [
+            f"`{spec.name}`",
+            f"`{model.name}`",
+            ", ".join(f"`{dimension}`" for dimension in spec.dimensions),
+            NONE if spec.parent is None else f"`{spec.parent}`",
+        ]
+        for model in MODELS.values()
+        for spec in model.rollups
+    }
+    assert documented == expected
 
 
 def test_three_rate_settings_are_documented() -> None:

@@ -25,16 +25,11 @@ from data_access.semantic.compiler import compile_request
 from data_access.semantic.metric_registry import METRICS
 from data_access.semantic.metrics import _frame, run_metrics
 from data_access.semantic.query import Filter, MetricRequest, OrderBy, Scope, TimeRange
-from data_access.semantic.rollups.refresh import (
-    OPEN_TABLES,
-    ROLLUPS,
-    STATES,
-    invalidate_rollups,
-    read_state,
-    refresh_rollups,
-    rollup_conditions,
-)
-from data_access.semantic.rollups.routing import compile_routed, sources
+from data_access.semantic.rollups.measures import rollup_conditions
+from data_access.semantic.rollups.refresh import STATES, invalidate_rollups, read_state, refresh_rollups
+from data_access.semantic.rollups.routing import sources
+from data_access.semantic.rollups.tables import OPEN_TABLES, ROLLUPS
+from data_access.semantic.routed import compile_routed
 from tests import fixture_city
 from tests.test_metrics import EXPECTED_FEBRUARY, FEBRUARY
 
@@ -90,7 +85,8 @@ def _names(table: str, snapshot: bool | None = None) -> tuple[str, ...]:
 
 
 def _valid(table: str, dims: tuple[str, ...]) -> bool:
-    from data_access.semantic.query import DIMENSION_COLUMNS, TIME_GRAINS
+    from data_access.semantic.model import DIMENSION_COLUMNS
+    from data_access.semantic.query import TIME_GRAINS
 
     return all(d in TIME_GRAINS or table in DIMENSION_COLUMNS[d] for d in dims)
 

@@ -10,10 +10,11 @@ import datetime as dt
 
 from dashboard.core.periods import Period, TrendWindow
 from data_access.semantic.metric_registry import METRICS
-from data_access.semantic.query import DIMENSION_COLUMNS, TIME_GRAINS, Filter, MetricRequest, OrderBy, TimeRange
+from data_access.semantic.model import DIMENSION_COLUMNS, MODELS_BY_DOMAIN
+from data_access.semantic.query import TIME_GRAINS, Filter, MetricRequest, OrderBy, TimeRange
 
-DOMAINS: tuple[str, ...] = ("services", "complaints", "grid")
-DOMAIN_TABLES: dict[str, str] = {"services": "service_cases", "complaints": "complaints", "grid": "grid_events"}
+DOMAINS: tuple[str, ...] = tuple(MODELS_BY_DOMAIN)
+DOMAIN_TABLES: dict[str, str] = {domain: model.name for domain, model in MODELS_BY_DOMAIN.items()}
 
 # The three KPI rows of the city overview.
 COCKPIT_ROWS: dict[str, tuple[str, ...]] = {

@@ -16,9 +16,10 @@ from data_access.semantic.details import DetailRequest
 from data_access.semantic.distributions import HistogramRequest
 from data_access.semantic.metric_defs import Agg, Simple
 from data_access.semantic.metric_registry import METRICS
-from data_access.semantic.query import DIMENSION_COLUMNS, Filter, MetricRequest, OrderBy, TimeRange
+from data_access.semantic.model import DIMENSION_COLUMNS, MODELS_BY_DOMAIN
+from data_access.semantic.query import Filter, MetricRequest, OrderBy, TimeRange
 
-TOPIC_TABLES: dict[str, str] = {"services": "service_cases", "complaints": "complaints", "grid": "grid_events"}
+TOPIC_TABLES: dict[str, str] = {domain: model.name for domain, model in MODELS_BY_DOMAIN.items()}
 VOLUME: dict[str, str] = {
     "service_cases": "service_received",
     "complaints": "complaint_received",

@@ -35,14 +35,15 @@ from dashboard.core.periods import (
     trend_window,
 )
 from data_access.contract.schema import ALLOWED_VALUES
-from data_access.semantic.query import DIMENSION_COLUMNS, REGION_DIMENSIONS, Filter, TimeRange
+from data_access.semantic.model import DIMENSION_COLUMNS, MODELS
+from data_access.semantic.query import REGION_DIMENSIONS, Filter, TimeRange
 
 CUSTOM = "custom"
 COMPARISONS: tuple[str, ...] = ("previous", "last_year")
 DEFAULT_PERIOD = "month"
 DEFAULT_GRAIN = "day"
 # The "how did it reach us" dimension of each table, and the URL parameter that carries it.
-CHANNEL_DIMENSION: dict[str, str] = {"service_cases": "channel", "complaints": "channel", "grid_events": "source"}
+CHANNEL_DIMENSION: dict[str, str] = {name: model.channel_dimension for name, model in MODELS.items()}
 STATE_PARAMS: tuple[str, ...] = (
     "period",
     "start",

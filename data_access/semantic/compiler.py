@@ -1,55 +1,25 @@
-"""Compile a MetricRequest into ONE SQLAlchemy Core SELECT — the only home of metric SQL and scope.
+"""Compile a MetricRequest into ONE SQLAlchemy Core SELECT on its fact table — the home of scope and filters.
 
 The shape is always: SELECT dimensions, metric expressions FROM <fact table> WHERE scope AND
 filters AND time range GROUP BY dimensions [ORDER BY ...] [LIMIT n]. On engines without a
 percentile aggregate (MySQL, MariaDB), percentile metrics need ranks, so the same SELECT is built
 over a subquery that adds ROW_NUMBER()/COUNT() windows; see ``dialects.percentile_from_ranks``.
+The metric expressions themselves are ``metric_sql``'s; the columns come from the semantic models.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 
 from data_access.config.city import ThreeRates
-from data_access.contract import schema
-from data_access.semantic.dialects import (
-    has_native_percentile,
-    hours_between,
-    percentile,
-    percentile_from_ranks,
-    time_bucket,
-    to_double,
-)
-from data_access.semantic.metric_defs import (
-    Agg,
-    All,
-    AsOf,
-    AtMost,
-    Col,
-    Cond,
-    Done,
-    Exceeds,
-    Expr,
-    HoursBetween,
-    In,
-    IsSet,
-    IsTrue,
-    Measure,
-    Metric,
-    NotDone,
-    NotIn,
-    Positive,
-    Ratio,
-    Simple,
-    Weighted,
-    WeightedSum,
-)
-from data_access.semantic.metric_registry import METRICS, TIME_COLUMN
+from data_access.semantic.dialects import time_bucket
+from data_access.semantic.metric_defs import Agg, Measure, Metric, Simple
+from data_access.semantic.metric_registry import METRICS
+from data_access.semantic.metric_sql import MetricCompiler, metric_expression, ordering
+from data_access.semantic.model import DIMENSION_COLUMNS, MODELS, model_of, time_column
 from data_access.semantic.query import (
-    DIMENSION_COLUMNS,
     REGION_DIMENSIONS,
     REGION_FILTER,
     TIME_GRAINS,
@@ -57,8 +27,6 @@ from data_access.semantic.query import (
     RequestError,
     Scope,
 )
-
-FACT_TABLES: dict[str, sa.Table] = {table.name: table for table in schema.FACT_TABLES}
 
 
 def metric_table(metric_names: tuple[str, ...]) -> sa.Table:
@@ -71,38 +39,28 @@ def metric_table(metric_names: tuple[str, ...]) -> sa.Table:
     tables = {METRICS[name].table for name in metric_names}
     if len(tables) > 1:
         raise RequestError(f"metrics of different tables cannot share one request: {sorted(tables)}")
-    return FACT_TABLES[tables.pop()]
-
-
-def fact_name(table: sa.Table) -> str:
-    """The fact table a table stands for: itself, or the one a rollup or open-items copy is made of."""
-    return str(table.info.get("fact", table.name))
-
-
-def time_column(table: sa.Table) -> sa.Column[Any]:
-    """The column time ranges and grains apply to (a rollup's is its ``day``)."""
-    return table.c[table.info.get("time_column", TIME_COLUMN[fact_name(table)])]
+    return MODELS[tables.pop()].table
 
 
 def dimension_expression(table: sa.Table, dimension: str) -> sa.ColumnElement[Any]:
+    """A dimension as a column of ``table`` (a fact, rollup or open-items table), read from its semantic model."""
     if dimension in TIME_GRAINS:
         return time_bucket(dimension, time_column(table))
-    columns = DIMENSION_COLUMNS.get(dimension)
-    if columns is None:
+    if dimension not in DIMENSION_COLUMNS:
         raise RequestError(f"unknown dimension {dimension!r}")
-    fact = fact_name(table)
-    if fact not in columns or columns[fact] not in table.c:
+    column = model_of(table).dimensions.get(dimension)
+    if column is None or column not in table.c:
         raise RequestError(f"dimension {dimension!r} does not exist on {table.name}")
-    return table.c[columns[fact]]
+    return table.c[column]
 
 
 def region_columns(table: sa.Table) -> list[sa.Column[Any]]:
     """The table's region code columns (a rollup holds only some levels; routing checks the codes' levels)."""
-    fact = fact_name(table)
+    dimensions = model_of(table).dimensions
     return [
-        table.c[DIMENSION_COLUMNS[level][fact]]
+        table.c[dimensions[level]]
         for level in REGION_DIMENSIONS
-        if fact in DIMENSION_COLUMNS[level] and DIMENSION_COLUMNS[level][fact] in table.c
+        if level in dimensions and dimensions[level] in table.c
     ]
 
 
@@ -139,124 +97,6 @@ def base_conditions(table: sa.Table, request: MetricRequest) -> list[sa.ColumnEl
     return conditions
 
 
-@dataclass
-class _MetricCompiler:
-    """Builds the expressions of one request for one dialect."""
-
-    table: sa.Table
-    request: MetricRequest
-    rates: ThreeRates
-    dialect: str
-    measures: list[Measure] = field(default_factory=list)
-
-    # -- row level -----------------------------------------------------------------------------
-    def as_of(self) -> sa.ColumnElement[Any]:
-        as_of = self.request.effective_as_of
-        if as_of is None:
-            raise RequestError("this request needs a time range or an as-of time")
-        # An explicit CAST keeps the type when the SQL is rendered with literal values (snapshots,
-        # the benchmark's engine floor): a bare '2026-03-01 00:00:00' is a string to DuckDB.
-        return sa.cast(sa.literal(as_of, sa.DateTime()), sa.DateTime())
-
-    def setting(self, value: float | str) -> sa.ColumnElement[Any]:
-        number = float(getattr(self.rates, value)) if isinstance(value, str) else float(value)
-        return sa.literal(number, sa.Double())
-
-    def expr(self, expr: Expr) -> sa.ColumnElement[Any]:
-        if isinstance(expr, Col):
-            return self.table.c[expr.name]
-        if isinstance(expr, AsOf):
-            return self.as_of()
-        if isinstance(expr, HoursBetween):
-            end = self.as_of() if isinstance(expr.end, AsOf) else self.table.c[expr.end]
-            return hours_between(self.table.c[expr.start], end)
-        if isinstance(expr, Weighted):
-            column = self.table.c[expr.column]
-            whens = [(column == value, self.setting(weight)) for value, weight in expr.weights]
-            return sa.case(*whens, else_=sa.literal(0.0, sa.Double()))
-        raise TypeError(expr)
-
-    def cond(self, cond: Cond) -> sa.ColumnElement[bool]:
-        c = self.table.c
-        if isinstance(cond, All):
-            return sa.and_(*(self.cond(part) for part in cond.conditions))
-        if isinstance(cond, In):
-            return c[cond.column].in_(cond.values)
-        if isinstance(cond, NotIn):
-            return c[cond.column].not_in(cond.values)
-        if isinstance(cond, IsSet):
-            return c[cond.column].is_not(None)
-        if isinstance(cond, IsTrue):
-            return c[cond.column].is_(True)
-        if isinstance(cond, Positive):
-            return c[cond.column] > 0
-        if isinstance(cond, Done):
-            return sa.and_(c[cond.column].is_not(None), c[cond.column] <= self.as_of())
-        if isinstance(cond, NotDone):
-            return sa.or_(c[cond.column].is_(None), c[cond.column] > self.as_of())
-        if isinstance(cond, AtMost):
-            return self.expr(cond.left) <= self.expr(cond.right)
-        if isinstance(cond, Exceeds):
-            return self.expr(cond.left) > self.expr(cond.right)
-        raise TypeError(cond)
-
-    def row_value(self, measure: Measure, metric: Metric) -> sa.ColumnElement[Any]:
-        """The per-row value a measure aggregates: NULL for rows outside its condition."""
-        value: sa.ColumnElement[Any] = sa.literal(1) if measure.value is None else self.expr(measure.value)
-        conditions = [] if measure.where is None else [self.cond(measure.where)]
-        time_range = self.request.time_range
-        if time_range is not None and self.has_snapshot() and not metric.snapshot:
-            # The WHERE clause only bounds the end; period measures bound their own start.
-            conditions.append(time_column(self.table) >= time_range.start)
-        if not conditions:
-            return value
-        return sa.case((sa.and_(*conditions), value), else_=None)
-
-    # -- aggregation: the one table mapping Agg to SQL -------------------------------------------
-    def aggregate(
-        self, agg: Agg, value: sa.ColumnElement[Any], rank: Any = None, count: Any = None
-    ) -> sa.ColumnElement[Any]:
-        if agg is Agg.COUNT:
-            return sa.func.count(value)
-        if agg is Agg.SUM:
-            return sa.func.coalesce(sa.func.sum(value), 0)
-        if agg is Agg.AVG:
-            return sa.func.avg(value)
-        quantile = agg.quantile
-        assert quantile is not None
-        if rank is None:
-            return percentile(self.dialect, quantile, value)
-        return percentile_from_ranks(quantile, value, rank, count)
-
-    def has_snapshot(self) -> bool:
-        return any(METRICS[name].snapshot for name in self.request.metrics)
-
-    def needs_rank_fallback(self) -> bool:
-        return not has_native_percentile(self.dialect) and any(
-            measure.agg.quantile is not None for measure, _ in self.all_measures()
-        )
-
-    def all_measures(self) -> list[tuple[Measure, Metric]]:
-        found: list[tuple[Measure, Metric]] = []
-        for name in self.request.metrics:
-            metric = METRICS[name]
-            for part in self.formula_parts(metric):
-                formula = part.formula
-                measures = (
-                    [formula.measure]
-                    if isinstance(formula, Simple)
-                    else ([formula.numerator, formula.denominator] if isinstance(formula, Ratio) else [])
-                )
-                found.extend((measure, part) for measure in measures)
-        return found
-
-    @staticmethod
-    def formula_parts(metric: Metric) -> list[Metric]:
-        if isinstance(metric.formula, WeightedSum):
-            return [METRICS[name] for name, _ in metric.formula.parts]
-        return [metric]
-
-
 def compile_request(
     request: MetricRequest, rates: ThreeRates, dialect: str, table: sa.Table | None = None
 ) -> sa.Select[Any]:
@@ -269,7 +109,7 @@ def compile_request(
     table = fact if table is None else table
     if request.limit is not None and request.limit <= 0:
         raise RequestError(f"limit must be positive, got {request.limit}")
-    builder = _MetricCompiler(table, request, rates, dialect)
+    builder = MetricCompiler(table, request, rates, dialect)
     if builder.has_snapshot() and any(d in TIME_GRAINS for d in request.dimensions):
         raise RequestError("snapshot metrics (overdue open) cannot be split by day/week/month")
 
@@ -306,10 +146,10 @@ def compile_request(
         statement = sa.select(*(expression.label(name) for name, expression in dims)).select_from(table)
         statement = statement.where(*where).group_by(*group_exprs)
 
-    metric_exprs = {name: _metric_expression(builder, METRICS[name], measure_sql) for name in request.metrics}
+    metric_exprs = {name: metric_expression(builder, METRICS[name], measure_sql) for name in request.metrics}
     statement = statement.add_columns(*(expr.label(name) for name, expr in metric_exprs.items()))
     statement = statement.order_by(
-        *_ordering(request, dict(zip([n for n, _ in dims], group_exprs, strict=True)), metric_exprs)
+        *ordering(request, dict(zip([n for n, _ in dims], group_exprs, strict=True)), metric_exprs)
     )
     if request.limit is not None:
         statement = statement.limit(request.limit)
@@ -317,7 +157,7 @@ def compile_request(
 
 
 def _ranked_source(
-    builder: _MetricCompiler,
+    builder: MetricCompiler,
     dims: list[tuple[str, sa.ColumnElement[Any]]],
     measures: list[tuple[Measure, Metric]],
     where: list[sa.ColumnElement[bool]],
@@ -336,43 +176,6 @@ def _ranked_source(
             columns.append(sa.func.count(value).over(partition_by=partition or None).label(f"n{index}"))
     source = sa.select(*columns).select_from(builder.table).where(*where).subquery("facts")
     return [source.c[f"d{i}"] for i in range(len(dims))], source
-
-
-def _metric_expression(
-    builder: _MetricCompiler, metric: Metric, measure_sql: dict[tuple[Measure, str], sa.ColumnElement[Any]]
-) -> sa.ColumnElement[Any]:
-    formula = metric.formula
-    if isinstance(formula, Simple):
-        return measure_sql[(formula.measure, metric.name)]
-    if isinstance(formula, Ratio):
-        numerator = to_double(measure_sql[(formula.numerator, metric.name)])
-        denominator = to_double(measure_sql[(formula.denominator, metric.name)])
-        return numerator / sa.func.nullif(denominator, 0)
-    terms = [
-        builder.setting(weight) * _metric_expression(builder, METRICS[name], measure_sql)
-        for name, weight in formula.parts
-    ]
-    total = terms[0]
-    for term in terms[1:]:
-        total = total + term
-    return total
-
-
-def _ordering(
-    request: MetricRequest, dims: dict[str, sa.ColumnElement[Any]], metrics: dict[str, sa.ColumnElement[Any]]
-) -> list[sa.ColumnElement[Any]]:
-    """Explicit order first (NULLs last on every engine), then the dimensions for a stable result."""
-    clauses: list[sa.ColumnElement[Any]] = []
-    for item in request.order_by:
-        expression = metrics.get(item.column)
-        if expression is None:
-            expression = dims.get(item.column)
-        if expression is None:
-            raise RequestError(f"cannot order by {item.column!r}: it is neither a requested metric nor dimension")
-        clauses.append(sa.case((expression.is_(None), 1), else_=0))
-        clauses.append(expression.desc() if item.descending else expression.asc())
-    clauses.extend(expression.asc() for expression in dims.values())
-    return clauses
 
 
 def compiled_sql(statement: sa.Select[Any], dialect: sa.Dialect) -> tuple[str, tuple[Any, ...]]:
@@ -409,7 +212,7 @@ def record_conditions(
     if not (isinstance(formula, Simple) and formula.measure.agg is Agg.COUNT):
         raise RequestError(f"{metric.name} is not a count: its records cannot be listed")
     table = metric_table(request.metrics) if table is None else table
-    builder = _MetricCompiler(table, request, rates, dialect)
+    builder = MetricCompiler(table, request, rates, dialect)
     where = base_conditions(table, request)
     times = time_column(table)
     if request.time_range is not None:

@@ -21,9 +21,10 @@ from data_access.config.city import ThreeRates
 from data_access.runtime.cache import RESULTS, ResultCache
 from data_access.security.masking import mask_values
 from data_access.semantic.cached_select import cached_select
-from data_access.semantic.compiler import FACT_TABLES, compiled_sql, record_conditions
+from data_access.semantic.compiler import compiled_sql, record_conditions
 from data_access.semantic.dialects import hours_between
-from data_access.semantic.metric_registry import METRICS, TIME_COLUMN
+from data_access.semantic.metric_registry import METRICS
+from data_access.semantic.model import MODELS
 from data_access.semantic.query import EVERYTHING, Filter, MetricRequest, RequestError, Scope, TimeRange
 from data_access.semantic.rollups.refresh import RollupState, read_state
 from data_access.semantic.rollups.routing import records_table
@@ -142,8 +143,8 @@ class DetailPage:
 
 
 def _check(request: DetailRequest) -> sa.Table:
-    if request.table not in FACT_TABLES:
-        raise RequestError(f"unknown table {request.table!r} (known: {', '.join(FACT_TABLES)})")
+    if request.table not in MODELS:
+        raise RequestError(f"unknown table {request.table!r} (known: {', '.join(MODELS)})")
     metric = METRICS.get(request.metric_name)
     if metric is None:
         raise RequestError(f"unknown metric {request.metric_name!r}")
@@ -155,7 +156,7 @@ def _check(request: DetailRequest) -> sa.Table:
         raise RequestError(f"page size must be 1 to {MAX_PAGE_SIZE}, got {request.page_size}")
     if request.sort is not None and request.sort not in (*DETAIL_COLUMNS[request.table], *COMPUTED):
         raise RequestError(f"cannot sort {request.table} by {request.sort!r}")
-    return FACT_TABLES[request.table]
+    return MODELS[request.table].table
 
 
 def _as_of(request: DetailRequest) -> dt.datetime:
@@ -188,7 +189,7 @@ def detail_statements(
     where = record_conditions(request.metric_request(), rates, dialect, table)
     computed = _computed(table, fact.name, _as_of(request))
     columns = [table.c[name] for name in DETAIL_COLUMNS[fact.name]]
-    sort_name = request.sort or TIME_COLUMN[fact.name]
+    sort_name = request.sort or MODELS[fact.name].time_column
     sort = computed[sort_name] if sort_name in computed else table.c[sort_name]
     identifier = table.c[DETAIL_COLUMNS[fact.name][0]]
     ordering = [sort.desc() if request.descending else sort.asc(), identifier]

@@ -21,9 +21,10 @@ import sqlalchemy as sa
 from data_access.config.city import ThreeRates
 from data_access.runtime.cache import RESULTS, ResultCache
 from data_access.semantic.cached_select import cached_select
-from data_access.semantic.compiler import FACT_TABLES, compiled_sql, dimension_expression, record_conditions
+from data_access.semantic.compiler import compiled_sql, dimension_expression, record_conditions
 from data_access.semantic.dialects import hours_between, to_double
 from data_access.semantic.metric_registry import METRICS
+from data_access.semantic.model import MODELS
 from data_access.semantic.query import EVERYTHING, Filter, MetricRequest, RequestError, Scope, TimeRange
 
 
@@ -64,7 +65,7 @@ def histogram_statement(request: HistogramRequest, rates: ThreeRates, dialect: s
     metric = METRICS.get(request.metric)
     if metric is None:
         raise RequestError(f"unknown metric {request.metric!r}")
-    table = FACT_TABLES[metric.table]
+    table = MODELS[metric.table].table
     for column in (request.start, request.stop, *([request.per_limit] if request.per_limit else [])):
         if column not in table.c:
             raise RequestError(f"{table.name} has no column {column!r}")

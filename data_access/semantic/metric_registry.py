@@ -40,17 +40,14 @@ from data_access.semantic.metric_defs import (
     WeightedSum,
 )
 from data_access.semantic.metric_defs import All as AllOf
+from data_access.semantic.model import MODELS
 
 HIGHER = Direction.HIGHER_IS_BETTER
 LOWER = Direction.LOWER_IS_BETTER
 NEUTRAL = Direction.NEUTRAL
 
-# The column each fact table's time range, time grain and cohort are defined on.
-TIME_COLUMN: dict[str, str] = {
-    "service_cases": "submitted_at",
-    "complaints": "received_at",
-    "grid_events": "collected_at",
-}
+# The column each fact table's time range, time grain and cohort are defined on (its semantic model's).
+TIME_COLUMN: dict[str, str] = {name: model.time_column for name, model in MODELS.items()}
 
 # Settings a WeightedSum or Weighted may name (values come from the city config's [three_rates]).
 SETTINGS: tuple[str, ...] = (
@@ -278,7 +275,7 @@ def _weighted_settings(measure: Measure) -> Iterator[str]:
 
 def validate_registry(metrics: dict[str, Metric]) -> None:
     """Every column, table, setting and referenced metric must exist; names must be unique."""
-    tables = {table.name: table for table in schema.FACT_TABLES}
+    tables = {name: model.table for name, model in MODELS.items()}
     for name, metric in metrics.items():
         if name != metric.name:
             raise MetricDefinitionError(f"metric registered as {name!r} is named {metric.name!r}")

@@ -19,10 +19,11 @@ from data_access.contract import schema
 from data_access.runtime.cache import RESULTS, ResultCache
 from data_access.semantic.compiler import compile_request, compiled_sql, driver_params, metric_table
 from data_access.semantic.metric_defs import Unit
-from data_access.semantic.metric_registry import METRICS, TIME_COLUMN
+from data_access.semantic.metric_registry import METRICS
+from data_access.semantic.model import MODELS
 from data_access.semantic.query import TIME_GRAINS, MetricRequest
 from data_access.semantic.rollups.refresh import STATES, RollupState, read_state
-from data_access.semantic.rollups.routing import compile_routed
+from data_access.semantic.routed import compile_routed
 
 # Statements actually sent to a database by this module (tests count them).
 statements_executed = 0
@@ -100,14 +101,11 @@ def run_metrics(
 
 def latest_record_times(engine: sa.Engine) -> dict[str, dt.datetime | None]:
     """Per fact table, the latest time on its time column (None for an empty table)."""
-    latest = [sa.func.max(table.c[TIME_COLUMN[table.name]]).label(table.name) for table in schema.FACT_TABLES]
+    latest = [sa.func.max(model.table.c[model.time_column]).label(name) for name, model in MODELS.items()]
     subqueries = [sa.select(column).scalar_subquery().label(column.name) for column in latest]
     with engine.connect() as connection:
         row = connection.execute(sa.select(*subqueries)).one()
-    return {
-        table.name: None if value is None else _as_datetime(value)
-        for table, value in zip(schema.FACT_TABLES, row, strict=True)
-    }
+    return {name: None if value is None else _as_datetime(value) for name, value in zip(MODELS, row, strict=True)}
 
 
 def _as_datetime(value: object) -> dt.datetime:

@@ -12,33 +12,8 @@ from datetime import datetime
 
 TIME_GRAINS: tuple[str, ...] = ("day", "week", "month")
 REGION_DIMENSIONS: tuple[str, ...] = ("district", "street", "community", "grid")
+# The other dimensions, and which column each is on which table: ``data_access.semantic.model``.
 
-# dimension name -> {table: column}; time grains are on each table's time column.
-DIMENSION_COLUMNS: dict[str, dict[str, str]] = {
-    "district": {"service_cases": "district_code", "complaints": "district_code", "grid_events": "district_code"},
-    "street": {"service_cases": "street_code", "complaints": "street_code", "grid_events": "street_code"},
-    "community": {"complaints": "community_code", "grid_events": "community_code"},
-    "grid": {"complaints": "grid_code", "grid_events": "grid_code"},
-    "department": {
-        "service_cases": "department_code",
-        "complaints": "department_code",
-        "grid_events": "department_code",
-    },
-    "category_l1": {"complaints": "category_l1_code", "grid_events": "major_category_code"},
-    "category_l2": {"complaints": "category_l2_code", "grid_events": "minor_category_code"},
-    "category_l3": {"complaints": "category_l3_code"},
-    "service_item": {"service_cases": "service_item_code"},
-    "channel": {"service_cases": "channel", "complaints": "channel"},
-    "applicant_type": {"service_cases": "applicant_type"},
-    "source": {"grid_events": "source"},
-    "kind": {"grid_events": "kind"},
-    "side_state": {"grid_events": "side_state"},
-    "reporter": {"grid_events": "reporter_id"},
-    "status": {"service_cases": "status", "complaints": "status"},
-    "rating": {"service_cases": "rating"},
-    "follow_up": {"complaints": "follow_up"},
-}
-DIMENSIONS: tuple[str, ...] = (*TIME_GRAINS, *DIMENSION_COLUMNS)
 # A filter on "region" matches a code at any level (district, street, community or grid).
 REGION_FILTER = "region"
 

@@ -4,11 +4,12 @@ At ten million rows a year a month-long KPI scans close to a million rows, and a
 ("overdue open") scans every row ever received; PostgreSQL needs seconds for that. So the metric
 layer keeps, per fact table:
 
-* **daily rollups** — per day × a few dimension columns, one count column per row condition a
-  metric counts (derived from the metric registry, so a new count metric is rolled up without
-  code); the router (``data_access.semantic.rollups.routing``) answers a request from the smallest rollup
-  whose columns cover its dimensions, filters and scope, and reads only the partial first and last
-  days from the facts;
+* **daily rollups** — per day × the dimensions a ``RollupSpec`` of the table's semantic model keeps
+  (``data_access.semantic.model``), one count column per row condition a metric counts (derived
+  from the metric registry in ``rollups.measures``, so a new count metric is rolled up without
+  code; the tables themselves are in ``rollups.tables``); the router (``rollups.routing``) answers
+  a request from the smallest rollup whose columns cover its dimensions, filters and scope, and
+  reads only the partial first and last days from the facts;
 * **open items** — the rows whose workflow is not finished (a copy of the fact rows with the
   snapshot metrics' "not done" column unset): overdue-open metrics are judged on these only.
 
@@ -17,6 +18,7 @@ after the latest timestamp the facts held then (the *watermark*): "done by the a
 means "done at all". Requests that need anything else are compiled on the facts as before.
 Everything that writes facts (the demo generator, ``data_access.ingest.pipeline``) refreshes them in the same
 transaction; a city whose own ETL writes the fact tables runs ``python -m data_access.semantic.rollups``.
+This module rebuilds them and reads their state (``read_state``) for the router.
 """
 
 from __future__ import annotations
@@ -25,278 +27,37 @@ import argparse
 import contextlib
 import datetime as dt
 import functools
-import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
-from data_access.config.city import ThreeRates
 from data_access.contract import schema
 from data_access.contract.staging import unordered_inserts
 from data_access.runtime.cache import ResultCache
-from data_access.semantic.compiler import _MetricCompiler, compiled_sql, driver_params
+from data_access.semantic.compiler import compiled_sql, driver_params
 from data_access.semantic.dialects import time_bucket
-from data_access.semantic.metric_defs import (
-    Agg,
-    All,
-    AsOf,
-    AtMost,
-    Cond,
-    Done,
-    Exceeds,
-    Expr,
-    HoursBetween,
-    In,
-    IsSet,
-    Measure,
-    Metric,
-    NotDone,
-    Ratio,
-    Simple,
-    Weighted,
-    WeightedSum,
+from data_access.semantic.metric_defs import Cond
+from data_access.semantic.model import MODELS, time_column
+from data_access.semantic.rollups.measures import live_condition, live_sql, open_columns, rollup_conditions
+from data_access.semantic.rollups.tables import (
+    GROUPS,
+    OPEN_TABLES,
+    ROLLUP_METADATA,
+    ROLLUPS,
+    ROLLUPS_BY_NAME,
+    aggregate_tables,
+    rollup_state,
+    timestamp_columns,
 )
-from data_access.semantic.metric_registry import METRICS, TIME_COLUMN
-from data_access.semantic.query import MetricRequest
 
-ROLLUP_METADATA = sa.MetaData()
 # PostgreSQL's memory per hash aggregate during a refresh: with the default 4 MB a street rollup of
 # 2M facts sorted instead (7.9 s against 6.7 s). Set for the refresh's transaction only.
 POSTGRES_REFRESH_WORK_MEM = "128MB"
 # MySQL/MariaDB: the refresh's in-memory temporary tables (``_mysql_temp_tables``).
 MYSQL_REFRESH_TEMP_BYTES = 256 << 20
 STAGE_TABLE = "rollup_stage"  # PostgreSQL: a rollup's rows before they are inserted (``_insert_staged``)
-FACTS: dict[str, sa.Table] = {table.name: table for table in schema.FACT_TABLES}
-
-
-@dataclass(frozen=True)
-class IsNull:
-    """The column is NULL: what "not done" means once the as-of time is past every timestamp."""
-
-    column: str
-
-
-LiveCond = Cond | IsNull
-
-
-@dataclass(frozen=True)
-class RollupDef:
-    """One daily rollup of one fact table: the dimension columns it keeps.
-
-    ``parent`` names a finer rollup of the same table that holds these columns: this one is then
-    summed from it at refresh (thousands of rows read instead of millions).
-    """
-
-    name: str
-    fact: str
-    columns: tuple[str, ...]
-    parent: str | None = None
-
-
-def _per_fact(fact: str) -> tuple[RollupDef, ...]:
-    """A fact table's rollups, smallest first: the router takes the first one that covers a request.
-
-    district × department answers the city- and district-wide screens and department scopes (a
-    month is a few thousand rows); the street one answers street rankings and drills; the grid one
-    (complaints and grid events only) the map's grid points and grid-level scopes; the category one
-    (the same two) views filtered or split by first-level category, city- or district-wide.
-    """
-    street = RollupDef(f"rollup_{fact}_daily", fact, ("district_code", "street_code", "department_code"))
-    coarse = RollupDef(f"rollup_{fact}_district_daily", fact, ("district_code", "department_code"), parent=street.name)
-    found = [coarse, street]
-    if fact != "service_cases":
-        grids = ("district_code", "street_code", "community_code", "grid_code")
-        found.append(RollupDef(f"rollup_{fact}_grid_daily", fact, grids))
-    if fact in CATEGORY_COLUMN:
-        categories = ("district_code", "department_code", CATEGORY_COLUMN[fact])
-        found.append(RollupDef(f"rollup_{fact}_category_daily", fact, categories))
-    return tuple(found)
-
-
-# The first-level category a topic page filters by (12345 诉求大类, 城管 大类): its own rollup.
-CATEGORY_COLUMN: dict[str, str] = {"complaints": "category_l1_code", "grid_events": "major_category_code"}
-
-
-ROLLUP_DEFS: tuple[RollupDef, ...] = tuple(
-    definition for fact in ("service_cases", "complaints", "grid_events") for definition in _per_fact(fact)
-)
-
-
-# ---- which measures can be rolled up -----------------------------------------------------------
-
-
-def _expr_uses_as_of(expr: Expr) -> bool:
-    return isinstance(expr, AsOf) or (isinstance(expr, HoursBetween) and isinstance(expr.end, AsOf))
-
-
-def live_condition(cond: Cond) -> LiveCond | None:
-    """The condition for as-of times past every timestamp (Done → IS NOT NULL); None if it needs the as-of."""
-    if isinstance(cond, All):
-        parts = [live_condition(part) for part in cond.conditions]
-        if any(part is None for part in parts):
-            return None
-        return All(tuple(part for part in parts if part is not None))  # type: ignore[misc]
-    if isinstance(cond, Done):
-        return IsSet(cond.column)
-    if isinstance(cond, NotDone):
-        return IsNull(cond.column)
-    if isinstance(cond, AtMost | Exceeds):
-        return None if _expr_uses_as_of(cond.left) or _expr_uses_as_of(cond.right) else cond
-    return cond
-
-
-def depends_on_as_of(cond: Cond | None) -> bool:
-    """Whether the condition's truth for a row changes with the as-of time."""
-    if cond is None:
-        return False
-    if isinstance(cond, All):
-        return any(depends_on_as_of(part) for part in cond.conditions)
-    if isinstance(cond, Done | NotDone):
-        return True
-    if isinstance(cond, AtMost | Exceeds):
-        return _expr_uses_as_of(cond.left) or _expr_uses_as_of(cond.right)
-    return False
-
-
-@dataclass(frozen=True)
-class Term:
-    """weight × (number of rows meeting ``where``); weight is a number or a setting's name."""
-
-    weight: float | str
-    where: Cond | None
-
-
-def measure_terms(measure: Measure) -> tuple[Term, ...] | None:
-    """A measure as a weighted sum of row counts, or None when it is not one (medians, averages)."""
-    if measure.agg is Agg.COUNT and measure.value is None:
-        return (Term(1.0, measure.where),)
-    if measure.agg is Agg.SUM and isinstance(measure.value, Weighted):
-        column = measure.value.column
-        terms = []
-        for value, weight in measure.value.weights:
-            match = In(column, (value,))
-            where: Cond = match if measure.where is None else All((measure.where, match))
-            terms.append(Term(weight, where))
-        return tuple(terms)
-    return None
-
-
-def metric_measures(metric: Metric) -> Iterator[Measure]:
-    formula = metric.formula
-    if isinstance(formula, Simple):
-        yield formula.measure
-    elif isinstance(formula, Ratio):
-        yield formula.numerator
-        yield formula.denominator
-    elif isinstance(formula, WeightedSum):
-        for part, _ in formula.parts:
-            yield from metric_measures(METRICS[part])
-
-
-def column_name(where: Cond | None) -> str:
-    """A stable rollup column name for a row condition (its live form, hashed)."""
-    if where is None:
-        return "n_rows"
-    return "n_" + hashlib.sha1(repr(live_condition(where)).encode()).hexdigest()[:12]
-
-
-def rollup_conditions(fact: str) -> dict[str, Cond | None]:
-    """Column name → row condition, for every countable condition of the table's period metrics."""
-    found: dict[str, Cond | None] = {"n_rows": None}
-    for metric in METRICS.values():
-        if metric.table != fact or metric.snapshot:
-            continue
-        for measure in metric_measures(metric):
-            for term in measure_terms(measure) or ():
-                if term.where is None or live_condition(term.where) is not None:
-                    found[column_name(term.where)] = term.where
-    return found
-
-
-def open_columns(fact: str) -> tuple[str, ...]:
-    """The "not done" columns of the table's snapshot metrics: a row is open while one is NULL."""
-    columns: list[str] = []
-    for metric in METRICS.values():
-        if metric.table != fact or not metric.snapshot:
-            continue
-        for measure in metric_measures(metric):
-            column = top_not_done(measure.where)
-            if column is not None and column not in columns:
-                columns.append(column)
-    return tuple(columns)
-
-
-def top_not_done(cond: Cond | None) -> str | None:
-    if isinstance(cond, NotDone):
-        return cond.column
-    if isinstance(cond, All):
-        for part in cond.conditions:
-            if isinstance(part, NotDone):
-                return part.column
-    return None
-
-
-def live_sql(table: sa.Table, cond: LiveCond) -> sa.ColumnElement[bool]:
-    """A live condition as SQL on ``table`` (no as-of time in it: done-conditions became IS [NOT] NULL)."""
-    if isinstance(cond, IsNull):
-        return table.c[cond.column].is_(None)
-    if isinstance(cond, All):
-        return sa.and_(*(live_sql(table, part) for part in cond.conditions))
-    any_metric = next(name for name, metric in METRICS.items() if metric.table == table.name)
-    builder = _MetricCompiler(table, MetricRequest(metrics=(any_metric,)), ThreeRates(), "duckdb")
-    return builder.cond(cond)
-
-
-# ---- the tables --------------------------------------------------------------------------------
-
-
-def _rollup_table(definition: RollupDef) -> sa.Table:
-    fact = FACTS[definition.fact]
-    columns: list[sa.Column[Any]] = [sa.Column("day", sa.DateTime, nullable=False)]
-    columns += [sa.Column(name, fact.c[name].type, nullable=True) for name in definition.columns]
-    columns += [sa.Column(name, sa.BigInteger, nullable=False) for name in rollup_conditions(definition.fact)]
-    index = schema._index(f"ix_{definition.name}_day", "day")
-    return sa.Table(
-        definition.name,
-        ROLLUP_METADATA,
-        *columns,
-        index,
-        info={"fact": definition.fact, "time_column": "day", "rollup": True, "parent": definition.parent},
-    )
-
-
-def _open_table(fact: sa.Table) -> sa.Table:
-    columns = [sa.Column(column.name, column.type, nullable=True) for column in fact.columns]
-    return sa.Table(f"open_{fact.name}", ROLLUP_METADATA, *columns, info={"fact": fact.name, "open": True})
-
-
-def _groups_table(rollup: sa.Table) -> sa.Table:
-    """Each group of a rollup once, with its first day: which groups exist before a date, in a few rows."""
-    columns = [sa.Column(c.name, c.type, nullable=c.nullable) for c in rollup.columns if not c.name.startswith("n_")]
-    return sa.Table(f"{rollup.name}_groups", ROLLUP_METADATA, *columns, info={**rollup.info, "groups": True})
-
-
-ROLLUPS: tuple[sa.Table, ...] = tuple(_rollup_table(definition) for definition in ROLLUP_DEFS)
-_TABLES: dict[str, sa.Table] = {table.name: table for table in ROLLUPS}
-GROUPS: dict[str, sa.Table] = {rollup.name: _groups_table(rollup) for rollup in ROLLUPS}
-OPEN_TABLES: dict[str, sa.Table] = {
-    fact.name: _open_table(fact) for fact in schema.FACT_TABLES if open_columns(fact.name)
-}
-
-rollup_state = sa.Table(
-    "rollup_state",
-    ROLLUP_METADATA,
-    sa.Column("fact", sa.String(64), primary_key=True),
-    sa.Column("watermark", sa.DateTime, nullable=True),
-    sa.Column("fact_rows", sa.BigInteger, nullable=False),
-    sa.Column("refreshed_at", sa.DateTime, nullable=False),
-)
-
-
-def timestamp_columns(fact: sa.Table) -> list[sa.Column[Any]]:
-    return [column for column in fact.columns if isinstance(column.type, sa.DateTime)]
 
 
 # ---- refresh -----------------------------------------------------------------------------------
@@ -314,12 +75,12 @@ def _rollup_source(table: sa.Table) -> sa.Select[Any]:
     """The rows of a rollup: from its parent rollup (summed) when it has one, else from the facts."""
     names = list(rollup_conditions(table.info["fact"]))
     if table.info["parent"] is not None:
-        parent = _TABLES[table.info["parent"]]
+        parent = ROLLUPS_BY_NAME[table.info["parent"]]
         dims = [parent.c[column.name] for column in table.columns if column.name not in ("day", *names)]
         sums = [sa.cast(sa.func.sum(parent.c[name]), sa.BigInteger).label(name) for name in names]
         return sa.select(parent.c.day, *dims, *sums).group_by(parent.c.day, *dims)
-    fact = FACTS[table.info["fact"]]
-    day = sa.cast(time_bucket("day", fact.c[TIME_COLUMN[fact.name]]), sa.DateTime)
+    fact = MODELS[table.info["fact"]].table
+    day = sa.cast(time_bucket("day", time_column(fact)), sa.DateTime)
     dims = [fact.c[column.name] for column in table.columns if column.name in fact.c]
     counts = [_count_case(fact, where).label(name) for name, where in rollup_conditions(fact.name).items()]
     return sa.select(day.label("day"), *dims, *counts).group_by(day, *dims)
@@ -367,7 +128,7 @@ def refresh_rollups(connection: sa.Connection, facts: Iterable[str] | None = Non
 
     A full rebuild per table: simple and exact. Returns the row count of each rebuilt table.
     """
-    chosen = [FACTS[name] for name in (FACTS if facts is None else facts)]
+    chosen = [MODELS[name].table for name in (MODELS if facts is None else facts)]
     ROLLUP_METADATA.create_all(connection, checkfirst=True)
     if connection.dialect.name == "postgresql":  # for this transaction only: hash aggregates, not sorts
         connection.exec_driver_sql(f"SET LOCAL work_mem = '{POSTGRES_REFRESH_WORK_MEM}'")
@@ -409,7 +170,7 @@ def _refresh(connection: sa.Connection, chosen: list[sa.Table]) -> dict[str, int
         _refresh_rollup(connection, table)
     for name, table in OPEN_TABLES.items():
         if name in names:
-            _refresh_open(connection, FACTS[name], table)
+            _refresh_open(connection, MODELS[name].table, table)
             rebuilt.append(table)
     connection.execute(rollup_state.delete().where(rollup_state.c.fact.in_(sorted(names))))
     now = dt.datetime.now().replace(microsecond=0)
@@ -483,15 +244,6 @@ def _interned(state: RollupState | None) -> RollupState | None:
     if len(_SEEN) > 64:  # refreshes and databases come and go; a few states are live at once
         _SEEN.clear()
     return _SEEN.setdefault(state, state)
-
-
-def aggregate_tables(fact: str) -> set[str]:
-    """The names of every aggregate table the router may read for one fact table."""
-    names = {table.name for table in ROLLUPS if table.info["fact"] == fact}
-    names |= {GROUPS[name].name for name in list(names)}
-    if fact in OPEN_TABLES:
-        names.add(OPEN_TABLES[fact].name)
-    return names
 
 
 def _load_state(engine: sa.Engine) -> RollupState | None:

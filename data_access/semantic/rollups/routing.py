@@ -1,4 +1,4 @@
-"""Compile a request on the aggregates of ``rollups.refresh`` where they give the exact same answer.
+"""Plan where each metric of a request is read: aggregates of ``rollups.refresh`` where they answer exactly.
 
 Each metric of a request goes to one source:
 
@@ -13,43 +13,67 @@ Each metric of a request goes to one source:
 
 A request whose metrics go to several sources is one SELECT over the sources' subqueries (cross
 joined: only requests without dimensions are split; others with mixed sources stay on the facts).
+
+This module decides only: ``plan_route`` returns a ``RoutePlan`` (plain data: which source each
+metric reads, from which table) and ``data_access.semantic.routed`` compiles it into SQL.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-from typing import Any
+from dataclasses import dataclass
+from typing import Literal
 
 import sqlalchemy as sa
 
-from data_access.config.city import ThreeRates
-from data_access.semantic.compiler import (
-    _metric_expression,
-    _MetricCompiler,
-    _ordering,
-    base_conditions,
-    compile_request,
-    dimension_expression,
-    metric_table,
-    time_column,
-)
-from data_access.semantic.metric_defs import Cond, Measure, Metric
+from data_access.semantic.compiler import metric_table
+from data_access.semantic.metric_defs import Metric
 from data_access.semantic.metric_registry import METRICS
-from data_access.semantic.query import DIMENSION_COLUMNS, REGION_FILTER, TIME_GRAINS, MetricRequest
-from data_access.semantic.rollups.refresh import (
-    GROUPS,
-    OPEN_TABLES,
-    ROLLUPS,
-    RollupState,
+from data_access.semantic.model import model_of
+from data_access.semantic.query import REGION_FILTER, TIME_GRAINS, MetricRequest
+from data_access.semantic.rollups.measures import (
     Term,
-    column_name,
     depends_on_as_of,
     live_condition,
     measure_terms,
     metric_measures,
     top_not_done,
 )
+from data_access.semantic.rollups.refresh import RollupState
+from data_access.semantic.rollups.tables import GROUPS, OPEN_TABLES, ROLLUPS
+
+Source = Literal["rollup", "open", "fact"]
+
+
+@dataclass(frozen=True)
+class RoutePart:
+    """The metrics of a request one source answers, and the table it reads.
+
+    ``table`` is the fact table (source "fact"), the daily rollup ("rollup": its complete days; the
+    edge days come from the facts) or the open-items copy ("open"). For "open": ``live`` says the
+    as-of time is past the watermark (no row finished after it exists, so none is added back from
+    the facts), and ``groups`` is the groups table of the rollup covering the request's dimensions
+    (every group the facts would show appears, with 0), None without dimensions.
+    """
+
+    source: Source
+    metrics: tuple[str, ...]
+    table: sa.Table
+    live: bool = False
+    groups: sa.Table | None = None
+
+
+@dataclass(frozen=True)
+class RoutePlan:
+    """Where a request's metrics are read: one part per source, in the order of ``sources``."""
+
+    fact: sa.Table
+    parts: tuple[RoutePart, ...]
+
+    @property
+    def on_facts(self) -> bool:
+        """Whether the plan is the request compiled on its fact table alone (no aggregate read)."""
+        return len(self.parts) == 1 and self.parts[0].source == "fact"
 
 
 def _is_live(request: MetricRequest, fact: str, state: RollupState) -> bool:
@@ -85,10 +109,10 @@ def _region_codes(request: MetricRequest) -> list[str]:
 
 def covers(table: sa.Table, request: MetricRequest, state: RollupState) -> bool:
     """Whether the rollup holds every column the request's dimensions, filters and scope read."""
-    fact = str(table.info["fact"])
+    dimensions = model_of(table).dimensions
 
     def has(dimension: str) -> bool:
-        column = DIMENSION_COLUMNS.get(dimension, {}).get(fact)
+        column = dimensions.get(dimension)
         return dimension in TIME_GRAINS or (column is not None and column in table.c)
 
     if not all(has(dimension) for dimension in request.dimensions):
@@ -101,95 +125,29 @@ def covers(table: sa.Table, request: MetricRequest, state: RollupState) -> bool:
         level = state.region_levels.get(code)
         if level is None:
             return False
-        column = DIMENSION_COLUMNS[level].get(fact)
+        column = dimensions.get(level)
         if column is not None and column not in table.c:
             return False
     return True
 
 
-def _midnight_up(moment: dt.datetime) -> dt.datetime:
+def midnight_up(moment: dt.datetime) -> dt.datetime:
+    """The first midnight at or after ``moment``: where a range's complete days (the rollup's) begin."""
     day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
     return day if day == moment else day + dt.timedelta(days=1)
 
 
-def _midnight_down(moment: dt.datetime) -> dt.datetime:
+def midnight_down(moment: dt.datetime) -> dt.datetime:
+    """The last midnight at or before ``moment``: where a range's complete days end."""
     return moment.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _pick_rollup(request: MetricRequest, fact: str, state: RollupState) -> sa.Table | None:
     if request.time_range is None:
         return None
-    if _midnight_up(request.time_range.start) >= _midnight_down(request.time_range.end):
+    if midnight_up(request.time_range.start) >= midnight_down(request.time_range.end):
         return None  # no complete day: the facts alone are as fast
     return _covering_rollup(request, fact, state)
-
-
-def _rollup_select(request: MetricRequest, rates: ThreeRates, dialect: str, rollup: sa.Table) -> sa.Select[Any]:
-    """Complete days from the rollup plus the partial edge days from the facts, summed per group."""
-    fact = metric_table(request.metrics)
-    assert request.time_range is not None
-    start, end = request.time_range.start, request.time_range.end
-    first_day, last_day = _midnight_up(start), _midnight_down(end)
-    builder = _MetricCompiler(fact, request, rates, dialect)
-    measures = list(dict.fromkeys(builder.all_measures()))
-    columns: dict[str, Cond | None] = {}
-    for measure, _ in measures:
-        for term in measure_terms(measure) or ():
-            columns[column_name(term.where)] = term.where
-    dims = list(dict.fromkeys(request.dimensions))
-
-    rolled = [dimension_expression(rollup, name).label(f"d{i}") for i, name in enumerate(dims)]
-    day = time_column(rollup)
-    parts: list[sa.Select[Any]] = [
-        sa.select(*rolled, *(sa.func.sum(rollup.c[name]).label(name) for name in columns))
-        .where(*base_conditions(rollup, request), day >= first_day, day < last_day)
-        .group_by(*(dimension_expression(rollup, name) for name in dims))
-    ]
-    edges = []
-    times = time_column(fact)
-    if start < first_day:
-        edges.append(sa.and_(times >= start, times < first_day))
-    if last_day < end:
-        edges.append(sa.and_(times >= last_day, times < end))
-    if edges:
-        counts = [
-            (sa.func.count() if where is None else sa.func.count(sa.case((builder.cond(where), 1), else_=None))).label(
-                name
-            )
-            for name, where in columns.items()
-        ]
-        parts.append(
-            sa.select(*(dimension_expression(fact, name).label(f"d{i}") for i, name in enumerate(dims)), *counts)
-            .where(*base_conditions(fact, request), sa.or_(*edges))
-            .group_by(*(dimension_expression(fact, name) for name in dims))
-        )
-    source = (parts[0] if len(parts) == 1 else sa.union_all(*parts)).subquery("parts")
-
-    def total(name: str) -> sa.ColumnElement[Any]:
-        return sa.func.coalesce(sa.func.sum(source.c[name]), 0)
-
-    measure_sql: dict[tuple[Measure, str], sa.ColumnElement[Any]] = {}
-    for measure, metric in measures:
-        terms = measure_terms(measure) or ()
-        if len(terms) == 1 and terms[0].weight == 1.0:
-            measure_sql[(measure, metric.name)] = sa.cast(total(column_name(terms[0].where)), sa.BigInteger)
-            continue
-        expression: sa.ColumnElement[Any] | None = None
-        for term in terms:
-            part = builder.setting(term.weight) * total(column_name(term.where))
-            expression = part if expression is None else expression + part
-        assert expression is not None
-        measure_sql[(measure, metric.name)] = expression
-
-    group = [source.c[f"d{i}"] for i in range(len(dims))]
-    metric_exprs = {name: _metric_expression(builder, METRICS[name], measure_sql) for name in request.metrics}
-    statement = sa.select(*(column.label(name) for column, name in zip(group, dims, strict=True)))
-    statement = statement.add_columns(*(expr.label(name) for name, expr in metric_exprs.items()))
-    statement = statement.select_from(source).group_by(*group)
-    statement = statement.order_by(*_ordering(request, dict(zip(dims, group, strict=True)), metric_exprs))
-    if request.limit is not None:
-        statement = statement.limit(request.limit)
-    return statement
 
 
 def _open_answers(metric: Metric, request: MetricRequest) -> bool:
@@ -200,84 +158,12 @@ def _open_answers(metric: Metric, request: MetricRequest) -> bool:
     return all(measure_terms(m) == (Term(1.0, m.where),) and top_not_done(m.where) for m in measures)
 
 
-def _group_skeleton(request: MetricRequest, rollup: sa.Table | None) -> list[tuple[tuple[str, ...], sa.Select[Any]]]:
-    """Every group the facts would show, with nothing counted: rollup days before the as-of day, facts after.
-
-    A snapshot on the facts scans every row received before the as-of time, so a district with
-    nothing overdue still appears with 0; the open items alone would leave it out.
-    """
-    assert rollup is not None
-    fact = metric_table(request.metrics)
-    # the same bound compile_request puts on a snapshot: the range's end, else the as-of time
-    end = request.time_range.end if request.time_range is not None else request.effective_as_of
-    assert end is not None
-    day = _midnight_down(end)
-    dims = list(dict.fromkeys(request.dimensions))
-    found: list[tuple[tuple[str, ...], sa.Select[Any]]] = []
-    edge = sa.and_(time_column(fact) >= day, time_column(fact) < end)
-    groups = GROUPS[rollup.name]  # a group exists before that day iff its first day is before it
-    for table, times in ((groups, time_column(groups) < day), (fact, edge)):
-        exprs = [dimension_expression(table, name) for name in dims]
-        select = sa.select(*(e.label(name) for e, name in zip(exprs, dims, strict=True)), sa.literal(0).label("none"))
-        found.append(((), select.where(*base_conditions(table, request), times).group_by(*exprs)))
-    return found
-
-
 def _covering_rollup(request: MetricRequest, fact: str, state: RollupState) -> sa.Table | None:
     """The smallest rollup of the table that holds every column the request reads (ROLLUPS is smallest first)."""
     for table in ROLLUPS:
         if table.info["fact"] == fact and covers(table, request, state):
             return table
     return None
-
-
-def _open_select(
-    request: MetricRequest, rates: ThreeRates, dialect: str, live: bool, skeleton: sa.Table | None
-) -> sa.Select[Any]:
-    """Snapshot counts at the as-of time: open items, plus the rows finished after it (none when live).
-
-    A row is not done at time T when its done column is NULL (it is in the open-items copy) or
-    later than T (it is in the facts, found by that column): two disjoint sets, summed.
-    """
-    fact = metric_table(request.metrics)
-    opened = OPEN_TABLES[fact.name]
-    done_columns = {
-        top_not_done(measure.where) for name in request.metrics for measure in metric_measures(METRICS[name])
-    }
-    parts = []
-    for column in sorted(c for c in done_columns if c is not None):
-        names = tuple(
-            name
-            for name in request.metrics
-            if {top_not_done(m.where) for m in metric_measures(METRICS[name])} == {column}
-        )
-        part = dataclasses.replace(request, metrics=names, order_by=())
-        parts.append((names, compile_request(part, rates, dialect, table=opened).where(opened.c[column].is_(None))))
-        if not live:
-            as_of = request.effective_as_of
-            later = compile_request(part, rates, dialect).where(fact.c[column] > as_of)
-            parts.append((names, later))
-    dims = list(dict.fromkeys(request.dimensions))
-    if dims:
-        parts.extend(_group_skeleton(request, skeleton))
-    rows = []
-    for names, select in parts:
-        labelled = select.order_by(None).subquery()
-        rows.append(
-            sa.select(
-                *(labelled.c[name] for name in dims),
-                *(labelled.c[name] if name in names else sa.literal(0).label(name) for name in request.metrics),
-            )
-        )
-    source = sa.union_all(*rows).subquery("snapshot") if len(rows) > 1 else rows[0].subquery("snapshot")
-    group = [source.c[name] for name in dims]
-    totals: dict[str, sa.ColumnElement[Any]] = {
-        name: sa.cast(sa.func.coalesce(sa.func.sum(source.c[name]), 0), sa.BigInteger) for name in request.metrics
-    }
-    statement = sa.select(*(source.c[name].label(name) for name in dims))
-    statement = statement.add_columns(*(expr.label(name) for name, expr in totals.items())).select_from(source)
-    statement = statement.group_by(*group).order_by(*_ordering(request, dict(zip(dims, group, strict=True)), totals))
-    return statement
 
 
 def records_table(request: MetricRequest, state: RollupState | None) -> sa.Table | None:
@@ -316,35 +202,30 @@ def sources(request: MetricRequest, state: RollupState) -> dict[str, list[str]]:
     return {source: names for source, names in found.items() if names}
 
 
-def compile_routed(
-    request: MetricRequest, rates: ThreeRates, dialect: str, state: RollupState | None
-) -> sa.Select[Any]:
-    """The request as one SELECT, reading rollups and open items where they answer exactly."""
-    on_facts = compile_request(request, rates, dialect)  # validates the request, whatever the route
+def plan_route(request: MetricRequest, state: RollupState | None) -> RoutePlan:
+    """Which source each metric of ``request`` reads (``sources``), with the tables each source reads.
+
+    Without refreshed aggregates, or when a request with dimensions would mix sources (they are
+    joined only as single rows), everything is read from the facts.
+    """
+    fact = metric_table(request.metrics)
+    on_facts = RoutePlan(fact, (RoutePart("fact", request.metrics, fact),))
     if state is None:
         return on_facts
     routes = sources(request, state)
     if len(routes) > 1 and request.dimensions:
         return on_facts
-    fact = metric_table(request.metrics).name
-    selects: list[sa.Select[Any]] = []
+    parts: list[RoutePart] = []
     for source, names in routes.items():
-        part = dataclasses.replace(request, metrics=tuple(names))
         if source == "fact":
-            selects.append(on_facts if len(routes) == 1 else compile_request(part, rates, dialect))
+            parts.append(RoutePart("fact", tuple(names), fact))
         elif source == "open":
-            live, skeleton = _is_live(request, fact, state), _covering_rollup(request, fact, state)
-            selects.append(_open_select(part, rates, dialect, live, skeleton))
+            covering = _covering_rollup(request, fact.name, state)
+            groups = GROUPS[covering.name] if covering is not None and request.dimensions else None
+            live = _is_live(request, fact.name, state)
+            parts.append(RoutePart("open", tuple(names), OPEN_TABLES[fact.name], live=live, groups=groups))
         else:
-            rollup = _pick_rollup(request, fact, state)
+            rollup = _pick_rollup(request, fact.name, state)
             assert rollup is not None
-            selects.append(_rollup_select(part, rates, dialect, rollup))
-    if len(selects) == 1:
-        return selects[0]
-    # One row each (no dimensions): joined on a constant, which every engine plans as a cross join.
-    subqueries = [select.add_columns(sa.literal(1).label("one")).subquery(f"s{i}") for i, select in enumerate(selects)]
-    where_is = {name: subquery for subquery, names in zip(subqueries, routes.values(), strict=True) for name in names}
-    joined: Any = subqueries[0]
-    for subquery in subqueries[1:]:
-        joined = joined.join(subquery, subquery.c.one == subqueries[0].c.one)
-    return sa.select(*(where_is[name].c[name] for name in request.metrics)).select_from(joined)
+            parts.append(RoutePart("rollup", tuple(names), rollup))
+    return RoutePlan(fact, tuple(parts))
