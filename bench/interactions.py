@@ -41,10 +41,11 @@ from bench.interaction_steps import Step
 from dashboard.topics.data import TOPIC_TABLES, TopicQueries, TopicRender
 from dashboard.topics.state import TopicState
 from data_access.config.city import ThreeRates, load_city
+from data_access.runtime.cache import RESULTS
 from data_access.runtime.engine import dispose_engine, get_engine
 from data_access.semantic.details import DetailPage, DetailRequest, fetch_details
 from data_access.semantic.distributions import HistogramRequest, histogram
-from data_access.semantic.metrics import RESULTS, data_as_of, run_metrics
+from data_access.semantic.metrics import data_as_of, run_metrics
 from data_access.semantic.query import MetricRequest
 from data_access.semantic.rollups.refresh import STATES, read_state
 

@@ -32,11 +32,12 @@ from bench.__main__ import ensure_database
 from dashboard.topics.data import TOPIC_TABLES, TopicQueries, month_of, topic_render
 from dashboard.topics.state import TopicState
 from data_access.config.city import ThreeRates, load_city
+from data_access.runtime.cache import RESULTS
 from data_access.runtime.engine import dispose_engine, get_engine
 from data_access.runtime.paths import REPO_ROOT
 from data_access.semantic.details import fetch_details
 from data_access.semantic.distributions import histogram
-from data_access.semantic.metrics import RESULTS, data_as_of, run_metrics
+from data_access.semantic.metrics import data_as_of, run_metrics
 from data_access.semantic.query import MetricRequest, OrderBy
 
 OUT = REPO_ROOT / "docs" / "benchmarks-topic-pages.md"

@@ -17,9 +17,10 @@ import sqlalchemy as sa
 from bench import interaction_steps, interactions
 from data_access.config.city import load_city
 from data_access.demo import generate
+from data_access.runtime.cache import RESULTS
 from data_access.runtime.engine import dispose_engine, get_engine
 from data_access.semantic.details import fetch_details
-from data_access.semantic.metrics import RESULTS, data_as_of
+from data_access.semantic.metrics import data_as_of
 from data_access.semantic.query import Filter
 from data_access.semantic.rollups.refresh import STATES
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from data_access.runtime.cache import RESULTS
 from data_access.security.masking import mask_text
 from data_access.semantic.details import DetailRequest, fetch_details
-from data_access.semantic.metrics import RESULTS
 from data_access.semantic.query import Filter, RequestError, Scope
 from tests import fixture_city
 from tests.fixture_city import PERSONAL_NUMBERS, PERSONAL_TEXT

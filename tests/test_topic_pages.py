@@ -19,9 +19,10 @@ from streamlit.testing.v1 import AppTest
 from dashboard.topics.data import TOPIC_TABLES, TopicQueries, month_of, topic_render
 from dashboard.topics.state import Vocabulary, parse_state
 from data_access.config.city import load_city
+from data_access.runtime.cache import RESULTS
 from data_access.semantic.details import fetch_details
 from data_access.semantic.distributions import histogram
-from data_access.semantic.metrics import RESULTS, data_as_of, run_metrics
+from data_access.semantic.metrics import data_as_of, run_metrics
 from tests import fixture_city as city
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
