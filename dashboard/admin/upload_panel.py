@@ -63,9 +63,8 @@ def _on_import(lang: str) -> None:
         None if by_preset else state.get("upload_mapping"),
         list(state.get("upload_files") or []),
     )
+    # New data needs no clearing here: the import wrote a new data version, which every cache key holds.
     state[RESULT_KEY] = result
-    if result.ok:  # new data: every cached answer of this process is stale now
-        st.cache_data.clear()
 
 
 def _table_label(name: str, lang: str) -> str:
