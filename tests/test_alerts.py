@@ -3,6 +3,7 @@ recall / precision against the demo generator's injected anomalies."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from collections.abc import Iterator
@@ -21,16 +22,17 @@ from data_access.alerts.rate_jumps import rate_jumps
 from data_access.alerts.repeats import repeat_clusters
 from data_access.alerts.run import compute_alerts
 from data_access.alerts.schema import FLAG_SCHEMA, STAGES
-from data_access.alerts.score_drops import score_drops
+from data_access.alerts.score_drops import score_drops, street_scores
 from data_access.alerts.stalls import waiting_series
 from data_access.alerts.statistics import poisson_sf, weekday_factors
 from data_access.alerts.surges import count_surges, surge_message
-from data_access.config.city import load_city
+from data_access.config.city import ThreeRates, load_city
 from data_access.demo import generate
 from data_access.runtime.engine import dispose_engine, get_engine
 from data_access.runtime.session import DataSession
 from data_access.semantic.metrics import run_metrics
-from data_access.semantic.query import MetricRequest, Scope
+from data_access.semantic.query import MetricRequest, Scope, TimeRange
+from tests import fixture_city
 
 D0 = dt.date(2026, 1, 5)  # a Monday
 
@@ -373,3 +375,22 @@ def test_cli_exit_codes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys:
     monkeypatch.setenv(ALERTS_ENV, str(_write(tmp_path, "[rules.nope]\n")))
     assert main(["--url", "duckdb:///:memory:"]) == 2
     assert "line 1: unknown rule" in capsys.readouterr().err
+
+
+def test_score_drops_judge_the_score_the_pages_show(tiny_engine: sa.Engine) -> None:
+    """The early warning's 三率 scores use the city's weights (through the data session), as the pages do:
+    with other weights than the defaults, the street scores follow the city file, not the defaults."""
+    city = dataclasses.replace(load_city(), three_rates=ThreeRates(0.6, 0.2, 0.2, 0.5))
+    time_range = TimeRange(*fixture_city.FEB)
+    found = street_scores(DataSession(tiny_engine, city), time_range, fixture_city.AS_OF)
+    request = MetricRequest(
+        ("complaint_composite_score", "complaint_received"),
+        ("street",),
+        time_range=time_range,
+        as_of=fixture_city.AS_OF,
+    )
+    on_screen = run_metrics(tiny_engine, request, city.three_rates, cache=None).drop_nulls("street")
+    defaults = run_metrics(tiny_engine, request, cache=None).drop_nulls("street")
+    assert found.height == on_screen.height > 0
+    assert found.sort("region")["score"].to_list() == on_screen.sort("street")["complaint_composite_score"].to_list()
+    assert found.sort("region")["score"].to_list() != defaults.sort("street")["complaint_composite_score"].to_list()

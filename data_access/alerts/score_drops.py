@@ -84,7 +84,7 @@ def score_drop_flags(found: pl.DataFrame, eval_day: dt.date, rule: ScoreDropRule
     return flag_frame(rows)
 
 
-def _street_scores(session: DataSession, time_range: TimeRange, as_of: dt.datetime) -> pl.DataFrame:
+def street_scores(session: DataSession, time_range: TimeRange, as_of: dt.datetime) -> pl.DataFrame:
     """Composite 三率 score and ticket count per street, from the metric layer (one SELECT, in the session's scope)."""
     request = MetricRequest(
         metrics=("complaint_composite_score", "complaint_received"),
@@ -118,8 +118,8 @@ def score_drop_alerts(session: DataSession, plan: Plan, rule: ScoreDropRule, nam
         if base_start.date() < history:
             continue
         found = score_drops(
-            _street_scores(session, TimeRange(recent_start, point), point),
-            _street_scores(session, TimeRange(base_start, recent_start), point),
+            street_scores(session, TimeRange(recent_start, point), point),
+            street_scores(session, TimeRange(base_start, recent_start), point),
             min_tickets=rule.min_tickets,
             min_drop=rule.min_drop,
             min_z=rule.min_z,
