@@ -128,7 +128,12 @@ def test_a_first_load_that_would_duplicate_an_id_is_refused(
     assert snapshot(engine) == before and pipeline.data_version(engine) is None
 
 
-@pytest.fixture(params=["postgresql", "mysql"])
+@pytest.fixture(
+    params=[
+        pytest.param(kind, marks=[pytest.mark.slow, pytest.mark.xdist_group("servers")])
+        for kind in ("postgresql", "mysql")
+    ]
+)
 def server(request: pytest.FixtureRequest) -> Iterator[sa.Engine]:
     yield from _server_database(request.param)
 

@@ -140,6 +140,7 @@ def _assert_same_answers(engine: sa.Engine, facts: sa.Engine | None = None) -> i
     return checked
 
 
+@pytest.mark.slow
 def test_every_request_of_the_grid_gives_the_facts_answer(rolled: sa.Engine) -> None:
     assert _assert_same_answers(rolled) > 800
 
@@ -258,6 +259,8 @@ def test_ordering_and_limit_survive_the_rollup(rolled: sa.Engine) -> None:
     assert _answer(rolled, request, routed=True).to_dicts() == _answer(rolled, request, routed=False).to_dicts()
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("servers")
 @pytest.mark.parametrize("server", ["postgres_engine", "mysql_engine"])
 def test_servers_route_to_the_same_answers(server: str, rolled: sa.Engine, request: pytest.FixtureRequest) -> None:
     engine: sa.Engine = request.getfixturevalue(server)
@@ -292,6 +295,7 @@ def test_refreshing_one_table_leaves_the_others_on_the_facts(engine: sa.Engine) 
     )
 
 
+@pytest.mark.slow
 def test_an_import_refreshes_the_aggregates_it_changes(engine: sa.Engine, tmp_path: Path) -> None:
     """Import, re-import with changed statuses: the routed answers follow the facts each time."""
     from data_access.config.city import DEFAULT_CITY_FILE, load_city
@@ -342,6 +346,7 @@ def test_a_table_missing_an_aggregate_reads_the_facts_until_refreshed(engine: sa
     assert state is not None and sources(grid, state) == {"rollup": ["grid_collected"]}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("metric", ["service_overdue_open", "complaint_overdue_open", "grid_overdue_open"])
 def test_live_overdue_lists_read_the_open_items_and_list_the_same_records(
     metric: str, rolled: sa.Engine, tiny_engine: sa.Engine
