@@ -252,6 +252,7 @@ def test_points_lie_in_their_grid(tables: dict[str, pl.DataFrame], grids: dict[s
 # ---------------------------------------------------------------------------- GeoJSON
 
 
+@pytest.mark.slow
 def test_geojson_hierarchy_and_containment() -> None:
     layers = {name: _layer(name) for name in ("districts", "streets", "communities", "grids")}
     counts = {name: len(features) for name, features in layers.items()}
