@@ -346,7 +346,6 @@ def test_a_table_missing_an_aggregate_reads_the_facts_until_refreshed(engine: sa
     assert state is not None and sources(grid, state) == {"rollup": ["grid_collected"]}
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("metric", ["service_overdue_open", "complaint_overdue_open", "grid_overdue_open"])
 def test_live_overdue_lists_read_the_open_items_and_list_the_same_records(
     metric: str, rolled: sa.Engine, tiny_engine: sa.Engine
