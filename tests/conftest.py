@@ -4,7 +4,7 @@ PostgreSQL and MySQL/MariaDB tests read their server URLs from COCKPIT_TEST_POST
 COCKPIT_TEST_MYSQL_URL (``.ci/run`` sets both); each run creates and drops its own database there.
 
 The generated demo city (``demo_city``) is made once per run, even under pytest-xdist, whose workers
-are processes of their own: see ``demo_files``. Tests never open that file; each module copies it.
+are processes of their own: see ``generated_demo``. Tests never open that file; each module copies it.
 """
 
 from __future__ import annotations
