@@ -311,6 +311,8 @@ def scored(demo_engine: sa.Engine) -> bench.Score:
     return result
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("alerts-demo")
 def test_recall_and_precision_against_injected_anomalies(scored: bench.Score) -> None:
     assert scored.anomalies >= 10
     assert scored.recall >= 0.9, scored.missed
@@ -318,6 +320,8 @@ def test_recall_and_precision_against_injected_anomalies(scored: bench.Score) ->
     assert scored.false_per_year <= 3
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("alerts-demo")
 def test_deadline_lists_agree_with_the_overdue_metrics(demo_engine: sa.Engine) -> None:
     as_of = dt.datetime(2026, 10, 31, 12)
     found = compute_alerts(DataSession(demo_engine, load_city()), as_of=as_of, kinds=["overdue"])
@@ -329,6 +333,8 @@ def test_deadline_lists_agree_with_the_overdue_metrics(demo_engine: sa.Engine) -
         assert len(expected) > 0
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("alerts-demo")
 def test_alerts_outside_the_scope_never_appear(demo_engine: sa.Engine) -> None:
     since, until = dt.date(2026, 1, 1), dt.date(2026, 2, 28)  # holds the RSJ overdue jump
     everything = compute_alerts(
@@ -354,6 +360,8 @@ def test_alerts_outside_the_scope_never_appear(demo_engine: sa.Engine) -> None:
     assert set(in_district["region_code"].to_list()) == {district}
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("alerts-demo")
 def test_cli_csv_has_exactly_the_documented_columns(demo_engine: sa.Engine, capsys: pytest.CaptureFixture[str]) -> None:
     url = demo_engine.url.render_as_string(hide_password=False)
     code = main(["--url", url, "--as-of", "2026-10-26T00:00", "--format", "csv", "--kind", "complaint_surge"])

@@ -83,11 +83,10 @@ class Demo:
 
 
 @pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    folder = tmp_path_factory.mktemp("app_demo")
-    url = f"duckdb:///{folder / 'demo.duckdb'}"
+def demo_db(demo_city_copy: Path) -> Iterator[Demo]:
+    folder = demo_city_copy.parent  # the run's demo city (scale 0.01, seed 7, END), this module's copy
+    url = f"duckdb:///{demo_city_copy}"
     engine = get_engine(url)
-    generate.generate_demo(engine, scale=0.01, seed=7, end=END)
     as_of = data_as_of(engine)
     assert as_of is not None
     with pytest.MonkeyPatch.context() as patch:
@@ -144,6 +143,7 @@ def texts(at: AppTest) -> str:
     return "\n".join(str(part) for part in parts)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_renders_without_error(demo_db: Demo, page: str) -> None:
     at = open_page(page)
@@ -161,6 +161,7 @@ def test_every_page_renders_without_error(demo_db: Demo, page: str) -> None:
         assert at.get("plotly_chart"), "charts missing"
 
 
+@pytest.mark.slow
 def test_cockpit_kpis_equal_the_metric_layer(demo_db: Demo) -> None:
     at = open_page("pages/cockpit.py")
     assert list(cards(at)) == list(COCKPIT)
@@ -173,6 +174,7 @@ def test_cockpit_kpis_equal_the_metric_layer(demo_db: Demo) -> None:
     assert "cs-rank-row" in board and "cs-ticker" in board
 
 
+@pytest.mark.slow
 def test_cockpit_period_switch_changes_the_numbers(demo_db: Demo) -> None:
     at = open_page("pages/cockpit.py")
     month = cockpit_values(at)
@@ -186,6 +188,7 @@ def test_cockpit_period_switch_changes_the_numbers(demo_db: Demo) -> None:
     assert cockpit_values(at) == expected_values(demo_db, COCKPIT, monday, demo_db.cutoff)
 
 
+@pytest.mark.slow
 def test_cockpit_map_drills_into_a_district_and_back(demo_db: Demo) -> None:
     at = open_page("pages/cockpit.py")
     districts = region_names(demo_db.engine).filter(pl.col("level") == "district")
@@ -218,6 +221,7 @@ def click_map(at: AppTest, code: str) -> AppTest:
     return at._run(states)
 
 
+@pytest.mark.slow
 def test_cockpit_map_click_drills_into_the_district(demo_db: Demo) -> None:
     at = open_page("pages/cockpit.py")
     regions = region_names(demo_db.engine)
@@ -242,6 +246,7 @@ def test_cockpit_map_click_drills_into_the_district(demo_db: Demo) -> None:
     assert not at.exception and at.selectbox(key="map_district").value == other
 
 
+@pytest.mark.slow
 def test_kiosk_mode_hides_the_chrome(demo_db: Demo) -> None:
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params["kiosk"] = "1"
@@ -256,6 +261,7 @@ def test_kiosk_mode_hides_the_chrome(demo_db: Demo) -> None:
     assert 'data-testid="stAppDeployButton"' not in html_text(normal) and normal.sidebar.children
 
 
+@pytest.mark.slow
 def test_services_district_filter_gives_the_district_numbers(demo_db: Demo) -> None:
     at = open_page("pages/services.py")
     month_start = demo_db.midnight.replace(day=1)
@@ -277,6 +283,7 @@ def test_services_district_filter_gives_the_district_numbers(demo_db: Demo) -> N
     assert len(weeks) == 13 and all(day.weekday() == 0 for day in weeks), "weekly buckets start on Mondays"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("page", "metrics"),
     [
@@ -305,6 +312,7 @@ def test_topic_page_kpis_follow_the_period(demo_db: Demo, page: str, metrics: tu
     assert shown(at) == expected_values(demo_db, metrics, start, demo_db.cutoff)
 
 
+@pytest.mark.slow
 def test_explore_shows_chart_and_table_from_run_metrics(demo_db: Demo) -> None:
     at = open_page("pages/explore.py")
     at.multiselect(key="metrics").set_value(["service_received", "service_on_time_rate"]).run()
@@ -322,6 +330,7 @@ def test_explore_shows_chart_and_table_from_run_metrics(demo_db: Demo) -> None:
     assert sorted(table["受理量（件）"].tolist()) == sorted(frame["service_received"].to_list())
 
 
+@pytest.mark.slow
 def test_admin_page_shows_the_source(demo_db: Demo) -> None:
     at = open_page("pages/admin.py")
     assert not at.exception
@@ -336,6 +345,7 @@ def test_admin_page_shows_the_source(demo_db: Demo) -> None:
     assert at.success, "schema check result missing"
 
 
+@pytest.mark.slow
 def test_english_via_query_parameter(demo_db: Demo) -> None:
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params["lang"] = "en"
@@ -345,6 +355,7 @@ def test_english_via_query_parameter(demo_db: Demo) -> None:
     assert "City Operations Cockpit" in html_text(at)
 
 
+@pytest.mark.slow
 def test_bad_database_url_shows_one_error(demo_db: Demo, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COCKPIT_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
     for page in PAGES:
@@ -355,6 +366,7 @@ def test_bad_database_url_shows_one_error(demo_db: Demo, monkeypatch: pytest.Mon
         assert not at.metric and not cards(at)
 
 
+@pytest.mark.slow
 def test_database_missing_a_table_names_it(demo_db: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     url = f"duckdb:///{tmp_path / 'partial.duckdb'}"
     engine = get_engine(url)
@@ -369,6 +381,7 @@ def test_database_missing_a_table_names_it(demo_db: Demo, tmp_path: Path, monkey
     dispose_engine(url)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(SECRETS_FILE.exists(), reason="a local secrets.toml names another database")
 def test_embedded_database_is_filled_with_the_demo_on_first_start(
     demo_db: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

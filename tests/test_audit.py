@@ -107,6 +107,7 @@ def actions(engine: sa.Engine, since: int = 0) -> list[tuple[str, str | None, st
     return [(row["action"], row["user_name"], row["page"]) for row in audit_rows(engine)[since:]]
 
 
+@pytest.mark.slow
 def test_every_audited_action_appears_once(secured_city: tuple[sa.Engine, dict[str, str]]) -> None:
     engine, extra = secured_city
     before = len(audit_rows(engine))
@@ -143,6 +144,7 @@ def test_every_audited_action_appears_once(secured_city: tuple[sa.Engine, dict[s
     assert [row["action"] for row in audit_rows(engine)[before:]].count("login") == 1
 
 
+@pytest.mark.slow
 def test_the_admin_searches_and_exports_the_trail(secured_city: tuple[sa.Engine, dict[str, str]]) -> None:
     engine, _ = secured_city
     at = start()
@@ -163,6 +165,7 @@ def test_the_admin_searches_and_exports_the_trail(secured_city: tuple[sa.Engine,
     assert views and views[-1]["row_count"] == 1
 
 
+@pytest.mark.slow
 def test_heads_cannot_open_the_audit_page(secured_city: tuple[sa.Engine, dict[str, str]]) -> None:
     at = signed_in("head_d1", PASSWORD)
     with pytest.raises(ValueError):
@@ -172,6 +175,7 @@ def test_heads_cannot_open_the_audit_page(secured_city: tuple[sa.Engine, dict[st
 # ---- demo accounts ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_demo_with_accounts_lists_them_on_its_own_login_page_only(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], fast_hashes: None
 ) -> None:
@@ -209,6 +213,7 @@ def test_demo_with_accounts_lists_them_on_its_own_login_page_only(
     dispose_engine(url)
 
 
+@pytest.mark.slow
 def test_no_other_database_shows_credentials(secured_city: tuple[sa.Engine, dict[str, str]]) -> None:
     engine, extra = secured_city
     with engine.begin() as connection:  # even a planted list is ignored outside a demo database

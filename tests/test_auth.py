@@ -295,6 +295,7 @@ role = "leader"
 # ---- the gate, in the app ------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_database_without_accounts_runs_open_with_a_notice(tiny_app: sa.Engine) -> None:
     at = start()
     assert not on_login_page(at)
@@ -303,6 +304,7 @@ def test_a_database_without_accounts_runs_open_with_a_notice(tiny_app: sa.Engine
     assert not at.error
 
 
+@pytest.mark.slow
 def test_one_account_turns_sign_in_on(secured_city: tuple[sa.Engine, dict[str, str]]) -> None:
     at = start()
     assert on_login_page(at)
@@ -316,6 +318,7 @@ def test_one_account_turns_sign_in_on(secured_city: tuple[sa.Engine, dict[str, s
     assert at.error[0].value == "用户名或密码错误。", "an unknown name reads like a wrong password"
 
 
+@pytest.mark.slow
 def test_roles_see_their_pages(secured_city: tuple[sa.Engine, dict[str, str]]) -> None:
     _, extra = secured_city
     for name, allowed in (("leader", DATA_PAGES), ("analyst", DATA_PAGES), ("admin", (*DATA_PAGES, *ADMIN_PAGES))):
@@ -334,6 +337,7 @@ def test_roles_see_their_pages(secured_city: tuple[sa.Engine, dict[str, str]]) -
         wall.switch_page("pages/explore.py")
 
 
+@pytest.mark.slow
 def test_the_sidebar_says_who_and_signs_out(secured_city: tuple[sa.Engine, dict[str, str]]) -> None:
     engine, _ = secured_city
     at = signed_in("head_d1", PASSWORD)
@@ -344,6 +348,7 @@ def test_the_sidebar_says_who_and_signs_out(secured_city: tuple[sa.Engine, dict[
     assert [json.loads(row["detail"])["reason"] for row in audit_rows(engine, "logout")] == ["sign_out"]
 
 
+@pytest.mark.slow
 def test_a_session_expires(secured_city: tuple[sa.Engine, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
     engine, _ = secured_city
     at = signed_in("analyst", PASSWORD)
@@ -354,6 +359,7 @@ def test_a_session_expires(secured_city: tuple[sa.Engine, dict[str, str]], monke
     assert [json.loads(row["detail"])["reason"] for row in audit_rows(engine, "logout")] == ["expired"]
 
 
+@pytest.mark.slow
 def test_disabling_an_account_or_revoking_a_token_ends_open_sessions(
     secured_city: tuple[sa.Engine, dict[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -378,6 +384,7 @@ def test_disabling_an_account_or_revoking_a_token_ends_open_sessions(
     assert reasons == ["revoked", "revoked"]
 
 
+@pytest.mark.slow
 def test_a_bad_token_shows_the_login_page_with_a_notice(secured_city: tuple[sa.Engine, dict[str, str]]) -> None:
     engine, _ = secured_city
     at = start({"kiosk": "1", "screen_token": "cst_00000000_guess"})
@@ -386,6 +393,7 @@ def test_a_bad_token_shows_the_login_page_with_a_notice(secured_city: tuple[sa.E
     assert len([row for row in audit_rows(engine, "login_failed") if row["page"] == "kiosk"]) == 1
 
 
+@pytest.mark.slow
 def test_the_gate_never_fails_open(
     secured_city: tuple[sa.Engine, dict[str, str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -398,6 +406,7 @@ def test_the_gate_never_fails_open(
     assert not at.metric and not on_login_page(at)
 
 
+@pytest.mark.slow
 def test_audit_rows_survive_a_failing_write(
     secured_city: tuple[sa.Engine, dict[str, str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -424,6 +433,8 @@ def test_every_access_setting_is_documented(repo_root: Path) -> None:
     assert [key for key in keys if f"`{key}`" not in doc and f"[{key}]" not in doc] == []
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("servers")
 @pytest.mark.parametrize("kind", ["postgresql", "mysql"])
 def test_accounts_tokens_and_trail_work_on_the_servers(
     kind: str, request: pytest.FixtureRequest, fast_hashes: None
@@ -458,6 +469,7 @@ def test_accounts_tokens_and_trail_work_on_the_servers(
         schema.metadata.drop_all(engine, tables=list(schema.ACCESS_TABLES))
 
 
+@pytest.mark.slow
 def test_single_sign_on_in_the_app(
     secured_city: tuple[sa.Engine, dict[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Iterator
+from pathlib import Path
 
 import openpyxl
 import polars as pl
@@ -16,7 +17,6 @@ import sqlalchemy as sa
 
 from bench import interaction_steps, interactions
 from data_access.config.city import load_city
-from data_access.demo import generate
 from data_access.runtime.cache import RESULTS
 from data_access.runtime.engine import dispose_engine, get_engine
 from data_access.semantic.details import fetch_details
@@ -26,10 +26,9 @@ from data_access.semantic.rollups.refresh import STATES
 
 
 @pytest.fixture(scope="module")
-def demo_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sa.Engine]:
-    url = f"duckdb:///{tmp_path_factory.mktemp('interactions') / 'demo.duckdb'}"
+def demo_engine(demo_city_copy: Path) -> Iterator[sa.Engine]:
+    url = f"duckdb:///{demo_city_copy}"  # the run's demo city (scale 0.01, seed 7, 2025-06-30), this module's copy
     engine = get_engine(url)
-    generate.generate_demo(engine, scale=0.01, seed=7, end=dt.date(2025, 6, 30))
     yield engine
     RESULTS.clear()
     STATES.clear()
@@ -103,6 +102,7 @@ def test_the_exports_hold_the_rows_and_columns_of_the_detail_table(
     assert rows == 101 and size is not None and size > 0
 
 
+@pytest.mark.slow
 def test_measure_interactions_reports_every_step_with_its_reads(demo_engine: sa.Engine) -> None:
     url = demo_engine.url.render_as_string(hide_password=False)
     results = interactions.measure_interactions(url, repeat=1, label="tiny demo")

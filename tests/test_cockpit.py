@@ -54,6 +54,7 @@ def ticker_lines(at: AppTest) -> list[tuple[str, str]]:
     return [(html.unescape(link), re.sub(r"<b>.*?</b>", "", message).strip()) for link, message in found]
 
 
+@pytest.mark.slow
 def test_ticker_shows_the_early_warning_overdue_items(tiny_app: sa.Engine) -> None:
     at = open_cockpit()
     lines = ticker_lines(at)
@@ -75,6 +76,7 @@ def test_ticker_shows_the_early_warning_overdue_items(tiny_app: sa.Engine) -> No
     assert link is None or link.startswith(f"complaints?district={fixture_city.D2}&department={fixture_city.A}")
 
 
+@pytest.mark.slow
 def test_ticker_falls_back_to_the_metric_layer(tiny_app: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(_: object) -> pl.DataFrame:
         raise RuntimeError("early warning unavailable")
@@ -90,6 +92,7 @@ def test_ticker_falls_back_to_the_metric_layer(tiny_app: sa.Engine, monkeypatch:
     assert f"complaints?district={fixture_city.D2}" in links and f"grid?district={fixture_city.D2}" in links
 
 
+@pytest.mark.slow
 def test_twenty_screens_cost_one_set_of_queries(tiny_app: sa.Engine) -> None:
     before = metrics.statements_executed
     open_cockpit()
@@ -103,6 +106,7 @@ def test_twenty_screens_cost_one_set_of_queries(tiny_app: sa.Engine) -> None:
     assert metrics.statements_executed - before == first
 
 
+@pytest.mark.slow
 def test_failed_refresh_keeps_the_last_good_numbers(tiny_app: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     at = open_cockpit()
     good = values(at)
@@ -119,6 +123,7 @@ def test_failed_refresh_keeps_the_last_good_numbers(tiny_app: sa.Engine, monkeyp
     assert "数据更新失败，显示" in board(at)
 
 
+@pytest.mark.slow
 def test_no_data_at_all_shows_one_readable_line(tiny_app: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(*_: object, **__: object) -> pl.DataFrame:
         raise sa.exc.OperationalError("SELECT 1", {}, Exception("server closed the connection"))
@@ -240,6 +245,7 @@ def test_map_figure_is_offline_and_every_region_is_clickable() -> None:
     assert heat.dtype == np.uint8 and 0 < heat.max() <= figure.data[0].zmax and heat.min() == 0
 
 
+@pytest.mark.slow
 def test_kiosk_playlist_is_read_from_the_url(tiny_app: sa.Engine) -> None:
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params["kiosk"] = "1"

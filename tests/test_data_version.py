@@ -22,6 +22,7 @@ def received(at: AppTest) -> str:
     return {metric.label: metric.value for metric in at.metric}[METRICS["complaint_received"].label_zh]
 
 
+@pytest.mark.slow
 def test_new_data_version_refreshes_the_numbers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     url = f"duckdb:///{tmp_path / 'city.duckdb'}"
     engine = get_engine(url)

@@ -45,11 +45,11 @@ def _read(path: Path) -> dict[str, pl.DataFrame]:
 
 
 @pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("demo") / "x.duckdb"
-    summary = _generate(path)
+def demo_db(demo_city_copy: Path, demo_city_summary: generate.DemoSummary) -> Path:
+    """The run's shared demo city (tests/conftest.py generates it with this module's SCALE, SEED and END)."""
+    summary = demo_city_summary
     assert summary.complaints > 0 and summary.service_cases > 0 and summary.grid_events > 0
-    return path
+    return demo_city_copy
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +76,7 @@ def _sorted(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.sort(frame.columns, nulls_last=True)
 
 
+@pytest.mark.slow
 def test_same_seed_gives_identical_tables_and_other_seed_differs(demo_db: Path, tmp_path: Path) -> None:
     first = _read(demo_db)
     _generate(tmp_path / "again.duckdb")
@@ -252,6 +253,7 @@ def test_points_lie_in_their_grid(tables: dict[str, pl.DataFrame], grids: dict[s
 # ---------------------------------------------------------------------------- GeoJSON
 
 
+@pytest.mark.slow
 def test_geojson_hierarchy_and_containment() -> None:
     layers = {name: _layer(name) for name in ("districts", "streets", "communities", "grids")}
     counts = {name: len(features) for name, features in layers.items()}
@@ -416,6 +418,7 @@ def test_refuses_to_overwrite_real_data(tmp_path: Path, capsys: pytest.CaptureFi
         assert connection.sql("SELECT ticket_id FROM complaints").fetchall() == [("REAL-1",)]
 
 
+@pytest.mark.slow
 def test_force_replaces_and_demo_regenerates(tmp_path: Path) -> None:
     path = tmp_path / "forced.duckdb"
     url = f"duckdb:///{path}"
@@ -502,6 +505,7 @@ def _table_names(path: Path) -> set[str]:
         return {name for (name,) in connection.sql("SELECT table_name FROM duckdb_tables()").fetchall()}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("where", ["generating", "swapping"])
 def test_failed_regeneration_leaves_the_previous_demo_intact(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str

@@ -111,6 +111,8 @@ def test_bad_detail_requests_name_the_problem(tiny_engine: sa.Engine, request_: 
         fetch_details(tiny_engine, request_, cache=None)
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("servers")
 @pytest.mark.parametrize("server", ["postgres_engine", "mysql_engine"])
 def test_detail_pages_match_the_embedded_engine(
     server: str, tiny_engine: sa.Engine, request: pytest.FixtureRequest

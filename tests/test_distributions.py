@@ -60,6 +60,8 @@ def test_bad_histograms_name_the_problem(tiny_engine: sa.Engine, request_: Histo
         histogram(tiny_engine, request_, cache=None)
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("servers")
 @pytest.mark.parametrize("server", ["postgres_engine", "mysql_engine"])
 def test_histograms_match_the_embedded_engine(
     server: str, tiny_engine: sa.Engine, request: pytest.FixtureRequest

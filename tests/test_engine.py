@@ -102,6 +102,8 @@ def test_data_as_of_is_latest_record(tiny_engine: sa.Engine) -> None:
     assert max(row["collected_at"] for row in fixture_city.GRID_EVENTS).isoformat(" ") == "2026-02-28 08:00:00"
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("servers")
 def test_postgres_sessions_get_the_cockpit_settings(postgres_engine: sa.Engine) -> None:
     """JIT off and SSD page costs on every pooled connection (docs/benchmarks.md says why)."""
     from data_access.runtime.engine import POSTGRES_SESSION

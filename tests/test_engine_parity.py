@@ -42,6 +42,8 @@ def _assert_same(got: list[dict[str, object]], want: list[dict[str, object]]) ->
                 assert got_row[key] == value, key
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("servers")
 @pytest.mark.parametrize("server", ["postgres_engine", "mysql_engine"])
 def test_every_metric_matches_embedded_engine(
     server: str, tiny_engine: sa.Engine, request: pytest.FixtureRequest

@@ -152,6 +152,7 @@ def test_file_stems_are_safe() -> None:
     assert export.file_stem("") == "export"
 
 
+@pytest.mark.slow
 @needs_browser
 def test_png_and_svg_have_the_expected_size_and_carry_the_title() -> None:
     fig = _figure()
@@ -202,6 +203,7 @@ def _page_requests(browser: str, page: Path, folder: Path) -> set[str]:
     }
 
 
+@pytest.mark.slow
 @needs_browser
 def test_exported_html_makes_no_network_request_in_a_real_browser(tmp_path: Path) -> None:
     assert BROWSER is not None
@@ -232,6 +234,7 @@ def test_every_export_passes_the_audit_call_point_once(monkeypatch: pytest.Monke
     assert seen == [event]
 
 
+@pytest.mark.slow
 def test_workbench_exports_hold_exactly_the_table_on_screen(
     tiny_app: sa.Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:

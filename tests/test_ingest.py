@@ -132,6 +132,7 @@ def test_sf_point_and_tract_agree_with_the_source_boundaries() -> None:
         assert parent.contains(shapely.Point(street.center_lon, street.center_lat))
 
 
+@pytest.mark.slow
 def test_reimport_changes_nothing_and_a_newer_version_replaces(db: tuple[str, sa.Engine], tmp_path: Path) -> None:
     url, engine = db
     fixture = FIXTURES / "sf311_sample_50.csv"
@@ -160,6 +161,7 @@ def test_reimport_changes_nothing_and_a_newer_version_replaces(db: tuple[str, sa
     assert ingest.data_version(engine) != version
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not SHARED_311.is_dir(), reason=f"the real SF 311 samples are not here ({SHARED_311})")
 @pytest.mark.parametrize("name", ["sf311_cases_sample_10k.csv", "sf311_cases_sample_5k_geo.csv"])
 def test_real_sf_samples_load_end_to_end(db: tuple[str, sa.Engine], tmp_path: Path, name: str) -> None:
@@ -276,6 +278,7 @@ def test_hz_fixture_values(db: tuple[str, sa.Engine], tmp_path: Path) -> None:
     assert regions == 13 + 116 + 612 + 2424  # every region of the demo city's four layers
 
 
+@pytest.mark.slow
 def test_gbk_file_is_detected_and_loads_the_same(db: tuple[str, sa.Engine], tmp_path: Path) -> None:
     url, engine = db
     assert detect_encoding(FIXTURES / "hz_12345_gbk.csv") == "gb18030"
@@ -292,6 +295,7 @@ def test_gbk_file_is_detected_and_loads_the_same(db: tuple[str, sa.Engine], tmp_
     dispose_engine(other)
 
 
+@pytest.mark.slow
 def test_xlsx_and_parquet_load_the_same_rows(db: tuple[str, sa.Engine], tmp_path: Path) -> None:
     from openpyxl import Workbook
 
@@ -365,6 +369,7 @@ def test_too_long_counts_characters_not_bytes(db: tuple[str, sa.Engine], tmp_pat
     assert "GD200" in complaints(engine)["ticket_id"].to_list()
 
 
+@pytest.mark.slow
 def test_duplicate_across_batches_and_unknown_category_policy(db: tuple[str, sa.Engine], tmp_path: Path) -> None:
     url, engine = db
     file = _hz(tmp_path, [GOOD.replace("GD100", "GD002")])  # row 7 repeats row 2, two batches later
@@ -409,6 +414,7 @@ def test_mapping_problems_exit_2_naming_the_fault(
     assert "complaints" not in set(sa.inspect(engine).get_table_names()) or complaints(engine).height == 0
 
 
+@pytest.mark.slow
 def test_nothing_valid_exits_1_and_writes_nothing(db: tuple[str, sa.Engine], tmp_path: Path) -> None:
     url, engine = db
     assert _hz_load(url, tmp_path, FIXTURES / "hz_12345.csv")[0] == 0
@@ -421,6 +427,7 @@ def test_nothing_valid_exits_1_and_writes_nothing(db: tuple[str, sa.Engine], tmp
     assert snapshot(engine) == before
 
 
+@pytest.mark.slow
 def test_interrupted_load_leaves_the_database_exactly_as_before(
     db: tuple[str, sa.Engine], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -53,6 +53,7 @@ def _texts(at: AppTest) -> str:
     return "\n".join(str(part) for part in parts)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_runs_on_san_francisco(sf_db: sa.Engine, page: str) -> None:
     at = AppTest.from_file(APP, default_timeout=60).run()
@@ -63,6 +64,7 @@ def test_every_page_runs_on_san_francisco(sf_db: sa.Engine, page: str) -> None:
     assert "演示数据" not in _texts(at)  # imported data: no demo badge
 
 
+@pytest.mark.slow
 def test_complaints_page_counts_the_imported_month(sf_db: sa.Engine) -> None:
     at = AppTest.from_file(APP, default_timeout=60).run()
     at.switch_page("pages/complaints.py").run()
@@ -81,6 +83,7 @@ def test_complaints_page_counts_the_imported_month(sf_db: sa.Engine) -> None:
     assert labels["响应率"] == "—"  # 311 has no follow-up survey: the 三率 stay empty, not invented
 
 
+@pytest.mark.slow
 def test_district_filter_lists_the_planning_neighborhoods(sf_db: sa.Engine) -> None:
     at = AppTest.from_file(APP, default_timeout=60).run()
     at.switch_page("pages/complaints.py").run()

@@ -55,6 +55,7 @@ def test_fact_tables_have_no_key_index_on_duckdb_but_keep_it_elsewhere() -> None
         assert "PRIMARY KEY" in str(sa.schema.CreateTable(table).compile(dialect=Dialect()))
 
 
+@pytest.mark.slow
 def test_ids_stay_unique_through_loads_reimports_and_newer_versions(engine: sa.Engine, tmp_path: Path) -> None:
     schema.create_schema(engine)
     assert "PRIMARY KEY" not in _constraints(engine, "complaints")
@@ -73,6 +74,7 @@ def test_ids_stay_unique_through_loads_reimports_and_newer_versions(engine: sa.E
     assert _ids(engine) == (rows + 2, rows + 2)
 
 
+@pytest.mark.slow
 def test_a_database_created_with_the_key_loads_the_same(engine: sa.Engine, tmp_path: Path) -> None:
     with engine.begin() as connection:  # as before this change: the fact table with its primary key
         ddl = str(sa.schema.CreateTable(schema.complaints).compile(dialect=postgresql.dialect()))
@@ -85,6 +87,7 @@ def test_a_database_created_with_the_key_loads_the_same(engine: sa.Engine, tmp_p
     assert (summary.new, summary.unchanged) == (1, rows) and _ids(engine) == (rows + 1, rows + 1)
 
 
+@pytest.mark.slow
 def test_a_load_that_would_duplicate_an_id_is_refused_and_rolled_back(
     engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -128,7 +131,12 @@ def test_a_first_load_that_would_duplicate_an_id_is_refused(
     assert snapshot(engine) == before and pipeline.data_version(engine) is None
 
 
-@pytest.fixture(params=["postgresql", "mysql"])
+@pytest.fixture(
+    params=[
+        pytest.param(kind, marks=[pytest.mark.slow, pytest.mark.xdist_group("servers")])
+        for kind in ("postgresql", "mysql")
+    ]
+)
 def server(request: pytest.FixtureRequest) -> Iterator[sa.Engine]:
     yield from _server_database(request.param)
 

@@ -51,6 +51,7 @@ def test_a_duplicate_of_a_rejected_row_is_loaded(engine: sa.Engine, tmp_path: Pa
     assert [(r["row"], r["reason"]) for r in quarantine_rows(quarantine)] == [("1", "bad_value")]
 
 
+@pytest.mark.slow
 def test_failure_inside_the_database_phase_rolls_everything_back(
     engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -137,6 +138,7 @@ def test_bad_open311_files_name_the_problem(tmp_path: Path, body: str, message: 
         _open311(tmp_path, body)
 
 
+@pytest.mark.slow
 def test_a_staging_write_failing_in_the_background_writes_nothing(
     engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -181,6 +183,7 @@ def test_batches_prepared_at_once_come_back_in_file_order() -> None:
     assert got == [(n + 1, n) for n in range(7)]
 
 
+@pytest.mark.slow
 def test_an_import_prepared_on_several_threads_equals_one_prepared_on_one(
     engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -22,7 +22,12 @@ from tests.conftest import _server_database
 from tests.test_ingest import FIXTURES, GOOD, HZ_MAPPING, corrupt, quarantine_rows, snapshot
 
 
-@pytest.fixture(params=["postgresql", "mysql"])
+@pytest.fixture(
+    params=[
+        pytest.param(kind, marks=[pytest.mark.slow, pytest.mark.xdist_group("servers")])
+        for kind in ("postgresql", "mysql")
+    ]
+)
 def server(request: pytest.FixtureRequest) -> Iterator[sa.Engine]:
     yield from _server_database(request.param)
 

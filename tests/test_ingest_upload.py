@@ -103,6 +103,7 @@ def _admin(monkeypatch: pytest.MonkeyPatch, engine: sa.Engine, tmp_path: Path) -
     return at
 
 
+@pytest.mark.slow
 def test_admin_page_imports_uploaded_files(
     empty_db: sa.Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -125,6 +126,7 @@ def test_admin_page_imports_uploaded_files(
     assert dict(zip(tables["表"].to_list(), tables["行数"].to_list(), strict=True))["complaints"] == "6"
 
 
+@pytest.mark.slow
 def test_admin_page_shows_a_wrong_mapping(empty_db: sa.Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     at = _admin(monkeypatch, empty_db, tmp_path)
     at.radio(key="upload_mapping_kind").set_value("file").run()
@@ -138,6 +140,7 @@ def test_admin_page_shows_a_wrong_mapping(empty_db: sa.Engine, monkeypatch: pyte
     assert _ticket_ids(empty_db) == []
 
 
+@pytest.mark.slow
 def test_admin_page_refuses_the_demo_database(
     empty_db: sa.Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -61,6 +61,7 @@ def cockpit_cards(text: str) -> dict[str, str]:
     return dict(re.findall(r'data-metric="([^"]+)" data-value="([^"]+)"', text))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("head", ["head_d1", "head_a"])
 def test_a_head_sees_nothing_of_the_other_on_any_page(
     secured_city: tuple[sa.Engine, dict[str, str]], head: str
@@ -85,6 +86,7 @@ def test_a_head_sees_nothing_of_the_other_on_any_page(
             at.switch_page(page)
 
 
+@pytest.mark.slow
 def test_the_district_head_map_and_pickers_hold_only_their_district(
     secured_city: tuple[sa.Engine, dict[str, str]],
 ) -> None:
@@ -96,6 +98,7 @@ def test_the_district_head_map_and_pickers_hold_only_their_district(
     assert at.selectbox(key="district").options == ["全部", "上城区"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("head", ["head_d1", "head_a"])
 def test_explore_by_every_dimension_stays_inside_the_scope(
     secured_city: tuple[sa.Engine, dict[str, str]], head: str
@@ -126,6 +129,7 @@ MALICIOUS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("params", MALICIOUS, ids=[str(i) for i in range(len(MALICIOUS))])
 def test_malicious_url_parameters_never_widen_the_scope(
     secured_city: tuple[sa.Engine, dict[str, str]], params: dict[str, str]
@@ -145,6 +149,7 @@ def test_malicious_url_parameters_never_widen_the_scope(
         assert connection.execute(sa.select(sa.func.count()).select_from(sa.table("complaints"))).scalar_one() == 6
 
 
+@pytest.mark.slow
 def test_a_department_head_cannot_reach_another_department_by_link(
     secured_city: tuple[sa.Engine, dict[str, str]],
 ) -> None:
@@ -157,6 +162,7 @@ def test_a_department_head_cannot_reach_another_department_by_link(
     assert not leaks(rendered(at), OTHER_DEPARTMENT[1:])
 
 
+@pytest.mark.slow
 def test_a_widget_value_outside_the_options_is_refused(secured_city: tuple[sa.Engine, dict[str, str]]) -> None:
     at = go(signed_in("head_d1", PASSWORD), "pages/services.py")
     with pytest.raises(ValueError):
@@ -225,6 +231,7 @@ OWN_ROWS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("head", "tickets", "cases", "overdue"), OWN_ROWS, ids=[row[0] for row in OWN_ROWS])
 def test_detail_rows_are_the_heads_own_and_masked(
     secured_city: tuple[sa.Engine, dict[str, str]], head: str, tickets: list[str], cases: list[str], overdue: list[str]
@@ -241,6 +248,7 @@ def test_detail_rows_are_the_heads_own_and_masked(
     assert table_columns(at, "办件编号") == [overdue, cases]  # the overdue list, then the detail table
 
 
+@pytest.mark.slow
 def test_only_a_grant_reveals_personal_data_and_the_view_records_it(
     secured_city: tuple[sa.Engine, dict[str, str]],
 ) -> None:
@@ -257,6 +265,7 @@ def test_only_a_grant_reveals_personal_data_and_the_view_records_it(
     assert "13812345678" not in rendered(again)
 
 
+@pytest.mark.slow
 def test_sign_in_off_masks_personal_data(tiny_app: sa.Engine) -> None:
     at = start()
     go(at, "pages/complaints.py")
@@ -264,6 +273,7 @@ def test_sign_in_off_masks_personal_data(tiny_app: sa.Engine) -> None:
     assert not [value for value in city.PERSONAL_NUMBERS if value in text]
 
 
+@pytest.mark.slow
 def test_the_briefing_of_a_head_holds_nothing_of_the_other(secured_city: tuple[sa.Engine, dict[str, str]]) -> None:
     engine, _ = secured_city
     accounts.grant(engine, "head_d1", actor="test", allow=["export"])  # a briefing is an export

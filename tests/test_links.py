@@ -68,6 +68,7 @@ def open_with(params: dict[str, str]) -> AppTest:
     return at
 
 
+@pytest.mark.slow
 def test_complaints_page_shows_what_the_link_points_at(tiny_app: sa.Engine) -> None:
     params = {"district": city.D2, "category": "C02.01.001", "start": "2026-02-01", "end": "2026-02-06"}
     at = open_with(params)
@@ -90,6 +91,7 @@ def test_complaints_page_shows_what_the_link_points_at(tiny_app: sa.Engine) -> N
     assert at.date_input(key="period_range").value == (dt.date(2026, 2, 1), dt.date(2026, 2, 5))
 
 
+@pytest.mark.slow
 def test_bad_link_falls_back_with_a_notice(tiny_app: sa.Engine) -> None:
     at = open_with({"district": "not-a-code", "start": "2026-13-01", "end": "2026-02-06"})
     assert not at.error
@@ -106,6 +108,7 @@ def alert_messages(at: AppTest) -> list[str]:
     return [str(value) for value in table["说明"].to_list()]
 
 
+@pytest.mark.slow
 def test_topic_pages_list_their_alerts_in_their_region(tiny_app: sa.Engine) -> None:
     # By hand: unresolved past their limit at the as-of time — T5 (西湖区, 城管) and T6 (上城区, 城管).
     at = open_with({})

@@ -49,6 +49,7 @@ def _briefing(engine: sa.Engine, scope: Scope | None = None) -> content.Briefing
     return content.build_briefing(DataSession(engine, load_city(), scope=scope or Scope()), "2026-02", as_of=city.AS_OF)
 
 
+@pytest.mark.slow
 def test_kpis_and_summary_come_from_the_scoped_numbers(tiny_engine: sa.Engine) -> None:
     whole = {row.kpi.metric: row.kpi for row in _briefing(tiny_engine).kpis}
     # February: services S1–S5, S7, S8 (7; January S6 = 1); complaints T1–T5 (5; January T6); grid E1–E5 (5).
@@ -109,6 +110,7 @@ def test_the_cli_names_bad_input(tiny_engine: sa.Engine, tmp_path: Path, capsys:
     assert not list(tmp_path.iterdir())  # nothing half-written
 
 
+@pytest.mark.slow
 @needs_browser
 def test_pdf_has_four_pages_and_its_text_holds_the_kpi_values(tiny_engine: sa.Engine, tmp_path: Path) -> None:
     from pypdf import PdfReader

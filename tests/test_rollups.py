@@ -136,6 +136,7 @@ def _assert_same_answers(engine: sa.Engine, facts: sa.Engine | None = None) -> i
     return checked
 
 
+@pytest.mark.slow
 def test_every_request_of_the_grid_gives_the_facts_answer(rolled: sa.Engine) -> None:
     assert _assert_same_answers(rolled) > 800
 
@@ -254,6 +255,8 @@ def test_ordering_and_limit_survive_the_rollup(rolled: sa.Engine) -> None:
     assert _answer(rolled, request, routed=True).to_dicts() == _answer(rolled, request, routed=False).to_dicts()
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("servers")
 @pytest.mark.parametrize("server", ["postgres_engine", "mysql_engine"])
 def test_servers_route_to_the_same_answers(server: str, rolled: sa.Engine, request: pytest.FixtureRequest) -> None:
     engine: sa.Engine = request.getfixturevalue(server)
@@ -288,6 +291,7 @@ def test_refreshing_one_table_leaves_the_others_on_the_facts(engine: sa.Engine) 
     )
 
 
+@pytest.mark.slow
 def test_an_import_refreshes_the_aggregates_it_changes(engine: sa.Engine, tmp_path: Path) -> None:
     """Import, re-import with changed statuses: the routed answers follow the facts each time."""
     from data_access.config.city import DEFAULT_CITY_FILE, load_city

@@ -72,6 +72,7 @@ def map_codes(at: AppTest) -> set[str]:
     return set(json.loads(chart(at, "topic_map").proto.spec)["data"][-1]["customdata"])
 
 
+@pytest.mark.slow
 def test_a_department_filter_changes_the_kpis_and_the_url(tiny_app: sa.Engine) -> None:
     at = open_page("pages/complaints.py", FEBRUARY)
     assert cards(at)["诉求量"] == "5 件"  # T1..T5
@@ -83,6 +84,7 @@ def test_a_department_filter_changes_the_kpis_and_the_url(tiny_app: sa.Engine) -
     assert (shown["诉求量"], shown["响应率"], shown["解决率"], shown["满意率"]) == ("2 件", "0.0%", "100.0%", "0.0%")
 
 
+@pytest.mark.slow
 def test_the_url_restores_the_same_view(tiny_app: sa.Engine) -> None:
     params = {**FEBRUARY, "district": city.D2, "department": city.A, "compare": "last_year", "grain": "week"}
     at = open_page("pages/complaints.py", params)
@@ -95,6 +97,7 @@ def test_the_url_restores_the_same_view(tiny_app: sa.Engine) -> None:
     assert dict(at.query_params) == {key: value for key, value in params.items()}
 
 
+@pytest.mark.slow
 def test_clicking_the_map_drills_down_and_the_breadcrumb_goes_back(tiny_app: sa.Engine) -> None:
     at = open_page("pages/grid.py", FEBRUARY)
     assert map_codes(at) == {city.D1, city.D2}
@@ -114,6 +117,7 @@ def test_clicking_the_map_drills_down_and_the_breadcrumb_goes_back(tiny_app: sa.
     assert not at.exception and "district" not in at.query_params and map_codes(at) == {city.D1, city.D2}
 
 
+@pytest.mark.slow
 def test_a_click_on_a_bar_or_a_sector_filters_the_page(tiny_app: sa.Engine) -> None:
     at = open_page("pages/complaints.py", FEBRUARY)
     at = click(at, "by_department", {"point_index": 0, "customdata": city.B, "y": "市场监督管理局"})
@@ -128,6 +132,7 @@ def test_a_click_on_a_bar_or_a_sector_filters_the_page(tiny_app: sa.Engine) -> N
     assert not at.exception and "category" not in at.query_params and "department" not in at.query_params
 
 
+@pytest.mark.slow
 def test_no_personal_data_reaches_any_rendered_table_or_text(tiny_app: sa.Engine) -> None:
     at = open_page("pages/complaints.py", FEBRUARY)
     rendered = [frame.value.to_csv() for frame in at.dataframe]
@@ -139,6 +144,7 @@ def test_no_personal_data_reaches_any_rendered_table_or_text(tiny_app: sa.Engine
         assert secret not in text, secret
 
 
+@pytest.mark.slow
 def test_the_detail_table_pages_in_the_database(tiny_app: sa.Engine) -> None:
     at = open_page("pages/services.py", FEBRUARY)
     # February cases, newest first: S5 (27th), S8, S7, S4, S3, S2, S1.
@@ -156,6 +162,7 @@ def test_the_detail_table_pages_in_the_database(tiny_app: sa.Engine) -> None:
     assert any("共 3 条" in caption.value for caption in at.caption)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("params", "named"),
     [
@@ -173,6 +180,7 @@ def test_bad_parameters_are_named_and_the_default_view_shown(
     assert cards(at)["诉求量"] == "5 件"  # the default view: this month (February at the as-of), whole city
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("domain", ["services", "complaints", "grid"])
 def test_the_benchmarked_reads_are_the_ones_a_render_makes(tiny_app: sa.Engine, domain: str) -> None:
     """bench times ``topic_render``: after one render, every read it lists is already in the cache."""

@@ -187,6 +187,7 @@ def _open(params: dict[str, str]) -> AppTest:
     return at
 
 
+@pytest.mark.slow
 def test_the_page_follows_the_url_names_bad_parameters_and_rewrites_the_url(tiny_app: sa.Engine) -> None:
     at = _open({"domain": "complaints", "dims": "street", "chart": "pie", "region": "nowhere", **FEB})
     assert any("chart=pie" in w.value and "region=nowhere" in w.value for w in at.warning)
@@ -198,6 +199,7 @@ def test_the_page_follows_the_url_names_bad_parameters_and_rewrites_the_url(tiny
     assert at.query_params["dims"] == "street" and at.query_params["start"] == "2026-02-01"
 
 
+@pytest.mark.slow
 def test_filters_from_the_url_narrow_the_table(tiny_app: sa.Engine) -> None:
     at = _open({"domain": "complaints", "dims": "street", "department": city.A, **FEB})
     assert sorted(at.dataframe[0].value["诉求量（件）"].tolist()) == [1, 2]

@@ -154,6 +154,20 @@ class Session:
             context.close()
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups and before -m deselects
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that needs the browser is ``slow`` and runs in one xdist worker (group ``e2e``).
+
+    They share one demo city, one ``streamlit run`` (two with sign-in) and one Chromium per session;
+    on two workers each would start its own, on a machine whose cores the app already keeps busy.
+    ``test_browser_helpers.py`` needs no browser and stays in the fast subset.
+    """
+    for item in items:
+        if "browser_available" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+            item.add_marker(pytest.mark.xdist_group("e2e"))
+
+
 @pytest.fixture(scope="session")
 def browser_available() -> None:
     problem = web.browser_problem()
