@@ -86,6 +86,8 @@ def test_same_seed_gives_identical_tables_and_other_seed_differs(demo_db: Path, 
     meta_first = dict(first["cockpit_meta"].iter_rows())
     meta_again = dict(again["cockpit_meta"].iter_rows())
     meta_first.pop("generated_at"), meta_again.pop("generated_at")
+    # Each generation is new data for the app's caches: a data version of its own, like an import's.
+    assert meta_first.pop("data_version") != meta_again.pop("data_version")
     assert meta_first == meta_again
 
     _generate(tmp_path / "other.duckdb", seed=SEED + 1)
