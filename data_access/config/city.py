@@ -9,7 +9,6 @@ sections flattened, map files resolved, the category tree with its levels.
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -241,11 +240,7 @@ def load_city(path: Path | None = None) -> CityConfig:
     path = Path(path or os.environ.get(CITY_ENV) or DEFAULT_CITY_FILE)
     if not path.is_file():
         raise SettingsProblem(f"City configuration file {path} does not exist (set {CITY_ENV} to a TOML file)")
-    try:
-        raw = read_toml(path)
-    except tomllib.TOMLDecodeError as exc:
-        raise SettingsProblem(f"{path} is not valid TOML: {exc}") from exc
-    checked = validate_file(CityFile, raw, path, SettingsProblem)
+    checked = validate_file(CityFile, read_toml(path, SettingsProblem), path, SettingsProblem)
     city, display = checked.city, checked.display
     return CityConfig(
         name=city.name,

@@ -55,10 +55,13 @@ def setting_error(message: str) -> PydanticCustomError:
     return PydanticCustomError(SETTING_ERROR, "{message}", {"message": message})
 
 
-def read_toml(path: Path) -> dict[str, Any]:
-    """The file's tables; ``tomllib.TOMLDecodeError`` on a syntax error (the caller names the file)."""
-    with path.open("rb") as handle:
-        return tomllib.load(handle)
+def read_toml(path: Path, problem: Callable[[str], Exception]) -> dict[str, Any]:
+    """The file's tables; a syntax error raises ``problem`` naming the file and the place."""
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise problem(f"{path} is not valid TOML: {exc}") from exc
 
 
 def validate_file(

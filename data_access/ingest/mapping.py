@@ -9,7 +9,6 @@ reported as a :class:`MappingProblem` naming the file and the section, key or co
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
+from data_access.config.validation import read_toml
 from data_access.contract import schema
 from data_access.contract.schema import REGION_LEVELS
 from data_access.runtime.paths import REPO_ROOT
@@ -338,12 +338,7 @@ def preset_path(name: str) -> Path:
 def load_mapping(path: Path, table_name: str | None = None) -> Mapping:
     if not path.is_file():
         raise MappingProblem(f"mapping file {path} does not exist")
-    try:
-        with path.open("rb") as handle:
-            raw = tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
-        raise MappingProblem(f"{path} is not valid TOML: {exc}") from exc
-    mapping = parse_mapping(raw, str(path), table_name)
+    mapping = parse_mapping(read_toml(path, MappingProblem), str(path), table_name)
     city = mapping.city
     if city is not None and not city.is_absolute():
         city = (path.parent / city) if (path.parent / city).is_file() else (REPO_ROOT / city)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -329,11 +328,7 @@ def load_access(path: Path | str | None = None) -> AccessConfig:
         if explicit:
             raise AccessProblem(f"Access settings file {file} does not exist (set {ACCESS_ENV} to a TOML file)")
         return AccessConfig()
-    try:
-        raw = read_toml(file)
-    except tomllib.TOMLDecodeError as exc:
-        raise AccessProblem(f"{file} is not valid TOML: {exc}") from exc
-    checked = validate_file(AccessFile, raw, file, AccessProblem)
+    checked = validate_file(AccessFile, read_toml(file, AccessProblem), file, AccessProblem)
     sign_in, oidc = checked.sign_in, checked.oidc
     return AccessConfig(
         max_failed_logins=sign_in.max_failed_logins,
