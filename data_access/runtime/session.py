@@ -234,7 +234,7 @@ class DataSession:
 
     def names(self, dimension: str) -> dict[str, str]:
         """Code → name; for regions and departments only the codes in the viewer's scope."""
-        names: dict[str, str] = self.cached(("names", dimension), lambda: code_names(self.engine, dimension))
+        names = self.all_names(dimension)
         if dimension in REGION_DIMENSIONS:
             return self._visible_only(names)
         if dimension == "department" and self.scope.departments is not None:
