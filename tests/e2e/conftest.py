@@ -156,16 +156,21 @@ class Session:
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups and before -m deselects
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test that needs the browser is ``slow`` and runs in one xdist worker (group ``e2e``).
+    """Every test that needs the browser is ``slow`` and runs in one of two xdist groups.
 
-    They share one demo city, one ``streamlit run`` (two with sign-in) and one Chromium per session;
-    on two workers each would start its own, on a machine whose cores the app already keeps busy.
+    The tests of the app without sign-in (group ``e2e``) share one demo city, one ``streamlit run``
+    and one Chromium, and run on one worker: ``test_offline.py`` checks every tab that worker's
+    session opened. The signed-in tests (group ``e2e-secured``: their own server on their own copy
+    of the city, their own browser contexts) run on another worker, beside them rather than after:
+    the browser tests are the longest chain of the suite, and half of their time is the browser
+    and the app drawing, not this process.
     ``test_browser_helpers.py`` needs no browser and stays in the fast subset.
     """
     for item in items:
-        if "browser_available" in getattr(item, "fixturenames", ()):
+        fixtures = getattr(item, "fixturenames", ())
+        if "browser_available" in fixtures:
             item.add_marker(pytest.mark.slow)
-            item.add_marker(pytest.mark.xdist_group("e2e"))
+            item.add_marker(pytest.mark.xdist_group("e2e-secured" if "secured" in fixtures else "e2e"))
 
 
 @pytest.fixture(scope="session")
