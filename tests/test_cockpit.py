@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
-from dashboard.charts import maps
+from dashboard.charts import map_geometry, maps
 from dashboard.core.metric_requests import OVERDUE_METRIC, cockpit_requests
 from dashboard.core.periods import resolve_period, trend_window
 from dashboard.screen import bigscreen, ticker
@@ -166,7 +166,7 @@ def test_split_unit(text: str, parts: tuple[str, str]) -> None:
 
 
 def test_map_view_fits_the_regions_undistorted() -> None:
-    (x0, x1), (y0, y1), ratio = maps.fit_view((119.0, 29.0, 121.0, 31.0), 860, 600)
+    (x0, x1), (y0, y1), ratio = map_geometry.fit_view((119.0, 29.0, 121.0, 31.0), 860, 600)
     assert ratio == pytest.approx(1 / math.cos(math.radians(30.0)))
     assert x0 < 119.0 and x1 > 121.0 and y0 < 29.0 and y1 > 31.0 and (x0 + x1) / 2 == pytest.approx(120.0)
     assert (x1 - x0) / ((y1 - y0) * ratio) == pytest.approx(860 / 600), "the view has the chart's aspect"
@@ -186,14 +186,15 @@ HOLE = [(4.0, 4.0), (6.0, 4.0), (6.0, 6.0), (4.0, 6.0), (4.0, 4.0)]
 
 
 def test_hit_points_cover_a_region_but_not_its_holes() -> None:
-    hits = maps.hit_points([[SQUARE, HOLE]], 1.0, 1.0, (5.0, 5.0))
+    hits = map_geometry.hit_points([[SQUARE, HOLE]], 1.0, 1.0, (5.0, 5.0))
     assert all(0 <= x <= 10 and 0 <= y <= 10 for x, y in hits)
     assert not any(4 < x < 6 and 4 < y < 6 for x, y in hits)
     assert (2.0, 2.0) in hits and (8.0, 7.0) in hits
-    assert maps.hit_points([[[(0.1, 0.1), (0.2, 0.1), (0.2, 0.2), (0.1, 0.1)]]], 1.0, 1.0, (0.15, 0.12)) == [
+    assert map_geometry.hit_points([[[(0.1, 0.1), (0.2, 0.1), (0.2, 0.2), (0.1, 0.1)]]], 1.0, 1.0, (0.15, 0.12)) == [
         (0.15, 0.12)
     ], "a region smaller than the lattice is still clickable at its centre"
-    assert maps.svg_path([[SQUARE]]).startswith("M0.00000,0.00000L10.00000,0.00000") and maps.svg_path([]) == ""
+    assert map_geometry.svg_path([[SQUARE]]).startswith("M0.00000,0.00000L10.00000,0.00000")
+    assert map_geometry.svg_path([]) == ""
 
 
 def test_density_glow_peaks_at_the_heaviest_point_and_fades() -> None:
@@ -238,7 +239,7 @@ def test_map_figure_is_offline_and_every_region_is_clickable() -> None:
     xs, ys = figure.data[-1].x, figure.data[-1].y  # numpy (sent as typed arrays)
     for x, y, code in list(zip(xs, ys, hits["customdata"], strict=True))[::25]:
         parts = maps.polygons(by_code[code]["geometry"])
-        inside = [maps.inside_ring(np.array([x]), np.array([y]), rings[0])[0] for rings in parts]
+        inside = [map_geometry.inside_ring(np.array([x]), np.array([y]), rings[0])[0] for rings in parts]
         assert any(inside), f"hit point of {code} outside it"
     assert spec["layout"]["clickmode"] == "event+select" and spec["layout"]["yaxis"]["scaleanchor"] == "x"
     heat = np.asarray(figure.data[0].z)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +33,7 @@ import polars as pl
 from plotly.colors import sample_colorscale, unlabel_rgb
 
 from dashboard.charts import theme
+from dashboard.charts.map_geometry import Ring, fit_view, region_geometry
 from dashboard.core.formatting import format_value
 from dashboard.screen import bigscreen
 from data_access.semantic.metric_defs import Unit
@@ -75,7 +75,6 @@ HIT_SPACING_PX = 9  # hit points this far apart (design pixels): a click lands a
 DENSITY_CELL_PX = 5  # the density glow's raster cell
 GLOW_SATURATION = 2.0  # the glow reaches its top colour where the summed kernels reach twice the largest count
 EMPTY_BOX = (119.9, 29.9, 120.1, 30.1)  # an empty map still needs a view
-Ring = list[tuple[float, float]]
 
 
 @functools.lru_cache(maxsize=16)
@@ -109,61 +108,6 @@ def bounds(collection: Mapping[str, Any]) -> tuple[float, float, float, float] |
         return None
     lons, lats = [p[0] for p in points], [p[1] for p in points]
     return min(lons), min(lats), max(lons), max(lats)
-
-
-def fit_view(
-    box: tuple[float, float, float, float], width: int, height: int, padding: float = 0.04
-) -> tuple[tuple[float, float], tuple[float, float], float]:
-    """(x range, y range, y scale ratio) that show ``box`` undistorted in a ``width`` × ``height`` map.
-
-    One degree of latitude is 1 / cos(latitude) times longer on the ground than one of longitude;
-    the ratio is what Plotly's ``yaxis.scaleratio`` (anchored to x) needs.
-    """
-    west, south, east, north = box
-    ratio = 1.0 / math.cos(math.radians((south + north) / 2))
-    lon_span, lat_span = max(east - west, 1e-4), max(north - south, 1e-4)
-    pixels = min(width * (1 - 2 * padding) / lon_span, height * (1 - 2 * padding) / (lat_span * ratio))
-    half_x, half_y = width / pixels / 2, height / (pixels * ratio) / 2
-    cx, cy = (west + east) / 2, (south + north) / 2
-    return (cx - half_x, cx + half_x), (cy - half_y, cy + half_y), ratio
-
-
-def inside_ring(xs: np.ndarray, ys: np.ndarray, ring: Ring) -> np.ndarray:
-    """Even-odd test of points (xs, ys) against one ring."""
-    inside = np.zeros(xs.shape, dtype=bool)
-    x1, y1 = ring[-1]
-    for x2, y2 in ring:
-        if y1 != y2:
-            crosses = (y1 > ys) != (y2 > ys)
-            at = x1 + (ys - y1) * (x2 - x1) / (y2 - y1)
-            inside ^= crosses & (xs < at)
-        x1, y1 = x2, y2
-    return inside
-
-
-def hit_points(parts: Sequence[Sequence[Ring]], step_x: float, step_y: float, centre: tuple[float, float]) -> Ring:
-    """Lattice points (``step_x`` × ``step_y`` apart, on a city-wide lattice) inside the polygons
-    ``parts`` (not in their holes); the region's ``centre`` when none falls inside (a region smaller
-    than the lattice)."""
-    found: list[tuple[float, float]] = []
-    for rings in parts:
-        outer_x, outer_y = [p[0] for p in rings[0]], [p[1] for p in rings[0]]
-        cols = np.arange(math.ceil(min(outer_x) / step_x), math.floor(max(outer_x) / step_x) + 1) * step_x
-        rows = np.arange(math.ceil(min(outer_y) / step_y), math.floor(max(outer_y) / step_y) + 1) * step_y
-        if not len(cols) or not len(rows):
-            continue
-        grid_x, grid_y = np.meshgrid(cols, rows)
-        xs, ys = grid_x.ravel(), grid_y.ravel()
-        keep = np.zeros(xs.shape, dtype=bool)
-        for ring in rings:  # even-odd over all rings: a hole flips its points back out
-            keep ^= inside_ring(xs, ys, ring)
-        found.extend(zip(xs[keep].tolist(), ys[keep].tolist(), strict=True))
-    return found or [centre]
-
-
-def svg_path(parts: Sequence[Sequence[Ring]]) -> str:
-    """An SVG path (in data coordinates) of every ring, for a Plotly ``path`` shape with the even-odd fill rule."""
-    return "".join("M" + "L".join(f"{x:.5f},{y:.5f}" for x, y in ring) + "Z" for rings in parts for ring in rings)
 
 
 def _centre(feature: Mapping[str, Any], parts: Sequence[Sequence[Ring]]) -> tuple[float, float]:
@@ -230,13 +174,11 @@ class _Regions:
         self.text.extend([text] * len(lattice))
 
 
-def _region_shape(
-    code: str, parts: Sequence[Sequence[Ring]], fill: str, style: MapStyle, highlight: str | None
-) -> dict[str, Any]:
+def _region_shape(code: str, path: str, fill: str, style: MapStyle, highlight: str | None) -> dict[str, Any]:
     outline = {"color": style.highlight, "width": 3} if code == highlight else {"color": style.outline, "width": 1.2}
     return {
         "type": "path",
-        "path": svg_path(parts),
+        "path": path,
         "xref": "x",
         "yref": "y",
         "fillcolor": fill,
@@ -377,9 +319,10 @@ def map_figure(
         if not parts:
             continue
         value = float(values.get(code) or 0)
-        shape = _region_shape(code, parts, _fill(value, top, style.area_scale), style, highlight)
+        path, lattice = region_geometry(parts, step_x, step_y, _centre(feature, parts))
+        shape = _region_shape(code, path, _fill(value, top, style.area_scale), style, highlight)
         text = f"{names.get(code, code)}<br>{area_label}：{format_value(values.get(code) or 0, Unit.COUNT, lang)}"
-        regions.add(code, shape, hit_points(parts, step_x, step_y, _centre(feature, parts)), value, text)
+        regions.add(code, shape, lattice, value, text)
 
     fig = go.Figure()
     if points.height:

@@ -17,7 +17,8 @@ from plotly.subplots import make_subplots
 
 from dashboard.charts import theme
 from dashboard.charts.figures import axis_suffix, display_values, metric_unit, value_texts
-from dashboard.charts.maps import Ring, bounds, fit_view, polygons, svg_path
+from dashboard.charts.map_geometry import Ring, fit_view, svg_path
+from dashboard.charts.maps import bounds, polygons
 from dashboard.core.formatting import format_value, scaled
 from dashboard.core.i18n import metric_label, t
 from data_access.semantic.metric_defs import Unit
