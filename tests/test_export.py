@@ -267,3 +267,31 @@ def test_workbench_exports_hold_exactly_the_table_on_screen(
     rows = list(sheet.iter_rows(values_only=True))
     assert len(rows) - 1 == len(shown)
     assert sum(row[list(rows[0]).index("诉求量（件）")] for row in rows[1:]) == 5
+
+
+@pytest.mark.parametrize(
+    ("failure", "calls", "succeeds"),
+    [
+        (RuntimeError("ReferenceError: kaleido_scopes is not defined"), 2, True),  # kaleido's start-up race
+        (RuntimeError("the browser crashed"), 1, False),  # anything else fails at once
+    ],
+)
+def test_only_kaleidos_start_up_race_is_retried(
+    monkeypatch: pytest.MonkeyPatch, failure: Exception, calls: int, succeeds: bool
+) -> None:
+    attempts: list[int] = []
+
+    def fresh_loop(render: Any) -> list[bytes]:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise failure
+        return [b"drawn"]
+
+    monkeypatch.setattr(export, "require_browser", lambda: "/usr/bin/chromium")
+    monkeypatch.setattr(export, "_in_fresh_loop", fresh_loop)
+    if succeeds:
+        assert export.render_images([go.Figure()], "svg") == [b"drawn"]
+    else:
+        with pytest.raises(export.ExportProblem, match="the browser crashed"):
+            export.render_images([go.Figure()], "svg")
+    assert len(attempts) == calls

@@ -172,6 +172,13 @@ def image_size(fig: go.Figure, width: int | None = None, height: int | None = No
     )
 
 
+# kaleido 1.x can call into its page before the page's own script has defined its entry point when the
+# machine is busy (seen under a loaded test run: "ReferenceError: kaleido_scopes is not defined"); a
+# second browser session then succeeds. Only that error is retried; any other fails at once.
+STARTUP_RACE = "kaleido_scopes is not defined"
+RENDER_ATTEMPTS = 2
+
+
 def render_images(
     figures: Sequence[go.Figure],
     fmt: ImageFormat,
@@ -199,12 +206,16 @@ def render_images(
         return out
 
     with _renders:
-        try:
-            return _in_fresh_loop(render)
-        except ExportProblem:
-            raise
-        except Exception as exc:
-            raise ExportProblem(f"rendering {fmt.upper()} with {browser} failed: {exc}") from exc
+        for attempt in range(RENDER_ATTEMPTS):
+            try:
+                return _in_fresh_loop(render)
+            except ExportProblem:
+                raise
+            except Exception as exc:
+                if attempt + 1 < RENDER_ATTEMPTS and STARTUP_RACE in str(exc):
+                    continue
+                raise ExportProblem(f"rendering {fmt.upper()} with {browser} failed: {exc}") from exc
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def _png_text_chunk(keyword: str, text: str) -> bytes:
