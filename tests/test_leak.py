@@ -286,7 +286,8 @@ def test_the_briefing_of_a_head_holds_nothing_of_the_other(secured_city: tuple[s
     as_of = data_as_of(engine)
     assert as_of is not None
     period = periods.recent_periods("month", as_of)[0]
-    briefing = content.build_briefing(DataSession(engine, load_city(), scope=scope), period, lang="zh", as_of=as_of)
+    session = DataSession(engine, load_city(), scope=scope)
+    briefing = content.build_briefing(session, period, lang="zh", as_of=as_of, live_alerts=True)
     page = html_page.render_html(briefing, svgs=[b"<svg></svg>"] * len(briefing.charts))
     assert "上城区" in page
     assert not leaks(page, OTHER_DISTRICT), leaks(page, OTHER_DISTRICT)

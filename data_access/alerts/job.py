@@ -69,6 +69,7 @@ class AlertJob:
         self._targets: dict[str, Target] = {}
         self._thread: threading.Thread | None = None
         self._asked = False  # a request came in since the thread last looked
+        self._stopping = False
         self.runs = 0  # refreshes done (the tests wait on it)
 
     def watch(self, engine: sa.Engine) -> None:
@@ -93,6 +94,15 @@ class AlertJob:
         with self._wake:
             target = self._targets.get(_key(engine))
             return [] if target is None else list(target.requests.values())
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """End the thread after its current refresh (tests; the app's thread lives as long as the process)."""
+        with self._wake:
+            self._stopping = True
+            self._wake.notify_all()
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
 
     @property
     def running(self) -> bool:
@@ -152,13 +162,13 @@ class AlertJob:
         log.info("early warning job: %s", report.lines()[-1])
 
     def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 self.run_due()
             except Exception:  # never let the thread die: the pages would wait for ever
                 log.exception("early warning job: unexpected failure")
             with self._wake:
-                if not self._asked:
+                if not self._asked and not self._stopping:
                     self._wake.wait(timeout=POLL_SECONDS)
                 self._asked = False
 
