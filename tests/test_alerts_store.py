@@ -361,3 +361,32 @@ def test_the_demo_build_stores_the_city_wide_alerts(demo_city_copy: Path) -> Non
         assert session.alerts().ready
     finally:
         dispose_engine(url)
+
+
+def test_an_import_refreshes_the_alerts_after_its_commit(engine: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    from data_access.alerts import refresh
+    from data_access.config.city import DEFAULT_CITY_FILE
+    from data_access.ingest import pipeline
+    from data_access.ingest.mapping import load_mapping
+    from tests.test_ingest import FIXTURES, HZ_MAPPING
+
+    mapping, hangzhou = load_mapping(HZ_MAPPING), load_city(DEFAULT_CITY_FILE)
+    summary = pipeline.ingest_files(engine, "complaints", mapping, hangzhou, [FIXTURES / "hz_12345.csv"])
+    assert summary.committed and summary.alerts is not None
+    assert summary.alerts.startswith("refreshed 1 set(s)") and f"  early warning: {summary.alerts}" in summary.lines()
+    (stored_run,) = store.stored_runs(engine)
+    assert (stored_run.scope_key, stored_run.data_version) == ("all", summary.data_version)
+    found = open_session(engine, hangzhou).alerts()
+    assert found.ready
+    assert_frame_equal(canonical(found.frame), canonical(run.compute_alerts(DataSession(engine, hangzhou))))
+
+    def broken(*_: object, **__: object) -> refresh.RefreshReport:
+        raise RuntimeError("the early warning is broken")
+
+    monkeypatch.setattr(refresh, "refresh_alerts", broken)
+    text = (FIXTURES / "hz_12345.csv").read_text(encoding="utf-8").replace("办理中", "已关闭")
+    newer = Path(str(engine.url.database)).with_name("newer.csv")
+    newer.write_text(text, encoding="utf-8")
+    again = pipeline.ingest_files(engine, "complaints", mapping, hangzhou, [newer])
+    assert again.committed and again.updated > 0  # a failed refresh does not fail the import
+    assert again.alerts is not None and again.alerts.startswith("WARNING")
