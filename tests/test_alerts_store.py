@@ -390,3 +390,28 @@ def test_an_import_refreshes_the_alerts_after_its_commit(engine: sa.Engine, monk
     again = pipeline.ingest_files(engine, "complaints", mapping, hangzhou, [newer])
     assert again.committed and again.updated > 0  # a failed refresh does not fail the import
     assert again.alerts is not None and again.alerts.startswith("WARNING")
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("servers")
+@pytest.mark.parametrize("server", ["postgres_engine", "mysql_engine"])
+def test_the_store_on_the_servers(server: str, request: pytest.FixtureRequest) -> None:
+    """PostgreSQL and MariaDB/MySQL: the same sets, and two refreshes at once leave one consistent table
+    (the second writer of a set waits on its run row, then finds it stored)."""
+    engine: sa.Engine = request.getfixturevalue(server)
+    city.load(engine)
+    store.ensure_tables(engine)
+    with engine.begin() as connection:  # the server database is shared with other tests: start from no set
+        connection.execute(schema.alerts.delete())
+        connection.execute(schema.alert_runs.delete())
+    RESULTS.clear()
+    threads = [threading.Thread(target=refresh_alerts, args=(engine,), kwargs={"scopes": [DEPARTMENT_A, DISTRICT_1]})]
+    threads.append(threading.Thread(target=refresh_alerts, args=(engine,), kwargs={"scopes": [DEPARTMENT_A]}))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    _consistent(engine)
+    assert {r.scope_key for r in store.stored_runs(engine)} == {"all", f"department={city.A}", f"region={city.D1}"}
+    for scope in (CITY, DEPARTMENT_A, DISTRICT_1):
+        assert_frame_equal(canonical(stored(engine, scope).frame), canonical(computed(engine, scope)))
