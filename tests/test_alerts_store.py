@@ -415,3 +415,21 @@ def test_the_store_on_the_servers(server: str, request: pytest.FixtureRequest) -
     assert {r.scope_key for r in store.stored_runs(engine)} == {"all", f"department={city.A}", f"region={city.D1}"}
     for scope in (CITY, DEPARTMENT_A, DISTRICT_1):
         assert_frame_equal(canonical(stored(engine, scope).frame), canonical(computed(engine, scope)))
+
+
+@pytest.mark.slow
+def test_the_briefing_reads_the_stored_alerts_and_asks_for_a_past_period(
+    tiny_engine: sa.Engine, no_detectors: list[str]
+) -> None:
+    from dashboard.core.i18n import t
+    from dashboard.report import content
+
+    session = open_session(tiny_engine, load_city())
+    as_of = session.as_of()
+    assert as_of is not None
+    running = content.build_briefing(session, "2026-02", as_of=as_of)  # the running month: at the data's as-of
+    assert not running.alerts_pending and running.alert_total == stored(tiny_engine, CITY).frame.height > 0
+    past = content.build_briefing(session, "2026-01", as_of=as_of)  # a month ago: its own as-of time
+    assert past.alerts_pending and t("report_alerts_pending", "zh") in past.summary
+    assert no_detectors == []
+    assert (CITY, dt.datetime(2026, 1, 31, 23, 59)) in JOB.pending(tiny_engine)
