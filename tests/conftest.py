@@ -24,11 +24,17 @@ import pytest
 import sqlalchemy as sa
 from _pytest.nodeid import NodeId  # private: see pytest_collection_modifyitems
 
+from data_access.alerts.job import JOB_ENV
+from data_access.alerts.refresh import refresh_alerts
 from data_access.demo.generate import DemoSummary, generate_demo
 from data_access.runtime.engine import dispose_engine, get_engine
 from tests import fixture_city
 
 SERVER_ENVS = {"postgresql": "COCKPIT_TEST_POSTGRES_URL", "mysql": "COCKPIT_TEST_MYSQL_URL"}
+# No background early-warning thread in the test process: it would write into the tests' databases at
+# moments no test chose. The fixtures below store the alerts themselves (as the job would); the job's own
+# tests (tests/test_alerts_store.py) drive it explicitly.
+os.environ.setdefault(JOB_ENV, "off")
 
 
 @pytest.fixture(scope="session")
@@ -37,6 +43,7 @@ def tiny_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sa.Engine]
     url = f"duckdb:///{tmp_path_factory.mktemp('tiny') / 'tiny.duckdb'}"
     engine = get_engine(url)
     fixture_city.load(engine)
+    refresh_alerts(engine)  # the early warning's stored alerts, as the app's job would have computed them
     yield engine
     dispose_engine(url)
 
@@ -255,6 +262,7 @@ def secured_city(
         accounts.add_user(engine, name, role, password=PASSWORD, scope=scope, actor="test")
     accounts.add_user(engine, "wall", "screen", actor="test")
     _, token = tokens.issue_token(engine, "wall", actor="test", label="test wall")
+    refresh_alerts(engine)  # the alerts of the city and of every account's scope, as the app's job would
 
     def clear() -> None:
         RESULTS.clear()

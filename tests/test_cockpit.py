@@ -81,7 +81,7 @@ def test_ticker_falls_back_to_the_metric_layer(tiny_app: sa.Engine, monkeypatch:
     def broken(_: object) -> pl.DataFrame:
         raise RuntimeError("early warning unavailable")
 
-    monkeypatch.setattr(early_warning, "early_warning_alerts", broken)
+    monkeypatch.setattr(early_warning, "early_warning_set", broken)
     at = open_cockpit()
     text = " ".join(message for _, message in ticker_lines(at))
     # By hand: T5 (西湖区) and T6 (上城区) are open past their limit; S4 (西湖区) and S6 (上城区) too; E3 (西湖区).

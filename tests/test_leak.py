@@ -12,6 +12,7 @@ Hand counts, February 2026 (the fixture's month; as-of 2026-02-28 08:00):
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -205,7 +206,9 @@ def test_every_request_is_narrowed_to_the_viewer(
 
 def test_the_early_warning_list_is_scoped(secured_city: tuple[sa.Engine, dict[str, str]]) -> None:
     engine, _ = secured_city
-    alerts = early_warning.early_warning_alerts(scoped_context(engine, Scope(regions=frozenset({city.D1}))))
+    ctx = scoped_context(engine, Scope(regions=frozenset({city.D1})))
+    # At the pages' as-of time (the data's), the time the job stored the head's alerts for.
+    alerts = early_warning.early_warning_alerts(dataclasses.replace(ctx, as_of=ctx.data.as_of()))
     assert alerts.height > 0
     assert set(alerts["region_code"].drop_nulls().to_list()) <= {city.D1, city.S1, city.C1, city.G1}
     assert not any(city.D2 in str(value) for value in alerts["link"].to_list())
@@ -286,7 +289,8 @@ def test_the_briefing_of_a_head_holds_nothing_of_the_other(secured_city: tuple[s
     as_of = data_as_of(engine)
     assert as_of is not None
     period = periods.recent_periods("month", as_of)[0]
-    briefing = content.build_briefing(DataSession(engine, load_city(), scope=scope), period, lang="zh", as_of=as_of)
+    session = DataSession(engine, load_city(), scope=scope)
+    briefing = content.build_briefing(session, period, lang="zh", as_of=as_of, live_alerts=True)
     page = html_page.render_html(briefing, svgs=[b"<svg></svg>"] * len(briefing.charts))
     assert "上城区" in page
     assert not leaks(page, OTHER_DISTRICT), leaks(page, OTHER_DISTRICT)

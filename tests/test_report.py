@@ -46,7 +46,8 @@ def test_a_running_period_is_cut_at_the_as_of_time_and_compared_like_for_like() 
 
 
 def _briefing(engine: sa.Engine, scope: Scope | None = None) -> content.Briefing:
-    return content.build_briefing(DataSession(engine, load_city(), scope=scope or Scope()), "2026-02", as_of=city.AS_OF)
+    session = DataSession(engine, load_city(), scope=scope or Scope())
+    return content.build_briefing(session, "2026-02", as_of=city.AS_OF, live_alerts=True)
 
 
 @pytest.mark.slow
@@ -89,7 +90,8 @@ class HostileNames(SessionReads):
 
 
 def test_names_holding_markup_or_an_ampersand_are_escaped_in_the_html(tiny_engine: sa.Engine) -> None:
-    reads = HostileNames(DataSession(tiny_engine, load_city(), scope=Scope(departments=frozenset({city.A}))))
+    session = DataSession(tiny_engine, load_city(), scope=Scope(departments=frozenset({city.A})))
+    reads = HostileNames(session, live_alerts=True)
     briefing = content.build_briefing_from(reads, load_city(), "2026-02", as_of=city.AS_OF)
     assert "<script>" in briefing.scope_label and any("<script>" in sentence for sentence in briefing.summary)
     assert briefing.departments.height and briefing.streets.height  # the names reach the ranking tables too

@@ -99,7 +99,10 @@ def run_upload(
             path.write_bytes(upload.data)
             paths.append(path)
         quarantine = folder / QUARANTINE_NAME
-        summary = ingest_files(engine, table, mapping, city, paths, quarantine=quarantine, file_names=names)
+        # The app's background job refreshes the early warning when it sees the new data version.
+        summary = ingest_files(
+            engine, table, mapping, city, paths, quarantine=quarantine, file_names=names, refresh_alerts=False
+        )
         quarantine_csv = quarantine.read_bytes() if summary.quarantine is not None else None
         return UploadResult(summary=summary, quarantine_csv=quarantine_csv, file_names=names)
     except (MappingProblem, SourceProblem, IngestProblem, DatabaseProblem, SettingsProblem) as problem:

@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         check_database(engine)
         log = audit.ViewLog(page="cli:report")
         session = open_session(engine, load_city(), scope=scope, log=log)
-        briefing = build_briefing(session, args.period, lang=args.lang)
+        briefing = build_briefing(session, args.period, lang=args.lang, live_alerts=True)
         data = rendered(briefing, kind)
     except (ReportProblem, DatabaseProblem, SettingsProblem, files.ExportProblem) as exc:
         print(f"error: {exc}", file=sys.stderr)

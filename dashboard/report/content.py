@@ -51,6 +51,7 @@ class Briefing:
     departments: pl.DataFrame
     alerts: pl.DataFrame
     alert_total: int
+    alerts_pending: bool = False  # the alerts were not computed yet for this data (the page asked the job)
 
     @property
     def title(self) -> str:
@@ -122,12 +123,12 @@ def build_briefing_from(
     kpis = kpi_rows(reads, city, resolved)
     names = {dim: reads.code_names(dim) for dim in NAMED_DIMENSIONS}
     summary = summary_sentences(kpis, reads.run, resolved, names, lang, period.kind)
-    alerts, total = pl.DataFrame(), 0
+    alerts, total, pending = pl.DataFrame(), 0, False
     if with_alerts:
         # The alerts standing at the end of the period (the as-of time for a running one), within the scope.
         found = reads.alerts(resolved.current.end - dt.timedelta(minutes=1))
-        alerts, total = alert_table(found, lang), found.height
-        summary.append(alert_sentence(alerts, total, lang))
+        alerts, total, pending = alert_table(found.frame, lang), found.frame.height, not found.ready
+        summary.append(t("report_alerts_pending", lang) if pending else alert_sentence(alerts, total, lang))
     return Briefing(
         lang=lang,
         city=city.name_en if lang == "en" else city.name,
@@ -144,6 +145,7 @@ def build_briefing_from(
         departments=department_ranking(reads.run, resolved, names, lang),
         alerts=alerts,
         alert_total=total,
+        alerts_pending=pending,
     )
 
 
@@ -154,7 +156,12 @@ def build_briefing(
     lang: str = "zh",
     as_of: dt.datetime | None = None,
     with_alerts: bool = True,
+    live_alerts: bool = False,
 ) -> Briefing:
-    """The briefing of the session's scope (the recipient's): the one place choosing the reads."""
-    reads = SessionReads(session)
+    """The briefing of the session's scope (the recipient's): the one place choosing the reads.
+
+    ``live_alerts``: compute alerts the store does not hold yet (the command line) instead of saying
+    they are being computed (the page, whose background job computes them).
+    """
+    reads = SessionReads(session, live_alerts=live_alerts)
     return build_briefing_from(reads, session.city, period_text, lang=lang, as_of=as_of, with_alerts=with_alerts)

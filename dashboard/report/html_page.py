@@ -151,7 +151,7 @@ def page_context(briefing: Briefing, svgs: Sequence[bytes]) -> dict[str, Any]:
         "street_ranking": t("report_street_ranking", lang, n=RANKING_N),
         "department_ranking": t("report_department_ranking", lang),
         "alerts": t("report_alerts_heading", lang),
-        "no_alerts": t("report_no_alerts", lang),
+        "no_alerts": t("report_alerts_pending" if briefing.alerts_pending else "report_no_alerts", lang),
     }
     return {
         "html_lang": "en" if lang == "en" else "zh-CN",

@@ -16,11 +16,9 @@ from typing import Any, Protocol
 
 import polars as pl
 
+from data_access.alerts.store import AlertSet
 from data_access.runtime.session import DataSession
 from data_access.semantic.query import MetricRequest, Scope
-
-# Alerts of a finished period do not change; a running period's change by the day.
-ALERTS_TTL_SECONDS = 300
 
 Runner = Callable[[MetricRequest], pl.DataFrame]
 
@@ -47,8 +45,8 @@ class BriefingReads(Protocol):
         """The rows of the targets table (per region and period), for ``resolve_targets``."""
         ...
 
-    def alerts(self, as_of: dt.datetime) -> pl.DataFrame:
-        """The alerts standing at ``as_of`` within the scope (``compute_alerts``' frame)."""
+    def alerts(self, as_of: dt.datetime) -> AlertSet:
+        """The alerts standing at ``as_of`` within the scope (``compute_alerts``' frame), or "not computed yet"."""
         ...
 
     def data_as_of(self) -> dt.datetime | None:
@@ -59,9 +57,14 @@ class BriefingReads(Protocol):
 @dataclass(frozen=True)
 class SessionReads:
     """:class:`BriefingReads` through a data session: the session's scope (the recipient's), its audit log,
-    the city's settings and the shared result cache."""
+    the city's settings and the shared result cache.
+
+    ``live_alerts``: compute the alerts in place when the store has none yet (the command line, which has
+    no background job to wait for); the page reads only the store and asks the job.
+    """
 
     session: DataSession
+    live_alerts: bool = False
 
     @property
     def scope(self) -> Scope:
@@ -80,8 +83,8 @@ class SessionReads:
     def target_rows(self) -> list[dict[str, Any]]:
         return self.session.target_rows()
 
-    def alerts(self, as_of: dt.datetime) -> pl.DataFrame:
-        return self.session.alerts(as_of=as_of, ttl_seconds=ALERTS_TTL_SECONDS)
+    def alerts(self, as_of: dt.datetime) -> AlertSet:
+        return self.session.alerts(as_of=as_of, compute_missing=self.live_alerts)
 
     def data_as_of(self) -> dt.datetime | None:
         return self.session.as_of()

@@ -23,6 +23,7 @@ from dashboard.auth import page_audit, sign_in
 from dashboard.core.i18n import t
 from dashboard.session.demo_boot import ensure_embedded_demo
 from dashboard.session.display import language
+from data_access.alerts.job import JOB as ALERT_JOB
 from data_access.config.city import CityConfig, SettingsProblem, load_city
 from data_access.runtime.engine import (
     DatabaseProblem,
@@ -188,6 +189,7 @@ def _session(target: DatabaseTarget, city: CityConfig) -> tuple[DataSession, dic
 def _context(target: DatabaseTarget, city: CityConfig, lang: str) -> Context:
     _verified(target.url)
     data, viewer = _session(target, city)
+    ALERT_JOB.watch(data.engine)  # the early warning is computed off the request path, once per process
     as_of = data.as_of()
     if as_of is None:
         raise DatabaseProblem(f"{target.display_url}: {t('no_data_yet', lang)}")

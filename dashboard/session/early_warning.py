@@ -1,5 +1,11 @@
 """The early warning on pages: the alerts of the data's as-of time in the viewer's scope, the ticker's
-source and the alerts table of a topic page."""
+source and the alerts table of a topic page.
+
+The alerts are read from the store the background job fills (``DataSession.alerts``): a page never runs
+the detectors. Until the job has computed the viewer's scope for the current data, the set is "not
+ready": topic pages say the early warning is being computed, and the wall's ticker shows the metric
+layer's overdue list meanwhile.
+"""
 
 from __future__ import annotations
 
@@ -12,17 +18,19 @@ import streamlit as st
 from dashboard.core.i18n import TEXTS, t
 from dashboard.screen.ticker import ticker_alerts
 from dashboard.session.context import Context
+from data_access.alerts.store import AlertSet
 
 log = logging.getLogger(__name__)
 
-# Alerts change by the day; a full early-warning run costs seconds at city scale, so every screen
-# of the process shares one result per (data version, as-of time, scope) for five minutes, loaded once.
-EARLY_WARNING_TTL_SECONDS = 300
+
+def early_warning_set(ctx: Context) -> AlertSet:
+    """The stored alerts at the data's as-of time in the viewer's scope, and whether they are computed yet."""
+    return ctx.data.alerts(as_of=ctx.as_of)
 
 
 def early_warning_alerts(ctx: Context) -> pl.DataFrame:
-    """The early-warning module's alerts at the data's as-of time in the viewer's scope, cached and shared."""
-    return ctx.data.alerts(as_of=ctx.as_of, ttl_seconds=EARLY_WARNING_TTL_SECONDS)
+    """The early-warning module's alerts at the data's as-of time in the viewer's scope (empty until computed)."""
+    return early_warning_set(ctx).frame
 
 
 def ticker_source(ctx: Context) -> Callable[[pl.DataFrame], pl.DataFrame]:
@@ -30,7 +38,10 @@ def ticker_source(ctx: Context) -> Callable[[pl.DataFrame], pl.DataFrame]:
 
     def source(fallback: pl.DataFrame) -> pl.DataFrame:
         try:
-            return ticker_alerts(early_warning_alerts(ctx))
+            found = early_warning_set(ctx)
+            if not found.ready:  # being computed: the overdue list keeps the wall busy meanwhile
+                return fallback
+            return ticker_alerts(found.frame)
         except Exception:  # never blank the wall: log it and keep the overdue list
             log.exception("early-warning run failed; the ticker shows the metric layer's overdue items")
             return fallback
@@ -38,9 +49,12 @@ def ticker_source(ctx: Context) -> Callable[[pl.DataFrame], pl.DataFrame]:
     return source
 
 
-def render_alerts(ctx: Context, found: pl.DataFrame) -> None:
-    """A table of alerts (severity, kind, message, link); a caption when there are none."""
+def render_alerts(ctx: Context, found: pl.DataFrame, *, ready: bool = True) -> None:
+    """A table of alerts (severity, kind, message, link); a caption when there are none or none computed yet."""
     lang = ctx.lang
+    if not ready:
+        st.caption(t("alerts_pending", lang))
+        return
     if found.height == 0:
         st.caption(t("alerts_none", lang))
         return

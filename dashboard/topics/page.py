@@ -51,15 +51,15 @@ def kpis(page: TopicPage, metrics: tuple[str, ...]) -> None:
     topic_view.kpi_section(page.ctx, metrics, page.view, comparison=page.comparison_label)
 
 
-def page_alerts(page: TopicPage) -> pl.DataFrame:
-    """The early-warning alerts of this page's data inside its region (empty if the run failed)."""
+def page_alerts(page: TopicPage) -> tuple[pl.DataFrame, bool]:
+    """The early-warning alerts of this page's data inside its region, and whether they are computed yet
+    (empty if reading them failed)."""
     try:
-        return alerts_for_page(
-            early_warning.early_warning_alerts(page.ctx), page.table, page.state.region, page.vocabulary.parents
-        )
+        found = early_warning.early_warning_set(page.ctx)
+        return alerts_for_page(found.frame, page.table, page.state.region, page.vocabulary.parents), found.ready
     except Exception:  # the page stays useful without them
-        log.exception("early-warning run failed on a topic page")
-        return pl.DataFrame()
+        log.exception("reading the early-warning alerts failed on a topic page")
+        return pl.DataFrame(), True
 
 
 def trend(page: TopicPage, alerts: pl.DataFrame, metric: str | None = None, key: str = "trend") -> None:
@@ -123,14 +123,14 @@ def render_page(domain: str, title_key: str, sections: Callable[[TopicPage], Non
     page = open_topic(ctx, domain)
     st.subheader(t("kpis", lang))
     kpis(page, TOPIC_KPIS[domain])
-    alerts = page_alerts(page)
+    alerts, ready = page_alerts(page)
     st.subheader(t("trend", lang))
     left, right = st.columns([3, 2])
     with left:
         trend(page, alerts)
     with right:
         st.markdown(f"**{t('alerts', lang)}**")
-        early_warning.render_alerts(ctx, alerts)
+        early_warning.render_alerts(ctx, alerts, ready=ready)
     st.subheader(t("map_section", lang))
     drill_map(page)
     st.subheader(t("breakdown", lang))

@@ -1,5 +1,10 @@
 """The command line: ``python -m data_access.alerts [--url URL] [--as-of T | --since D --until D]
-[--scope ...] [--kind ...] [--format table|csv|json] [--lang zh|en] [--rules FILE]`` (docs/alerts.md)."""
+[--scope ...] [--kind ...] [--format table|csv|json] [--lang zh|en] [--rules FILE]`` (docs/alerts.md),
+and ``python -m data_access.alerts --refresh [--url URL] [--scope ...]``, the early warning's job.
+
+A listing at an explicit ``--as-of`` and a replay (``--since/--until``) compute live: they are tools
+to look back. A plain listing reads the stored set when it is current, else computes it.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,8 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from data_access.alerts.config import ALERTS_ENV, AlertsProblem, load_alert_config
+from data_access.alerts.config import ALERTS_ENV, AlertConfig, AlertsProblem, load_alert_config
+from data_access.alerts.refresh import refresh_when_free
 from data_access.alerts.run import compute_alerts
 from data_access.alerts.schema import CSV_COLUMNS, KINDS, SEVERITY_ZH
 from data_access.config.city import SettingsProblem, load_city
@@ -71,6 +77,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
     parser.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the message column")
     parser.add_argument("--rules", help=f"rules file (default: ${ALERTS_ENV} or config/alerts.toml)")
+    parser.add_argument(
+        "--refresh",
+        action="store_true",
+        help="compute and store the alerts of every scope in use (and --scope) for the current data",
+    )
     return parser
 
 
@@ -103,20 +114,32 @@ def main(argv: list[str] | None = None) -> int:
     if args.since is not None and args.as_of is not None:
         print("error: give either --as-of or --since/--until, not both", file=sys.stderr)
         return 2
+    if args.refresh and (args.since is not None or args.as_of is not None or args.kind):
+        print(
+            "error: --refresh stores the current alerts of every kind: no --as-of, --since or --kind", file=sys.stderr
+        )
+        return 2
     try:
         config = load_alert_config(args.rules)
         scope = parse_scope(args.scope)
     except (AlertsProblem, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.refresh:
+        return _refresh(args.url, scope, config)
     try:
         engine = get_engine(resolve_target(args.url).url)
         check_database(engine)
         log = audit.ViewLog(page="cli:alerts")
         session = open_session(engine, load_city(), scope=scope, log=log)
-        alerts = compute_alerts(
-            session, as_of=args.as_of, since=args.since, until=args.until, config=config, kinds=args.kind or None
-        )
+        if args.as_of is None and args.since is None and args.rules is None:
+            alerts = session.alerts(compute_missing=True).frame  # the stored set when current
+            if args.kind:
+                alerts = alerts.filter(pl.col("kind").is_in(args.kind))
+        else:
+            alerts = compute_alerts(
+                session, as_of=args.as_of, since=args.since, until=args.until, config=config, kinds=args.kind or None
+            )
     except (DatabaseProblem, SettingsProblem, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -126,3 +149,15 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the listing is printed; a trail without INSERT rights is said, not fatal
         print(f"warning: the audit row could not be written: {exc}", file=sys.stderr)
     return 0
+
+
+def _refresh(url: str | None, scope: Scope, config: AlertConfig) -> int:
+    """``--refresh``: the job, once; prints what it refreshed and how long it took. 1 when a scope failed."""
+    try:
+        engine = get_engine(resolve_target(url).url)
+        report = refresh_when_free(engine, load_city(), scopes=[] if scope.unrestricted else [scope], config=config)
+    except (DatabaseProblem, SettingsProblem) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    sys.stdout.write("\n".join(report.lines()) + "\n")
+    return 1 if report.count("failed") else 0

@@ -321,6 +321,47 @@ saved_views = sa.Table(
 )
 # ---- end of saved views ------------------------------------------------------------------------------
 
+# ---- the early warning's store (issue 18): alerts computed by a job, read by the pages ------------
+# Written by the cockpit itself (``data_access.alerts.store``), never by the city's data platform: one
+# set of alerts per scope and as-of time, computed for one data version, replaced whole. See docs/alerts.md.
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("scope_id", sa.String(40), nullable=False),
+    sa.Column("as_of", sa.DateTime, nullable=False),
+    sa.Column("data_version", sa.String(64), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("severity", LABEL, nullable=False),
+    sa.Column("region_code", CODE, nullable=True),
+    sa.Column("department", CODE, nullable=True),
+    sa.Column("category", CODE, nullable=True),
+    sa.Column("start", sa.DateTime, nullable=True),
+    sa.Column("end", sa.DateTime, nullable=True),
+    sa.Column("observed", sa.Double, nullable=True),
+    sa.Column("expected", sa.Double, nullable=True),
+    sa.Column("message", sa.Text, nullable=True),
+    sa.Column("message_en", sa.Text, nullable=True),
+    sa.Column("link", sa.Text, nullable=True),
+    sa.Column("raised_at", sa.DateTime, nullable=True),
+    sa.Column("domain", sa.String(32), nullable=True),
+    sa.Column("detail", sa.Text, nullable=True),
+    _index("ix_alerts_set", "scope_id", "as_of"),
+)
+
+alert_runs = sa.Table(
+    "alert_runs",
+    metadata,
+    sa.Column("scope_id", sa.String(40), primary_key=True),
+    sa.Column("as_of", sa.DateTime, primary_key=True),
+    sa.Column("scope_key", sa.Text, nullable=False),
+    sa.Column("data_version", sa.String(64), nullable=False),
+    sa.Column("computed_at", sa.DateTime, nullable=False),
+    sa.Column("seconds", sa.Double, nullable=False),
+    sa.Column("alert_count", sa.Integer, nullable=False),
+)
+# ---- end of the early warning's store -----------------------------------------------------------------
+
 
 def create_schema(engine: sa.Engine) -> None:
     """Create every contract table that does not exist yet, and the indexes they lack (never drops or alters).

@@ -77,6 +77,7 @@ class IngestSummary:
     committed: bool = False
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)  # seconds per phase: validate, duplicates, database
+    alerts: str | None = None  # what the early-warning refresh after the commit did (None: not run)
 
     @property
     def valid(self) -> int:
@@ -107,6 +108,8 @@ class IngestSummary:
             out.append(f"  nothing changed; data_version stays {self.data_version}")
         else:
             out.append("  nothing committed: no valid row")
+        if self.alerts is not None:
+            out.append(f"  early warning: {self.alerts}")
         return out
 
 
@@ -162,6 +165,7 @@ def ingest_files(
     quarantine: Path | None = None,
     batch_rows: int = BATCH_ROWS,
     file_names: Sequence[str] | None = None,
+    refresh_alerts: bool = True,
 ) -> IngestSummary:
     """Validate and load files into one fact table in one transaction; the admin page calls this too.
 
@@ -171,6 +175,10 @@ def ingest_files(
     passes the names of the uploaded files). Raises MappingProblem, SourceProblem, IngestProblem or
     DatabaseProblem (nothing is written then). When no row is valid nothing is committed and the
     summary says so (``committed`` is False).
+
+    After a commit that changed data, the early warning's stored alerts are refreshed for the new data
+    version (``refresh_alerts``; the app passes False: its background job sees the new version itself).
+    A failed refresh is said in the summary; the import stands.
     """
     began = time.perf_counter()
     if mapping.table != table:
@@ -183,6 +191,7 @@ def ingest_files(
     db.check_connection(engine)
     schema.create_schema(engine)
     _check_target(engine, city)
+    version_before = data_version(engine)
     transformer = Transformer(mapping, city, regions)
     summary = IngestSummary(table=table, files=[str(f) for f in files])
     fact = schema.metadata.tables[table]
@@ -212,7 +221,19 @@ def ingest_files(
     summary.phases["database"] = summary.seconds - sum(summary.phases.values())
     if summary.committed:
         _forget_cached_results()
+    if refresh_alerts and summary.committed and summary.data_version != version_before:
+        summary.alerts = _refresh_alerts(engine, city)
     return summary
+
+
+def _refresh_alerts(engine: sa.Engine, city: CityConfig) -> str:
+    """The early-warning refresh after an import's commit, as one line for the summary (never raises)."""
+    from data_access.alerts.refresh import refresh_after_load  # the detectors: only when an import committed
+
+    report = refresh_after_load(engine, city)
+    if report is None:
+        return "WARNING: the alerts could not be refreshed (see the log); the app's job will retry"
+    return report.lines()[-1]
 
 
 def _city_regions(city: CityConfig) -> CityRegions:

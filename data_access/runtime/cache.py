@@ -64,6 +64,11 @@ class ResultCache(Generic[T]):
                 self._evict()
             return value
 
+    def discard(self, key: Hashable) -> None:
+        """Forget one entry (an answer that must be asked again next time, such as "not computed yet")."""
+        with self._lock:
+            self._entries.pop(key, None)
+
     def last_good(self, key: Hashable) -> tuple[T, float] | None:
         """The most recent value for a key however old, with its wall-clock time."""
         with self._lock:

@@ -30,6 +30,8 @@ from typing import Any, Protocol, TypeVar
 import polars as pl
 import sqlalchemy as sa
 
+from data_access.alerts import store as alert_store
+from data_access.alerts.store import AlertSet
 from data_access.config.city import CityConfig
 from data_access.contract import catalog
 from data_access.contract.check import table_counts
@@ -112,9 +114,12 @@ class DataSession:
         finally:
             _active.reset(token)
 
+    def _cache_key(self, what: Hashable) -> Hashable:
+        return (engine_key(self.engine), self.version, what)
+
     def cached(self, what: Hashable, load: Callable[[], T], ttl: float | None = None) -> T:
         """``load()`` through the one result cache, keyed on the database, its data version and ``what``."""
-        key = (engine_key(self.engine), self.version, what)
+        key = self._cache_key(what)
 
         def read() -> T:
             with self.reading():
@@ -309,15 +314,38 @@ class DataSession:
         self.note_rows(filters, found.height)
         return found
 
-    def alerts(self, *, as_of: dt.datetime, ttl_seconds: float) -> pl.DataFrame:
-        """The early warning's alerts at ``as_of`` in the session's scope, shared by every viewer of that scope."""
-        from data_access.alerts.run import compute_alerts  # heavy: imported when a screen first needs it
+    def alerts(self, *, as_of: dt.datetime | None = None, compute_missing: bool = False) -> AlertSet:
+        """The early warning's alerts at ``as_of`` (default: the data's as-of time) in the session's scope.
 
-        return self.cached(
-            ("alerts", as_of, self.scope),
-            lambda: compute_alerts(self, as_of=as_of),
-            ttl_seconds,
+        Read from the alert store (``data_access.alerts.store``: milliseconds), never computed in a
+        viewer's request: when no set is stored yet for this scope and data version, the answer is an
+        empty set marked not ready ("being computed") and the background job is asked for it. A command
+        (``compute_missing``) has no job to wait for: it computes the set itself, without storing it.
+        Rows outside the scope are dropped on read, whatever the store holds.
+        """
+        when = as_of or self.as_of()
+        if when is None or alert_store.sees_nothing(self.scope):
+            return AlertSet.empty()
+        what = ("alerts", alert_store.scope_key(self.scope), alert_store.as_of_key(when))
+        found: AlertSet = self.cached(
+            what, lambda: alert_store.read_set(self.engine, self.scope, when, self.version) or AlertSet.pending()
         )
+        if not found.ready:
+            RESULTS.discard(self._cache_key(what))  # asked again next time: the job may have stored it by then
+            if compute_missing:
+                found = self.cached(("alerts-live", *what[1:]), lambda: self._compute_alerts(when))
+            else:
+                from data_access.alerts.job import JOB
+
+                JOB.ask(self.engine, self.scope, when)
+                return found
+        frame = alert_store.within_scope(found.frame, self.scope, self.visible_regions())
+        return replace(found, frame=frame)
+
+    def _compute_alerts(self, as_of: dt.datetime) -> AlertSet:
+        from data_access.alerts.run import compute_alerts  # heavy: only commands compute in place
+
+        return AlertSet(compute_alerts(self, as_of=as_of), ready=True)
 
     def target_rows(self) -> list[dict[str, Any]]:
         """The ``targets`` table's rows (per region and period), for ``resolve_targets``."""

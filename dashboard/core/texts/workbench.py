@@ -16,6 +16,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "dim_month": ("月", "Month"),
     "alerts": ("预警", "Alerts"),
     "alerts_none": ("当前范围内没有预警。", "No alerts in this view."),
+    "alerts_pending": (
+        "预警计算中：后台正在为当前范围计算风险研判与临期预警，请稍后刷新。",
+        "Early warning is being computed for this view in the background; refresh in a moment.",
+    ),
     "alert_severity": ("级别", "Severity"),
     "alert_kind": ("类型", "Kind"),
     "alert_message": ("说明", "Description"),
@@ -188,6 +192,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "{total} alerts stand, {high} of them high; see page 4.",
     ),
     "report_no_alerts": ("当前没有预警。", "No alerts stand."),
+    "report_alerts_pending": (
+        "预警计算中：本期预警尚未计算完成，请稍后重新生成简报。",
+        "Early warning is being computed for this period; make the briefing again in a moment.",
+    ),
     "report_more_alerts": (
         "另有 {n} 条预警未列出（见系统预警页面）。",
         "{n} more alerts are not listed (see the app).",
