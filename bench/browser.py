@@ -30,9 +30,10 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from bench import browser_stats as stats
-from bench.__main__ import REPO_ROOT, ensure_database, machine
-from bench.browser_steps import Run, Target, step_names
+from bench.__main__ import ensure_database, machine
+from bench.browser_steps import Run, Target, step_names, timed_step
 from data_access.runtime.engine import dispose_engine, get_engine
+from data_access.runtime.paths import REPO_ROOT
 from data_access.semantic.metric_registry import TIME_COLUMN
 from tests.e2e import browser as web
 
@@ -87,13 +88,17 @@ def capture_floor(url: str, data_dir: Path, floor_dir: Path) -> dict[str, str]:
     return dict(json.loads((floor_dir / "floor.json").read_text(encoding="utf-8")))
 
 
-def measure(url: str, rounds: int, work: Path) -> tuple[list[stats.Sample], list[stats.Sample], list, list]:
-    """Every round: the app's steps on a fresh server, then the floor's on a fresh floor server."""
+Results = tuple[list[stats.Sample], list[stats.Sample], list[stats.Memory], list[stats.Memory]]
+
+
+def measure(url: str, rounds: int, work: Path) -> Results:
+    """Every round: a fresh app server and a fresh floor server; each step on the app, then on the floor."""
     from playwright.sync_api import sync_playwright
 
     data_dir, floor_dir = work / "data", work / "floor"
     data_dir.mkdir()
     meta = capture_floor(url, data_dir, floor_dir)
+    district, name = meta["district"], meta["district_name"]
     page_samples: list[stats.Sample] = []
     floor_samples: list[stats.Sample] = []
     page_memory: list[stats.Memory] = []
@@ -102,24 +107,23 @@ def measure(url: str, rounds: int, work: Path) -> tuple[list[stats.Sample], list
         chromium = web.launch_chromium(playwright)
         try:
             for number in range(1, rounds + 1):
+                print(f"round {number}/{rounds}:", file=sys.stderr, flush=True)
                 shutil.rmtree(floor_dir / "downloads", ignore_errors=True)
-                for floor in (False, True):
-                    samples = floor_samples if floor else page_samples
-                    env = {"BENCH_FLOOR_DIR": str(floor_dir)} if floor else app_env(url, data_dir)
-                    script = FLOOR_SCRIPT if floor else "streamlit_app.py"
-                    print(f"round {number}/{rounds}, {'floor' if floor else 'app'}:", file=sys.stderr, flush=True)
-                    with web.streamlit_process(env, script=script) as (base, process):
-                        Run(
-                            chromium,
-                            Target(base, floor),
-                            meta["district"],
-                            meta["district_name"],
-                            lambda step, seconds, load, samples=samples: samples.append(  # type: ignore[misc]
-                                stats.Sample(step, seconds, load)
-                            ),
-                            save_downloads=None if floor else floor_dir / "downloads",
-                        ).run()
-                        (floor_memory if floor else page_memory).append(stats.tree_memory(process.pid))
+                floor_env: dict[str, str | None] = {"BENCH_FLOOR_DIR": str(floor_dir)}
+                with (
+                    web.streamlit_process(app_env(url, data_dir)) as (app_base, app_process),
+                    web.streamlit_process(floor_env, script=FLOOR_SCRIPT) as (floor_base, floor_process),
+                    Run(chromium, Target(app_base, False), district, name, floor_dir / "downloads") as app,
+                    Run(chromium, Target(floor_base, True), district, name) as floor,
+                ):
+                    # The app's step first: the floor's export answers with the file it just made.
+                    for (step, on_app), (_, on_floor) in zip(app.plan(), floor.plan(), strict=True):
+                        seconds, load = timed_step(step, on_app, "app")
+                        page_samples.append(stats.Sample(step, seconds, load))
+                        seconds, load = timed_step(step, on_floor, "floor")
+                        floor_samples.append(stats.Sample(step, seconds, load))
+                    page_memory.append(stats.tree_memory(app_process.pid))
+                    floor_memory.append(stats.tree_memory(floor_process.pid))
         finally:
             chromium.close()
     return page_samples, floor_samples, page_memory, floor_memory
@@ -132,7 +136,7 @@ def section(
     rounds: int,
     development: bool,
     load_before: tuple[float, float, float],
-    results: tuple[list[stats.Sample], list[stats.Sample], list, list],
+    results: Results,
 ) -> str:
     page_samples, floor_samples, page_memory, floor_memory = results
     page, floor = stats.summarise(page_samples), stats.summarise(floor_samples)

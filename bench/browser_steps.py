@@ -13,10 +13,12 @@ step does not lose a round.
 
 from __future__ import annotations
 
+import functools
+import os
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -130,85 +132,117 @@ def timed_download(page: Page, fmt: str, save_to: Path | None) -> float:
 
 @dataclass
 class Run:
-    """One pass of every step over one target, in one fresh browser context (an empty HTTP cache)."""
+    """Every step over one target, in one fresh browser context (an empty HTTP cache).
+
+    ``plan`` gives the steps as (name, action) in order, so the caller can interleave the app's and
+    the floor's: on a shared machine whose load drifts, a page and its floor are then timed moments
+    apart rather than minutes.
+    """
 
     browser: Browser
     target: Target
     district: str  # code of the largest district (the floor's drilled and filtered snapshots show it)
     district_name: str
-    record: Callable[[str, float | None, float], None]  # (step, seconds or None, load when it began)
     save_downloads: Path | None = None
+    tabs: dict[str, Page] = field(default_factory=dict)
+    context: Any = None
 
-    def step(self, name: str, action: Callable[[], float | None]) -> None:
-        load = _load()
-        try:
-            seconds = action()
-        except Exception as exc:
-            print(f"  {name}: failed ({type(exc).__name__}: {str(exc)[:300]})", file=sys.stderr, flush=True)
-            seconds = None
-        if seconds is not None:
-            print(f"  {name}: {seconds:.2f} s", file=sys.stderr, flush=True)
-        self.record(name, seconds, load)
-
-    def run(self) -> None:
-        context = self.browser.new_context(
+    def __enter__(self) -> Run:
+        self.context = self.browser.new_context(
             viewport={"width": 1920, "height": 1080},
             locale="zh-CN",
             timezone_id="Asia/Shanghai",
             accept_downloads=True,
         )
-        context.set_default_timeout(60_000)
-        try:
-            self._wall(context)
-            for domain in TOPICS:
-                self._topic(context, domain)
-            self._workbench(context)
-            page = context.new_page()
-            self.step(step_names()[-1], lambda: timed_open(page, self.target.url("/report", "report"), _need("report")))
-            page.close()
-        finally:
-            context.close()
+        self.context.set_default_timeout(60_000)
+        return self
 
-    def _wall(self, context: Any) -> None:
-        first, second = context.new_page(), context.new_page()
-        url = self.target.url(KIOSK, "wall")
-        self.step("wall, cold", lambda: timed_open(first, url, web.COCKPIT_READY))
-        self.step("wall, warm (second tab)", lambda: timed_open(second, url, web.COCKPIT_READY))
+    def __exit__(self, *exc: object) -> None:
+        self.context.close()
 
-        def drill() -> float | None:
-            code, seconds = timed_drill(second)
-            if code != self.district:  # the floor holds the drilled screen of self.district only
-                print(f"  clicked {code}, captured {self.district}: no comparable drill", file=sys.stderr)
-                return None if self.target.floor else seconds
-            return seconds
+    def tab(self, name: str) -> Page:
+        if name not in self.tabs:
+            self.tabs[name] = self.context.new_page()
+        return self.tabs[name]
 
-        self.step("map drill (largest district)", drill)
-        first.close()
-        second.close()
+    def close(self, *names: str) -> None:
+        for name in names:
+            if name in self.tabs:
+                self.tabs.pop(name).close()
 
-    def _topic(self, context: Any, domain: str) -> None:
-        page = context.new_page()
-        self.step(f"{domain}, cold", lambda: timed_open(page, self.target.url(f"/{domain}", domain), (METRIC,)))
-        self.step(
-            f"{domain}, district filter",
-            lambda: timed_rerun(page, lambda: web.choose_option(page, "district", self.district_name), (METRIC,)),
+    def plan(self) -> list[tuple[str, Callable[[], float | None]]]:
+        """The steps in the order of ``step_names``; each opens the tabs it needs, later ones close them."""
+        target = self.target
+        wall = target.url(KIOSK, "wall")
+        steps: list[tuple[str, Callable[[], float | None]]] = [
+            ("wall, cold", lambda: timed_open(self.tab("wall"), wall, web.COCKPIT_READY)),
+            ("wall, warm (second tab)", lambda: timed_open(self.tab("wall 2"), wall, web.COCKPIT_READY)),
+            ("map drill (largest district)", self._drill),
+        ]
+        for domain in TOPICS:
+            url = target.url(f"/{domain}", domain)
+            steps += [
+                (f"{domain}, cold", functools.partial(self._open, domain, url, (METRIC,))),
+                (f"{domain}, district filter", functools.partial(self._filter, domain)),
+            ]
+        workbench = target.url(workbench_path(), "workbench")
+        steps.append(
+            ("workbench, two dimensions", lambda: timed_open(self.tab("workbench"), workbench, _need("explore")))
         )
-        page.close()
-
-    def _workbench(self, context: Any) -> None:
-        page = context.new_page()
-        url = self.target.url(workbench_path(), "workbench")
-        self.step("workbench, two dimensions", lambda: timed_open(page, url, _need("explore")))
         for fmt in DOWNLOADS:
-            self.step(f"workbench {fmt.upper()} export", lambda fmt=fmt: timed_download(page, fmt, self.save_downloads))
-        page.close()
+            steps.append(
+                (
+                    f"workbench {fmt.upper()} export",
+                    functools.partial(self._download, fmt),
+                )
+            )
+        report = target.url("/report", "report")
+        steps.append(
+            ("briefing (/report)", lambda: self._last(timed_open(self.tab("report"), report, _need("report"))))
+        )
+        assert [name for name, _ in steps] == step_names()
+        return steps
+
+    def _open(self, tab: str, url: str, need: tuple[str, ...]) -> float:
+        return timed_open(self.tab(tab), url, need)
+
+    def _download(self, fmt: str) -> float:
+        return timed_download(self.tab("workbench"), fmt, self.save_downloads)
+
+    def _drill(self) -> float | None:
+        try:
+            code, seconds = timed_drill(self.tab("wall 2"))
+        finally:
+            self.close("wall", "wall 2")
+        if code != self.district:  # the floor holds the drilled screen of self.district only
+            print(f"  clicked {code}, captured {self.district}: no comparable drill", file=sys.stderr)
+            return None if self.target.floor else seconds
+        return seconds
+
+    def _filter(self, domain: str) -> float:
+        page = self.tab(domain)
+        try:
+            return timed_rerun(page, lambda: web.choose_option(page, "district", self.district_name), (METRIC,))
+        finally:
+            self.close(domain)
+
+    def _last(self, seconds: float) -> float:
+        self.close(*list(self.tabs))
+        return seconds
+
+
+def timed_step(name: str, action: Callable[[], float | None], label: str) -> tuple[float | None, float]:
+    """Run one step: (seconds or None when it failed, the 1-minute load average when it began)."""
+    load = os.getloadavg()[0]
+    try:
+        seconds = action()
+    except Exception as exc:
+        print(f"  {label} {name}: failed ({type(exc).__name__}: {str(exc)[:300]})", file=sys.stderr, flush=True)
+        return None, load
+    if seconds is not None:
+        print(f"  {label} {name}: {seconds:.2f} s", file=sys.stderr, flush=True)
+    return seconds, load
 
 
 def _need(page: str) -> tuple[str, ...]:
     return READY_ON[page]
-
-
-def _load() -> float:
-    import os
-
-    return os.getloadavg()[0]

@@ -27,11 +27,11 @@ from typing import Any
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 APP = Path(__file__).resolve().parent.parent / "streamlit_app.py"
-REPLAYED = ("delta", "page_config_changed", "logo")  # ForwardMsg types the floor sends again
-# Elements dropped from the replay: timers that would make the browser ask for reruns of fragments
-# the floor script does not have (the cockpit's auto-refresh); the real page's timer does not fire
-# during a step either.
-DROPPED_ELEMENTS = ("auto_rerun",)
+# ForwardMsg types the floor sends again. Not ``auto_rerun``: the cockpit's refresh timer would make
+# the browser ask for reruns of a fragment the floor script does not have (and the real page's timer
+# does not fire during a step either); nor the navigation, session and script lifecycle messages,
+# which the floor's own server sends for its own script.
+REPLAYED = ("delta", "page_config_changed", "logo")
 TOPICS = ("complaints", "services", "grid")
 WORKBENCH_QUERY = {"domain": "complaints", "dims": "district,time", "chart": "stacked"}
 CAPTURE_TIMEOUT = 900.0  # seconds for one AppTest run (a large city on a busy machine)
@@ -63,7 +63,7 @@ def read_messages(path: Path) -> list[ForwardMsg]:
 
 
 def replayable(messages: list[ForwardMsg]) -> list[ForwardMsg]:
-    """The messages the floor sends again: deltas (minus timers) and page config, fragment ids cleared."""
+    """The messages the floor sends again (``REPLAYED``), copied, with fragment ids and hashes cleared."""
     kept = []
     for message in messages:
         kind = message.WhichOneof("type")
@@ -74,9 +74,6 @@ def replayable(messages: list[ForwardMsg]) -> list[ForwardMsg]:
         copy.ClearField("hash")
         copy.metadata.ClearField("cacheable")
         if kind == "delta":
-            element = copy.delta.new_element if copy.delta.WhichOneof("type") == "new_element" else None
-            if element is not None and element.WhichOneof("type") in DROPPED_ELEMENTS:
-                continue
             copy.delta.ClearField("fragment_id")
         kept.append(copy)
     return kept
