@@ -34,6 +34,7 @@ POLL_SECONDS = 0.1
 STABLE_SECONDS = 1.0  # ready this long without a break (wait_ready: four polls 250 ms apart)
 DOWNLOADS = ("csv", "xlsx")
 EXPORT_MENU = "explore_chart__export"
+DOWNLOAD_TIMEOUT = 120.0  # seconds; a download that never starts fails the step, not the round
 WALL_DRILLED = (*web.COCKPIT_READY, web.BACK_BUTTON)
 
 
@@ -117,13 +118,15 @@ def timed_download(page: Page, fmt: str, save_to: Path | None) -> float:
         page.locator(f".st-key-{EXPORT_MENU} [data-testid='stPopoverButton']:visible").click()
         button.wait_for(state="visible")
     began = time.perf_counter()
-    with page.expect_download(timeout=web.READY_TIMEOUT * 1000) as info:
+    with page.expect_download(timeout=DOWNLOAD_TIMEOUT * 1000) as info:
         button.click()
     download = info.value
     download.path()  # waits until the download has finished
     seconds = time.perf_counter() - began
     if download.failure() is not None:
         raise RuntimeError(f"the {fmt} download failed: {download.failure()}")
+    if Path(download.path()).stat().st_size == 0:  # the floor had no file of the real page's to give
+        raise RuntimeError(f"the {fmt} download is empty")
     if save_to is not None:  # the floor's download button answers with this very file
         save_to.mkdir(parents=True, exist_ok=True)
         download.save_as(save_to / f"{EXPORT_MENU}_{fmt}.{download.suggested_filename}")

@@ -9,11 +9,13 @@ per process and enqueued as they are, so a step's time here is what Streamlit's 
 websocket and the browser need to draw that page anyway.
 
 Download buttons are answered with the file the real page produced in the same round (saved by
-the benchmark under ``downloads/``), through the same deferred-download path the real buttons use.
+the benchmark under ``downloads/`` as ``<widget key>.<file name>``), through the same deferred-download
+path the real buttons use: the server reads the file when the button is clicked.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import mimetypes
 import os
@@ -56,32 +58,30 @@ def current() -> str:
     return str(st.session_state[SNAP_KEY])
 
 
-def download_file(element_id: str) -> Path | None:
-    """The file the real page's button with this widget id downloaded in this round, if any."""
+def download_file(element_id: str) -> bytes:
+    """The file the real page's button with this widget id downloaded in this round (empty if none).
+
+    Looked up on the click, not on the run: the floor's page is drawn before the real page's
+    export step has saved its file (the benchmark times the real step first, then the floor's).
+    """
     folder = FLOOR_DIR / "downloads"
-    if not folder.is_dir():
-        return None
-    for path in folder.iterdir():
+    for path in sorted(folder.iterdir()) if folder.is_dir() else []:
         if element_id.endswith(path.name.split(".", 1)[0]):
-            return path
-    return None
+            return path.read_bytes()
+    return b""
 
 
 def serve_downloads(message: ForwardMsg) -> None:
-    """Point a replayed download button at this server's copy of the real page's file."""
+    """Give a replayed download button a deferred file on this server, as the real button has on its own."""
     if message.WhichOneof("type") != "delta" or message.delta.WhichOneof("type") != "new_element":
         return
     element = message.delta.new_element
-    if element.WhichOneof("type") != "download_button":
+    if element.WhichOneof("type") != "download_button" or not runtime.exists():
         return
     button = element.download_button
-    path = download_file(button.id)
-    if path is None or not runtime.exists():
-        return
-    name = path.name.split(".", 1)[1]  # saved as "<widget key>.<file name>"
-    data = path.read_bytes()
+    name = "floor_" + button.id.rsplit("-", 1)[-1].replace("__export_", ".")  # e.g. floor_explore_chart.csv
     button.deferred_file_id = runtime.get_instance().media_file_mgr.add_deferred(
-        lambda: data,
+        functools.partial(download_file, button.id),
         mimetypes.guess_type(name)[0] or "application/octet-stream",
         ".".join(str(part) for part in message.metadata.delta_path),
         file_name=name,

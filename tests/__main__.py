@@ -32,9 +32,8 @@ def run(arguments: list[str]) -> int:
         started = time.monotonic()
         code = subprocess.call([sys.executable, "-m", "pytest", "-m", marker, *arguments])
         seconds = time.monotonic() - started
-        timings.append(
-            f'{label}: {seconds:.0f} s   (pytest -m "{marker}"; load average {load_average()} on {os.cpu_count()} cores)'
-        )
+        load = f"load average {load_average()} on {os.cpu_count()} cores"
+        timings.append(f'{label}: {seconds:.0f} s   (pytest -m "{marker}"; {load})')
         if code not in (0, NO_TESTS_COLLECTED):
             failed = code
     timings.append(f"all tests: {time.monotonic() - started_all:.0f} s")
