@@ -118,8 +118,9 @@ def usual_way(engine: sa.Engine, requests: list[MetricRequest]) -> None:
     for domain in DOMAINS:
         table = DOMAIN_TABLES[domain]
         with engine.connect() as connection:
-            # Every row decides the schema: a column that is NULL in the first rows (closed_at of open
-            # cases) would otherwise be typed Null and fail on PostgreSQL once values appear.
+            # Every row decides the schema: psycopg hands polars plain rows, and a column NULL in the
+            # first 100 (complaints.repeat_of) was typed Null, failing at its first value ("could not
+            # append value … increase infer_schema_length"). DuckDB's Arrow result carries its schema.
             frame = pl.read_database(f"SELECT * FROM {table}", connection, infer_schema_length=None)
         time_column = TIME_COLUMN[table]
         for request in requests:
