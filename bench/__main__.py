@@ -120,7 +120,7 @@ def usual_way(engine: sa.Engine, requests: list[MetricRequest]) -> None:
         with engine.connect() as connection:
             # Every row decides the schema: psycopg hands polars plain rows, and a column NULL in the
             # first 100 (complaints.repeat_of) was typed Null, failing at its first value ("could not
-            # append value … increase infer_schema_length"). DuckDB's Arrow result carries its schema.
+            # append value … increase infer_schema_length"). The embedded DuckDB never hit it.
             frame = pl.read_database(f"SELECT * FROM {table}", connection, infer_schema_length=None)
         time_column = TIME_COLUMN[table]
         for request in requests:
