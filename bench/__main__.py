@@ -1,5 +1,8 @@
 """``python -m bench [--rows 1e6,1e7 | --scale 1,30] [--url URL] [--quick] [--repeat N] [--out FILE] [--interactions]``
 
+(``python -m bench --browser [--scale S] [--url URL] [--rounds N]`` times the pages in a browser
+instead, against their Streamlit floor: ``bench.browser``.)
+
 Measures the complete set of metric queries one render of the cockpit page issues (the very
 MetricRequests the page builds, from ``dashboard.core.metric_requests``), on the embedded engine at each scale
 and, with ``--url``, on a server database that holds the demo city (``python -m data_access.demo
@@ -115,7 +118,10 @@ def usual_way(engine: sa.Engine, requests: list[MetricRequest]) -> None:
     for domain in DOMAINS:
         table = DOMAIN_TABLES[domain]
         with engine.connect() as connection:
-            frame = pl.read_database(f"SELECT * FROM {table}", connection)
+            # Every row decides the schema: psycopg hands polars plain rows, and a column NULL in the
+            # first 100 (complaints.repeat_of) was typed Null, failing at its first value ("could not
+            # append value … increase infer_schema_length"). The embedded DuckDB never hit it.
+            frame = pl.read_database(f"SELECT * FROM {table}", connection, infer_schema_length=None)
         time_column = TIME_COLUMN[table]
         for request in requests:
             if request.time_range is None or VOLUME_METRIC[domain] not in request.metrics:
@@ -329,7 +335,21 @@ def main(argv: list[str] | None = None) -> int:
         help="also time a drill, a filter change, detail pages and an export on the largest embedded scale and "
         "each --url (bench.interactions; written to docs/benchmarks-interactions.md)",
     )
+    parser.add_argument(
+        "--browser",
+        action="store_true",
+        help="time the pages in Chromium against their Streamlit floor instead (bench.browser; first --scale "
+        "or the first --url; written to --out between the browser-bench markers)",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="--browser: rounds, each on a fresh server")
     args = parser.parse_args(argv)
+    if args.browser:
+        from bench import browser
+
+        command = " ".join(sys.argv[1:] if argv is None else argv)
+        scale = float(args.scale.split(",")[0])
+        print(browser.run(scale, args.url[0] if args.url else None, args.rounds, args.out, command))
+        return 0
     if args.quick:
         scales = [0.1]
     elif args.rows:

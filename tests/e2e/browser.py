@@ -112,6 +112,19 @@ def streamlit_server(env: Mapping[str, str | None] | None = None, port: int | No
     ``env`` entries override the environment (None removes a variable). The server log is printed
     (its end) when the server does not come up, so a failing start says why.
     """
+    with streamlit_process(env, port) as (base, _):
+        yield base
+
+
+@contextlib.contextmanager
+def streamlit_process(
+    env: Mapping[str, str | None] | None = None, port: int | None = None, script: str = "streamlit_app.py"
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``streamlit run <script>`` as ``streamlit_server`` runs it; yields the base URL and the process.
+
+    The process is for those who measure it (``bench.browser`` reads its memory); ``script`` lets
+    the benchmark serve its own minimal page the same way.
+    """
     port = port or free_port()
     environment = dict(os.environ)
     for key, value in (env or {}).items():
@@ -120,7 +133,7 @@ def streamlit_server(env: Mapping[str, str | None] | None = None, port: int | No
         else:
             environment[key] = value
     command = [
-        sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
+        sys.executable, "-m", "streamlit", "run", script,
         "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
         "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
     ]  # fmt: skip
@@ -128,7 +141,7 @@ def streamlit_server(env: Mapping[str, str | None] | None = None, port: int | No
     process = subprocess.Popen(command, cwd=REPO, env=environment, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_http(f"http://127.0.0.1:{port}/_stcore/health", 120, process)
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", process
     except BaseException:
         log.seek(0)
         print(log.read().decode("utf-8", "replace")[-4000:], file=sys.stderr)
