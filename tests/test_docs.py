@@ -221,5 +221,6 @@ def test_readme_has_each_section_once_and_exactly_two_set_up_commands() -> None:
     assert commands == [
         f"{venv} requirements.txt && .venv/bin/streamlit run streamlit_app.py",
         "python3 -m venv .venv && .venv/bin/pip install uv==0.9.30"
-        " && .venv/bin/uv pip install --python .venv/bin/python -r requirements-dev.txt && .venv/bin/python -m tests",
+        " && .venv/bin/uv pip install --compile-bytecode --python .venv/bin/python -r requirements-dev.txt"
+        " && .venv/bin/python -m tests",
     ]
