@@ -29,6 +29,7 @@ import sqlalchemy as sa
 
 from data_access.alerts.schema import ALERT_SCHEMA
 from data_access.contract import schema
+from data_access.security.access import describe_scope
 from data_access.semantic.query import Scope
 
 log = logging.getLogger(__name__)
@@ -77,15 +78,9 @@ class StoredRun:
 
 
 def scope_key(scope: Scope) -> str:
-    """``all`` for the whole city, else ``department=A,B``, ``region=X`` or both (sorted codes): one text per scope."""
-    if scope.unrestricted:
-        return CITY_WIDE
-    parts = []
-    if scope.departments is not None:
-        parts.append("department=" + ",".join(sorted(scope.departments)))
-    if scope.regions is not None:
-        parts.append("region=" + ",".join(sorted(scope.regions)))
-    return " ".join(parts)
+    """``all`` for the whole city, else ``department=A,B``, ``region=X`` or both (sorted codes): one text per
+    scope, spelt as the audit trail spells it (``describe_scope``)."""
+    return CITY_WIDE if scope.unrestricted else describe_scope(scope)
 
 
 def scope_from_key(key: str) -> Scope:
