@@ -21,6 +21,7 @@ from polars.testing import assert_frame_equal
 from data_access.config.city import ThreeRates
 from data_access.contract import schema
 from data_access.runtime.engine import dispose_engine, get_engine
+from data_access.runtime.session import engine_key
 from data_access.semantic.compiler import compile_request
 from data_access.semantic.metric_registry import METRICS
 from data_access.semantic.metrics import _frame, run_metrics
@@ -131,7 +132,7 @@ _FACTS_ANSWERS: dict[tuple[str, MetricRequest], pl.DataFrame] = {}
 
 
 def _facts_answer(engine: sa.Engine, request: MetricRequest) -> pl.DataFrame:
-    key = (engine.url.render_as_string(hide_password=False), request)
+    key = (engine_key(engine), request)
     if key not in _FACTS_ANSWERS:
         _FACTS_ANSWERS[key] = _answer(engine, request, routed=False)
     return _FACTS_ANSWERS[key]

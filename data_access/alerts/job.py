@@ -30,6 +30,7 @@ import sqlalchemy as sa
 
 from data_access.alerts import store
 from data_access.runtime.engine import read_meta
+from data_access.runtime.session import engine_key
 from data_access.semantic.query import Scope
 
 if TYPE_CHECKING:
@@ -92,7 +93,7 @@ class AlertJob:
     def pending(self, engine: sa.Engine) -> list[tuple[Scope, dt.datetime]]:
         """The requests not yet served for ``engine`` (for the tests and the admin)."""
         with self._wake:
-            target = self._targets.get(_key(engine))
+            target = self._targets.get(engine_key(engine))
             return [] if target is None else list(target.requests.values())
 
     def stop(self, timeout: float = 30.0) -> None:
@@ -122,7 +123,7 @@ class AlertJob:
         return done
 
     def _target(self, engine: sa.Engine) -> Target:
-        return self._targets.setdefault(_key(engine), Target(engine))
+        return self._targets.setdefault(engine_key(engine), Target(engine))
 
     def _due(self, target: Target, now: float) -> bool:
         if now < target.retry_after:
@@ -171,10 +172,6 @@ class AlertJob:
                 if not self._asked and not self._stopping:
                     self._wake.wait(timeout=POLL_SECONDS)
                 self._asked = False
-
-
-def _key(engine: sa.Engine) -> str:
-    return engine.url.render_as_string(hide_password=False)
 
 
 JOB = AlertJob()
