@@ -334,7 +334,9 @@ def test_trend_figure_aligns_the_comparison_by_offset() -> None:
     assert list(dashed.x) == list(solid.x) == [dt.date(2025, 3, 10), dt.date(2025, 3, 11)]
     assert list(dashed.y) == [8, 9]
     assert dashed.customdata[0][0] == "2025-02-03"  # hover shows the real earlier date
-    assert "Noto Sans CJK SC" in figure.layout.font.family
+    # The cockpit's template (Plotly's default once dashboard.charts.theme is imported) carries the font.
+    assert figure.layout.font.family is None
+    assert "Noto Sans CJK SC" in figure.layout.template.layout.font.family
 
 
 def test_top_bottom_keeps_best_and_worst() -> None:
