@@ -198,6 +198,26 @@ def test_a_refresh_after_new_data_adds_the_new_alert_and_skips_current_scopes(ci
     assert len(runs) == 3 and len({run_.data_version for run_ in runs}) == 1  # the old version's sets are gone
 
 
+def test_after_new_data_the_previous_set_stands_in_until_the_refresh(city_db: sa.Engine) -> None:
+    refresh_alerts(city_db)
+    before = stored(city_db, CITY)
+    assert before.ready and before.previous_as_of is None and before.frame.height > 0
+    add_overdue_ticket(city_db)
+
+    during = stored(city_db, CITY)  # the import has committed, the job has not run yet
+    assert not during.ready
+    assert during.previous_as_of == dt.datetime(2026, 2, 28, 8)  # the stored set's as-of time
+    assert_frame_equal(canonical(during.frame), canonical(before.frame))  # not the new ticket's alert
+    assert (CITY, dt.datetime(2026, 2, 28, 8)) in JOB.pending(city_db)
+    nothing = stored(city_db, DEPARTMENT_A)  # never stored: nothing older to show
+    assert not nothing.ready and nothing.frame.is_empty() and nothing.previous_as_of is None
+
+    refresh_alerts(city_db)
+    after = stored(city_db, CITY)
+    assert after.ready and after.previous_as_of is None
+    assert after.frame.height == before.frame.height + 1
+
+
 def test_a_set_computed_for_data_that_changed_meanwhile_is_not_stored(city_db: sa.Engine) -> None:
     store.ensure_tables(city_db)
     frame = computed(city_db, CITY)
@@ -323,6 +343,27 @@ def test_a_topic_page_says_the_early_warning_is_being_computed(
     RESULTS.clear()
 
 
+@pytest.mark.slow
+def test_after_an_import_a_topic_page_shows_the_previous_alerts_as_being_updated(
+    city_db: sa.Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    refresh_alerts(city_db)
+    add_overdue_ticket(city_db)
+    calls = fail_detectors(monkeypatch)
+    monkeypatch.setenv("COCKPIT_DATABASE_URL", city_db.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("COCKPIT_DATA_DIR", str(tmp_path / "data"))
+    RESULTS.clear()
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page("pages/complaints.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    captions = " ".join(caption.value for caption in at.caption)
+    assert "预警更新中" in captions and "2026-02-28 08:00" in captions and "预警计算中" not in captions
+    shown = next(frame.value for frame in at.dataframe if "级别" in frame.value.columns)
+    assert len(shown) > 0  # the previous set's complaint alerts, not an empty table
+    assert calls == []
+    RESULTS.clear()
+
+
 # ---- entry points ----------------------------------------------------------------------------------------
 
 
@@ -419,6 +460,9 @@ def test_the_store_on_the_servers(server: str, request: pytest.FixtureRequest) -
     assert {r.scope_key for r in store.stored_runs(engine)} == {"all", f"department={city.A}", f"region={city.D1}"}
     for scope in (CITY, DEPARTMENT_A, DISTRICT_1):
         assert_frame_equal(canonical(stored(engine, scope).frame), canonical(computed(engine, scope)))
+        previous = store.read_previous(engine, scope)  # the newest stored set, as a page reads it after an import
+        assert previous is not None and previous.previous_as_of == dt.datetime(2026, 2, 28, 8)
+        assert_frame_equal(canonical(previous.frame), canonical(stored(engine, scope).frame))
 
 
 @pytest.mark.slow

@@ -127,7 +127,10 @@ def build_briefing_from(
     if with_alerts:
         # The alerts standing at the end of the period (the as-of time for a running one), within the scope.
         found = reads.alerts(resolved.current.end - dt.timedelta(minutes=1))
-        alerts, total, pending = alert_table(found.frame, lang), found.frame.height, not found.ready
+        # Not ready: no alerts listed, not even an older set the store still holds (pages show that one,
+        # marked as being updated; a briefing is a document of its period and says "being computed").
+        shown = found.frame if found.ready else found.frame.clear()
+        alerts, total, pending = alert_table(shown, lang), shown.height, not found.ready
         summary.append(t("report_alerts_pending", lang) if pending else alert_sentence(alerts, total, lang))
     return Briefing(
         lang=lang,

@@ -3,12 +3,14 @@ source and the alerts table of a topic page.
 
 The alerts are read from the store the background job fills (``DataSession.alerts``): a page never runs
 the detectors. Until the job has computed the viewer's scope for the current data, the set is "not
-ready": topic pages say the early warning is being computed, and the wall's ticker shows the metric
-layer's overdue list meanwhile.
+ready": pages keep showing the scope's previous set (of older data, e.g. before today's import) with a
+caption saying it is being updated; when there is none, topic pages say the early warning is being
+computed, and the wall's ticker shows the metric layer's overdue list meanwhile.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable
 
@@ -39,8 +41,8 @@ def ticker_source(ctx: Context) -> Callable[[pl.DataFrame], pl.DataFrame]:
     def source(fallback: pl.DataFrame) -> pl.DataFrame:
         try:
             found = early_warning_set(ctx)
-            if not found.ready:  # being computed: the overdue list keeps the wall busy meanwhile
-                return fallback
+            if not found.ready and found.frame.is_empty():  # being computed, nothing older to show
+                return fallback  # the overdue list keeps the wall busy meanwhile
             return ticker_alerts(found.frame)
         except Exception:  # never blank the wall: log it and keep the overdue list
             log.exception("early-warning run failed; the ticker shows the metric layer's overdue items")
@@ -49,12 +51,18 @@ def ticker_source(ctx: Context) -> Callable[[pl.DataFrame], pl.DataFrame]:
     return source
 
 
-def render_alerts(ctx: Context, found: pl.DataFrame, *, ready: bool = True) -> None:
-    """A table of alerts (severity, kind, message, link); a caption when there are none or none computed yet."""
+def render_alerts(
+    ctx: Context, found: pl.DataFrame, *, ready: bool = True, previous_as_of: dt.datetime | None = None
+) -> None:
+    """A table of alerts (severity, kind, message, link); a caption when there are none or none computed
+    yet. ``previous_as_of``: ``found`` is the previous set (of that as-of time), shown while the job
+    computes the current one."""
     lang = ctx.lang
-    if not ready:
+    if not ready and previous_as_of is None:
         st.caption(t("alerts_pending", lang))
         return
+    if not ready:
+        st.caption(t("alerts_updating", lang, time=f"{previous_as_of:%Y-%m-%d %H:%M}"))
     if found.height == 0:
         st.caption(t("alerts_none", lang))
         return

@@ -31,6 +31,7 @@ from dashboard.topics.filter_bar import breadcrumb, filter_bar
 from dashboard.topics.page_context import TopicPage, on_widget_change, read_state, show_in_widget
 from dashboard.topics.records import detail_table
 from dashboard.topics.state import TopicState
+from data_access.alerts.store import AlertSet
 
 log = logging.getLogger(__name__)
 
@@ -51,15 +52,16 @@ def kpis(page: TopicPage, metrics: tuple[str, ...]) -> None:
     topic_view.kpi_section(page.ctx, metrics, page.view, comparison=page.comparison_label)
 
 
-def page_alerts(page: TopicPage) -> tuple[pl.DataFrame, bool]:
-    """The early-warning alerts of this page's data inside its region, and whether they are computed yet
-    (empty if reading them failed)."""
+def page_alerts(page: TopicPage) -> AlertSet:
+    """The early-warning alerts of this page's data inside its region, whether they are computed yet, and
+    of which as-of time when an older set stands in (empty if reading them failed)."""
     try:
         found = early_warning.early_warning_set(page.ctx)
-        return alerts_for_page(found.frame, page.table, page.state.region, page.vocabulary.parents), found.ready
+        frame = alerts_for_page(found.frame, page.table, page.state.region, page.vocabulary.parents)
+        return replace(found, frame=frame)
     except Exception:  # the page stays useful without them
         log.exception("reading the early-warning alerts failed on a topic page")
-        return pl.DataFrame(), True
+        return AlertSet(pl.DataFrame(), ready=True)
 
 
 def trend(page: TopicPage, alerts: pl.DataFrame, metric: str | None = None, key: str = "trend") -> None:
@@ -123,14 +125,14 @@ def render_page(domain: str, title_key: str, sections: Callable[[TopicPage], Non
     page = open_topic(ctx, domain)
     st.subheader(t("kpis", lang))
     kpis(page, TOPIC_KPIS[domain])
-    alerts, ready = page_alerts(page)
+    found = page_alerts(page)
     st.subheader(t("trend", lang))
     left, right = st.columns([3, 2])
     with left:
-        trend(page, alerts)
+        trend(page, found.frame)
     with right:
         st.markdown(f"**{t('alerts', lang)}**")
-        early_warning.render_alerts(ctx, alerts, ready=ready)
+        early_warning.render_alerts(ctx, found.frame, ready=found.ready, previous_as_of=found.previous_as_of)
     st.subheader(t("map_section", lang))
     drill_map(page)
     st.subheader(t("breakdown", lang))

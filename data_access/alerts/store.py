@@ -46,11 +46,14 @@ FIRST_PAUSE_SECONDS = 0.2
 @dataclass(frozen=True)
 class AlertSet:
     """The alerts of one scope at one as-of time. ``ready`` False: not computed yet for this data version
-    (the job has been asked), so an empty frame means "being computed", not "no alerts"."""
+    (the job has been asked), so an empty frame means "being computed", not "no alerts". A set that is
+    not ready may still carry the scope's newest stored set of older data (``previous_as_of`` says which
+    as-of time): after an import the pages keep showing it, marked as being updated, instead of nothing."""
 
     frame: pl.DataFrame
     ready: bool
     computed_at: dt.datetime | None = None
+    previous_as_of: dt.datetime | None = None
 
     @classmethod
     def pending(cls) -> AlertSet:
@@ -162,6 +165,47 @@ def read_set(engine: sa.Engine, scope: Scope, as_of: dt.datetime, version: str |
         return None
     found = [row[2:] for row in rows if row[2] is not None]  # an empty set is one run row joined to nothing
     return AlertSet(pl.DataFrame(found, schema=ALERT_SCHEMA, orient="row"), ready=True, computed_at=rows[0][1])
+
+
+def read_previous(engine: sa.Engine, scope: Scope) -> AlertSet | None:
+    """The newest set stored for ``scope``, whatever its as-of time and data version, marked not ready;
+    None when the scope has none. What a page shows while the job computes the set of new data: the
+    refresh prunes the old sets only once it has stored the new ones, so between an import's commit
+    and that refresh the previous set is still here. One statement, as ``read_set``."""
+    runs, alerts = schema.alert_runs.c, schema.alerts.c
+    newest = (
+        sa.select(runs.scope_id, runs.as_of, runs.data_version, runs.computed_at)
+        .where(runs.scope_id == scope_id(scope_key(scope)))
+        .order_by(runs.as_of.desc(), runs.computed_at.desc())
+        .limit(1)
+        .subquery("newest")
+    )
+    joined = newest.outerjoin(
+        schema.alerts,
+        sa.and_(
+            alerts.scope_id == newest.c.scope_id,
+            alerts.as_of == newest.c.as_of,
+            alerts.data_version == newest.c.data_version,
+        ),
+    )
+    columns = [getattr(alerts, name) for name in ALERT_SCHEMA]
+    statement = (
+        sa.select(newest.c.as_of.label("run_as_of"), newest.c.computed_at.label("run_computed_at"), *columns)
+        .select_from(joined)
+        .order_by(alerts.position)
+    )
+    try:
+        with engine.connect() as connection:
+            rows = [tuple(row) for row in connection.execute(statement)]
+    except sa.exc.DBAPIError:
+        if _missing_tables(engine):
+            return None
+        raise
+    if not rows:
+        return None
+    found = [row[2:] for row in rows if row[2] is not None]
+    frame = pl.DataFrame(found, schema=ALERT_SCHEMA, orient="row")
+    return AlertSet(frame, ready=False, computed_at=rows[0][1], previous_as_of=rows[0][0])
 
 
 def stored_run(engine: sa.Engine, key: str, as_of: dt.datetime) -> StoredRun | None:

@@ -318,8 +318,10 @@ class DataSession:
         """The early warning's alerts at ``as_of`` (default: the data's as-of time) in the session's scope.
 
         Read from the alert store (``data_access.alerts.store``: milliseconds), never computed in a
-        viewer's request: when no set is stored yet for this scope and data version, the answer is an
-        empty set marked not ready ("being computed") and the background job is asked for it. A command
+        viewer's request: when no set is stored yet for this scope and data version, the answer is
+        marked not ready ("being computed") and the background job is asked for it; it carries the
+        scope's newest stored set of older data when there is one (``previous_as_of``), so the alerts
+        do not vanish from the pages between an import and the job's refresh. A command
         (``compute_missing``) has no job to wait for: it computes the set itself, without storing it.
         Rows outside the scope are dropped on read, whatever the store holds.
         """
@@ -328,7 +330,12 @@ class DataSession:
             return AlertSet.empty()
         what = ("alerts", alert_store.scope_key(self.scope), alert_store.as_of_key(when))
         found: AlertSet = self.cached(
-            what, lambda: alert_store.read_set(self.engine, self.scope, when, self.version) or AlertSet.pending()
+            what,
+            lambda: (
+                alert_store.read_set(self.engine, self.scope, when, self.version)
+                or alert_store.read_previous(self.engine, self.scope)
+                or AlertSet.pending()
+            ),
         )
         if not found.ready:
             RESULTS.discard(self._cache_key(what))  # asked again next time: the job may have stored it by then
@@ -338,7 +345,6 @@ class DataSession:
                 from data_access.alerts.job import JOB
 
                 JOB.ask(self.engine, self.scope, when)
-                return found
         frame = alert_store.within_scope(found.frame, self.scope, self.visible_regions())
         return replace(found, frame=frame)
 

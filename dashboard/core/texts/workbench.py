@@ -20,6 +20,11 @@ TEXTS: dict[str, tuple[str, str]] = {
         "预警计算中：后台正在为当前范围计算风险研判与临期预警，请稍后刷新。",
         "Early warning is being computed for this view in the background; refresh in a moment.",
     ),
+    "alerts_updating": (
+        "预警更新中：以下为截至 {time} 的预警，新数据的预警正在后台计算，请稍后刷新。",
+        "Early warning is being updated: these are the alerts as of {time}; those of the new data are being"
+        " computed in the background, refresh in a moment.",
+    ),
     "alert_severity": ("级别", "Severity"),
     "alert_kind": ("类型", "Kind"),
     "alert_message": ("说明", "Description"),
