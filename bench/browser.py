@@ -31,7 +31,7 @@ import sqlalchemy as sa
 
 from bench import browser_stats as stats
 from bench.__main__ import ensure_database, machine
-from bench.browser_steps import Run, Target, step_names, timed_step
+from bench.browser_steps import Run, Target, step_names, timed_references, timed_step
 from data_access.runtime.engine import dispose_engine, get_engine
 from data_access.runtime.paths import REPO_ROOT
 from data_access.semantic.metric_registry import TIME_COLUMN
@@ -88,7 +88,7 @@ def capture_floor(url: str, data_dir: Path, floor_dir: Path) -> dict[str, str]:
     return dict(json.loads((floor_dir / "floor.json").read_text(encoding="utf-8")))
 
 
-Results = tuple[list[stats.Sample], list[stats.Sample], list[stats.Memory], list[stats.Memory]]
+Results = tuple[list[stats.Sample], list[stats.Sample], list[stats.Memory], list[stats.Memory], list[stats.Sample]]
 
 
 def measure(url: str, rounds: int, work: Path) -> Results:
@@ -103,6 +103,7 @@ def measure(url: str, rounds: int, work: Path) -> Results:
     floor_samples: list[stats.Sample] = []
     page_memory: list[stats.Memory] = []
     floor_memory: list[stats.Memory] = []
+    references: list[stats.Sample] = []
     with sync_playwright() as playwright:
         chromium = web.launch_chromium(playwright)
         try:
@@ -124,9 +125,11 @@ def measure(url: str, rounds: int, work: Path) -> Results:
                         floor_samples.append(stats.Sample(step, seconds, load))
                     page_memory.append(stats.tree_memory(app_process.pid))
                     floor_memory.append(stats.tree_memory(floor_process.pid))
+                    for label, seconds in timed_references(chromium, floor_base).items():
+                        references.append(stats.Sample(label, seconds, os.getloadavg()[0]))
         finally:
             chromium.close()
-    return page_samples, floor_samples, page_memory, floor_memory
+    return page_samples, floor_samples, page_memory, floor_memory, references
 
 
 def section(
@@ -138,7 +141,7 @@ def section(
     load_before: tuple[float, float, float],
     results: Results,
 ) -> str:
-    page_samples, floor_samples, page_memory, floor_memory = results
+    page_samples, floor_samples, page_memory, floor_memory, references = results
     page, floor = stats.summarise(page_samples), stats.summarise(floor_samples)
     order = {name: index for index, name in enumerate(step_names())}
     page = dict(sorted(page.items(), key=lambda item: order.get(item[0], len(order))))
@@ -161,10 +164,12 @@ def section(
     lines += [""]
     if no_floor:
         lines += [
-            f"{NO_FLOOR} No floor figure: the step did not finish on the floor in any round (the run's log says why;"
-            " e.g. the browser clicked another district than the one captured).",
+            f"{NO_FLOOR} No floor figure: a move between pages in one tab (the floor serves one captured page per"
+            " address, with no sidebar), or a step that did not finish on the floor in any round (the run's log"
+            " says why; e.g. the browser clicked another district than the one captured).",
             "",
         ]
+    lines += [stats.reference_line(stats.summarise(references)), ""]
     lines += [
         stats.memory_line("App server", page_memory),
         stats.memory_line("Floor server", floor_memory),
@@ -174,7 +179,8 @@ def section(
         "timed the same way in the same browser. A step runs from the navigation or click until the page",
         "is drawn and stays drawn (script finished, every panel and Plotly chart drawn, fonts loaded);",
         "exports from the click until the file is complete. *cold*: a new tab, the first to open that page",
-        "since the server started; *warm*: a second tab on the wall after the first. Load average:",
+        "since the server started; *warm*: a second tab on the wall after the first; *from the sidebar*: a",
+        "click on the page's link in a tab already showing the app. Load average:",
         "1-minute values when the steps began (page and floor, over the rounds).",
     ]
     return "\n".join(lines)

@@ -153,6 +153,19 @@ def step_table(page: dict[str, Summary], floor: dict[str, Summary], no_floor: di
     return lines
 
 
+def reference_line(references: dict[str, Summary]) -> str:
+    """Streamlit and Chromium alone in a new tab (``bench.browser_steps.REFERENCES``): medians over the rounds."""
+    if not references:
+        return "Streamlit alone: not measured."
+    parts = [f"{label} {seconds_text(found.median)} s" for label, found in references.items()]
+    return (
+        "Streamlit and Chromium alone, each in a new tab (medians; `bench/floor_app.py`'s reference pages): "
+        + "; ".join(parts)
+        + ". The difference is Plotly's chart library, which every new tab loads and evaluates again: the"
+        " least any *cold* step with a chart can take on this machine."
+    )
+
+
 def memory_line(label: str, memories: Sequence[Memory]) -> str:
     """``label``: RSS after the steps and peak RSS, as min–max over rounds, in MiB."""
     if not memories:

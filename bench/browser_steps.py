@@ -43,6 +43,7 @@ def step_names() -> list[str]:
     names = ["wall, cold", "wall, warm (second tab)", "map drill (largest district)"]
     for domain in TOPICS:
         names += [f"{domain}, cold", f"{domain}, district filter"]
+    names += [f"{domain}, from the sidebar (same tab)" for domain in TOPICS]
     names += ["workbench, two dimensions", *(f"workbench {fmt.upper()} export" for fmt in DOWNLOADS)]
     return [*names, "briefing (/report)"]
 
@@ -188,6 +189,10 @@ class Run:
                 (f"{domain}, cold", functools.partial(self._open, domain, url, (METRIC,))),
                 (f"{domain}, district filter", functools.partial(self._filter, domain)),
             ]
+        # Moving between pages in one tab, as a person does (the app's sidebar; the floor has none).
+        steps += [
+            (f"{domain}, from the sidebar (same tab)", functools.partial(self._sidebar, domain)) for domain in TOPICS
+        ]
         workbench = target.url(workbench_path(), "workbench")
         steps.append(
             ("workbench, two dimensions", lambda: timed_open(self.tab("workbench"), workbench, _need("explore")))
@@ -229,9 +234,47 @@ class Run:
         finally:
             self.close(domain)
 
+    def _sidebar(self, domain: str) -> float | None:
+        """Click the topic page's link in the sidebar of a tab already showing the app (its scripts,
+        Plotly's included, loaded): from the cockpit for the first topic, then from the previous topic."""
+        if self.target.floor:
+            return None  # no sidebar: the floor serves one captured page per address
+        page = self.tab("sidebar")
+        if page.url == "about:blank":
+            web.open_app(page, self.target.url("/", "cockpit"), web.COCKPIT_READY)  # untimed
+        link = page.locator(f'[data-testid="stSidebarNav"] a[href="{self.target.base}/{domain}"]')
+        seconds = timed_rerun(page, link.click, (METRIC,))
+        if domain == TOPICS[-1]:
+            self.close("sidebar")
+        return seconds
+
     def _last(self, seconds: float) -> float:
         self.close(*list(self.tabs))
         return seconds
+
+
+REFERENCES = {
+    "a title and a number": "blank",
+    "the same and one small Plotly chart": "one_chart",
+}
+
+
+def timed_references(browser: Browser, floor_base: str) -> dict[str, float]:
+    """Streamlit and Chromium alone, each page in a new tab (of one context, its HTTP cache warm after
+    the first): what any page of that kind costs before it draws anything of its own. The difference
+    between the two is Plotly's chart library, loaded and evaluated again by every new tab."""
+    context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
+    try:
+        warm = context.new_page()
+        web.open_app(warm, f"{floor_base}/?snap=one_chart", (METRIC,))  # static files into the cache, untimed
+        found = {}
+        for label, snap in REFERENCES.items():
+            page = context.new_page()
+            found[label] = timed_open(page, f"{floor_base}/?snap={snap}", (METRIC,))
+            page.close()
+        return found
+    finally:
+        context.close()
 
 
 def timed_step(name: str, action: Callable[[], float | None], label: str) -> tuple[float | None, float]:

@@ -4,7 +4,8 @@
 ``bench.streamlit_floor``. ``/?snap=wall`` shows the big screen's captured messages; each later run
 of the same session (a click on the map, a choice in a select box: the replayed widgets send their
 values as the real ones do) shows the snapshot that follows it (``floor.json``: the drilled wall,
-the topic page filtered to a district). Nothing is queried or computed: the messages are read once
+the topic page filtered to a district); ``/?snap=blank`` and ``/?snap=one_chart`` draw Streamlit's own
+reference pages (``bench.browser_steps.REFERENCES``). Nothing is queried or computed: the messages are read once
 per process and enqueued as they are, so a step's time here is what Streamlit's server, its
 websocket and the browser need to draw that page anyway.
 
@@ -101,4 +102,18 @@ def replay(name: str) -> None:
         ctx.enqueue(copy)
 
 
-replay(current())
+def reference(name: str) -> None:
+    """Streamlit alone (``bench.browser_steps.REFERENCES``): a title and a number, and one small Plotly chart."""
+    import plotly.graph_objects as go
+
+    st.title("floor")
+    st.metric("rows", 1)
+    if name == "one_chart":
+        st.plotly_chart(go.Figure(go.Bar(x=["a", "b", "c"], y=[1, 3, 2])), key="reference_chart")
+
+
+snapshot = current()
+if snapshot in ("blank", "one_chart"):
+    reference(snapshot)
+else:
+    replay(snapshot)

@@ -139,5 +139,19 @@ def test_targets_address_the_app_and_the_floor() -> None:
     assert Target("http://h:1", floor=False).url("/?kiosk=1", "wall") == "http://h:1/?kiosk=1"
     assert Target("http://h:1", floor=True).url("/?kiosk=1", "wall") == "http://h:1/?snap=wall&kiosk=1"
     assert Target("http://h:1", floor=True).url("/grid", "grid") == "http://h:1/?snap=grid"
-    assert len(step_names()) == len(set(step_names())) == 13
+    assert len(step_names()) == len(set(step_names())) == 16
     assert floor.workbench_path() == "/explore?domain=complaints&dims=district,time&chart=stacked"
+
+
+def test_the_reference_line_quotes_the_medians_and_says_when_nothing_was_measured() -> None:
+    summary = stats.summarise(
+        [
+            stats.Sample("a title and a number", 0.8, 1.0),
+            stats.Sample("the same and one small Plotly chart", 2.0, 1.0),
+            stats.Sample("a title and a number", 0.6, 1.0),
+            stats.Sample("the same and one small Plotly chart", 1.8, 1.0),
+        ]
+    )
+    line = stats.reference_line(summary)
+    assert "a title and a number 0.70 s; the same and one small Plotly chart 1.90 s." in line
+    assert stats.reference_line({}) == "Streamlit alone: not measured."
