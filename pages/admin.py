@@ -1,10 +1,11 @@
-"""数据源: where the data come from, an import of uploaded files, demo or not, table sizes, schema, settings."""
+"""数据源: where the data come from, an import of uploaded files, demo or not, table sizes, schema, settings,
+and the early-warning job (its state and the alert sets it has stored)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.admin import facts, upload_panel
+from dashboard.admin import alert_job, facts, upload_panel
 from dashboard.core.i18n import t
 from dashboard.exports import downloads
 from dashboard.session import context, display, furniture
@@ -42,3 +43,12 @@ else:
 
 st.subheader(t("admin_settings", lang))
 downloads.table(ctx, facts.settings_rows(ctx), key="settings", title=t("admin_settings", lang))
+
+st.subheader(t("admin_alert_job", lang))
+downloads.table(ctx, alert_job.job_rows(ctx), key="alert_job", title=t("admin_alert_job", lang))
+sets = alert_job.set_rows(ctx)
+st.markdown(f"**{t('admin_alert_sets', lang)}**")
+if sets.height:
+    downloads.table(ctx, sets, key="alert_sets", title=t("admin_alert_sets", lang))
+else:
+    st.caption(t("job_no_sets", lang))

@@ -327,6 +327,28 @@ def test_the_background_thread_computes_what_a_reader_asked_for(
     assert not job.running
 
 
+def test_the_job_reports_its_last_refresh_and_its_failures(city_db: sa.Engine) -> None:
+    job = AlertJob()
+    assert job.status(city_db).finished_at is None and job.status(city_db).outcome == ""
+    job.ask(city_db, DISTRICT_1, dt.datetime(2026, 2, 28, 8))
+    assert job.status(city_db).waiting == 1
+    assert job.run_due() == 1
+    status = job.status(city_db)
+    assert status.finished_at is not None and status.waiting == 0 and status.refreshes == 1
+    assert status.kept_scopes == (f"region={city.D1}",)
+    assert status.outcome.startswith("refreshed 2 set(s)")  # the refresh's summary line: the city and D1
+
+    def broken(*_: object, **__: object) -> object:
+        raise RuntimeError("database away")
+
+    failing = AlertJob(refresh=broken)
+    failing.ask(city_db, CITY, dt.datetime(2026, 2, 28, 8))
+    failing.run_due()
+    status = failing.status(city_db)
+    assert status.outcome == "RuntimeError: database away" and status.refreshes == 0
+    assert status.waiting == 1  # asked again at the next try
+
+
 @pytest.mark.slow
 def test_a_topic_page_says_the_early_warning_is_being_computed(
     city_db: sa.Engine, no_detectors: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path

@@ -343,6 +343,13 @@ def test_admin_page_shows_the_source(demo_db: Demo) -> None:
         cases = connection.execute(sa.select(sa.func.count()).select_from(schema.service_cases)).scalar_one()
     assert counts["service_cases"] == f"{cases:,}"
     assert at.success, "schema check result missing"
+    # The early-warning job: the demo build stored the city-wide set of the current data.
+    sets = next(frame for frame in frames if "范围" in frame.columns)
+    city_row = sets[sets["范围"] == "全市"]
+    assert len(city_row) == 1 and city_row["当前数据"].tolist() == ["是"]
+    with demo_db.engine.connect() as connection:
+        stored = connection.execute(sa.select(schema.alert_runs.c.alert_count)).scalars().all()
+    assert city_row["预警条数"].tolist() == [f"{stored[0]:,}"]
 
 
 @pytest.mark.slow

@@ -59,6 +59,21 @@ class Target:
     retry_after: float = float("-inf")  # after a failed refresh: nothing before this time.monotonic()
     scopes: dict[str, Scope] = field(default_factory=dict)  # scopes readers asked for, kept
     requests: dict[tuple[str, dt.datetime], tuple[Scope, dt.datetime]] = field(default_factory=dict)
+    finished_at: dt.datetime | None = None  # wall time of the last refresh, whichever way it ended
+    outcome: str = ""  # the last refresh's summary line, or the error it raised
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """What the admin page shows of this process's job for one database."""
+
+    enabled: bool  # COCKPIT_ALERTS_JOB is not off
+    running: bool  # the thread is alive
+    refreshes: int  # refreshes done by this process, all databases
+    finished_at: dt.datetime | None  # the last refresh of this database, if any
+    outcome: str  # its summary line or its error
+    waiting: int  # readers' requests not served yet
+    kept_scopes: tuple[str, ...]  # scopes readers asked for, refreshed every time since
 
 
 class AlertJob:
@@ -95,6 +110,20 @@ class AlertJob:
         with self._wake:
             target = self._targets.get(engine_key(engine))
             return [] if target is None else list(target.requests.values())
+
+    def status(self, engine: sa.Engine) -> JobStatus:
+        """The job as the admin page shows it, for ``engine``'s database."""
+        with self._wake:
+            target = self._targets.get(engine_key(engine))
+            return JobStatus(
+                enabled=enabled(),
+                running=self.running,
+                refreshes=self.runs,
+                finished_at=None if target is None else target.finished_at,
+                outcome="" if target is None else target.outcome,
+                waiting=0 if target is None else len(target.requests),
+                kept_scopes=() if target is None else tuple(sorted(target.scopes)),
+            )
 
     def stop(self, timeout: float = 30.0) -> None:
         """End the thread after its current refresh (tests; the app's thread lives as long as the process)."""
@@ -150,17 +179,19 @@ class AlertJob:
         refresh = self._refresh or refresh_alerts
         try:
             report = refresh(target.engine, scopes=scopes, requests=list(requests.values()))
-        except Exception:
+        except Exception as exc:
             log.exception("early warning job: the refresh failed")
             target.retry_after = time.monotonic() + FAILURE_PAUSE_SECONDS
+            target.finished_at, target.outcome = dt.datetime.now(), f"{type(exc).__name__}: {exc}"[:300]
             with self._wake:  # asked again at the next try
                 for key, request in requests.items():
                     target.requests.setdefault(key, request)
             return
         target.last_run = time.monotonic()
         target.last_version = report.data_version
+        target.finished_at, target.outcome = dt.datetime.now(), report.lines()[-1]
         self.runs += 1
-        log.info("early warning job: %s", report.lines()[-1])
+        log.info("early warning job: %s", target.outcome)
 
     def _loop(self) -> None:
         while not self._stopping:

@@ -128,9 +128,10 @@ def ensure_tables(engine: sa.Engine) -> None:
     schema.metadata.create_all(engine, tables=tables, checkfirst=True)
 
 
-def _missing_tables(engine: sa.Engine) -> bool:
+def has_tables(engine: sa.Engine) -> bool:
+    """Whether the store's tables exist (a database the job has never run on has none)."""
     inspector = sa.inspect(engine)
-    return not all(inspector.has_table(table.name) for table in STORE_TABLES)
+    return all(inspector.has_table(table.name) for table in STORE_TABLES)
 
 
 # ---- reading --------------------------------------------------------------------------------------
@@ -158,7 +159,7 @@ def read_set(engine: sa.Engine, scope: Scope, as_of: dt.datetime, version: str |
         with engine.connect() as connection:
             rows = [tuple(row) for row in connection.execute(statement)]
     except sa.exc.DBAPIError:
-        if _missing_tables(engine):
+        if not has_tables(engine):
             return None  # the job has never run on this database
         raise
     if not rows or rows[0][0] != version_text(version):
@@ -198,7 +199,7 @@ def read_previous(engine: sa.Engine, scope: Scope) -> AlertSet | None:
         with engine.connect() as connection:
             rows = [tuple(row) for row in connection.execute(statement)]
     except sa.exc.DBAPIError:
-        if _missing_tables(engine):
+        if not has_tables(engine):
             return None
         raise
     if not rows:

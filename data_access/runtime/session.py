@@ -301,6 +301,11 @@ class DataSession:
         """Per fact table, its latest record time."""
         return self.cached("latest", lambda: latest_record_times(self.engine), self.city.cache_ttl_seconds)
 
+    def alert_runs(self) -> list[alert_store.StoredRun]:
+        """Every stored alert set's run row (the admin's view of the job); never cached."""
+        with self.reading():
+            return alert_store.stored_runs(self.engine) if alert_store.has_tables(self.engine) else []
+
     def schema_problems(self) -> list[str]:
         """The contract check, run now (never cached: the admin runs it after fixing something)."""
         with self.reading():
