@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from bench import browser_stats as stats
 from bench.__main__ import ensure_database, machine
 from bench.browser_steps import Run, Target, step_names, timed_references, timed_step
+from bench.browser_viewers import try_viewers, viewers_line
 from data_access.runtime.engine import dispose_engine, get_engine
 from data_access.runtime.paths import REPO_ROOT
 from data_access.semantic.metric_registry import TIME_COLUMN
@@ -88,7 +89,10 @@ def capture_floor(url: str, data_dir: Path, floor_dir: Path) -> dict[str, str]:
     return dict(json.loads((floor_dir / "floor.json").read_text(encoding="utf-8")))
 
 
-Results = tuple[list[stats.Sample], list[stats.Sample], list[stats.Memory], list[stats.Memory], list[stats.Sample]]
+Viewers = tuple[stats.Memory, stats.Memory] | None
+Results = tuple[
+    list[stats.Sample], list[stats.Sample], list[stats.Memory], list[stats.Memory], list[stats.Sample], Viewers
+]
 
 
 def measure(url: str, rounds: int, work: Path) -> Results:
@@ -127,9 +131,10 @@ def measure(url: str, rounds: int, work: Path) -> Results:
                     floor_memory.append(stats.tree_memory(floor_process.pid))
                     for label, seconds in timed_references(chromium, floor_base).items():
                         references.append(stats.Sample(label, seconds, os.getloadavg()[0]))
+            viewers = try_viewers(chromium, app_env(url, data_dir))
         finally:
             chromium.close()
-    return page_samples, floor_samples, page_memory, floor_memory, references
+    return page_samples, floor_samples, page_memory, floor_memory, references, viewers
 
 
 def section(
@@ -141,7 +146,7 @@ def section(
     load_before: tuple[float, float, float],
     results: Results,
 ) -> str:
-    page_samples, floor_samples, page_memory, floor_memory, references = results
+    page_samples, floor_samples, page_memory, floor_memory, references, viewers = results
     page, floor = stats.summarise(page_samples), stats.summarise(floor_samples)
     order = {name: index for index, name in enumerate(step_names())}
     page = dict(sorted(page.items(), key=lambda item: order.get(item[0], len(order))))
@@ -172,6 +177,7 @@ def section(
     lines += [stats.reference_line(stats.summarise(references)), ""]
     lines += [
         stats.memory_line("App server", page_memory),
+        viewers_line(viewers),
         stats.memory_line("Floor server", floor_memory),
         "",
         "Seconds. *page*: the real app (`streamlit run streamlit_app.py`, a fresh server each round);",

@@ -155,3 +155,12 @@ def test_the_reference_line_quotes_the_medians_and_says_when_nothing_was_measure
     line = stats.reference_line(summary)
     assert "a title and a number 0.70 s; the same and one small Plotly chart 1.90 s." in line
     assert stats.reference_line({}) == "Streamlit alone: not measured."
+
+
+def test_the_viewers_line_quotes_both_readings_or_says_it_was_not_measured() -> None:
+    from bench.browser_viewers import viewers_line
+
+    arrived, after = stats.Memory(400 * 1024, 410 * 1024, 1), stats.Memory(539 * 1024, 547 * 1024, 1)
+    line = viewers_line((arrived, after))
+    assert "400 MiB resident once all five are in, 539 MiB after their clicks, peak 547 MiB." in line
+    assert viewers_line(None).endswith("not measured (the run's log says why).")
