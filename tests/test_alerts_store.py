@@ -349,16 +349,22 @@ def test_the_job_reports_its_last_refresh_and_its_failures(city_db: sa.Engine) -
     assert status.waiting == 1  # asked again at the next try
 
 
-@pytest.mark.slow
-def test_a_topic_page_says_the_early_warning_is_being_computed(
-    city_db: sa.Engine, no_detectors: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    monkeypatch.setenv("COCKPIT_DATABASE_URL", city_db.url.render_as_string(hide_password=False))
+def complaints_page(engine: sa.Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> AppTest:
+    """The 12345 topic page of the app on ``engine``'s database, run once under AppTest, without an exception."""
+    monkeypatch.setenv("COCKPIT_DATABASE_URL", engine.url.render_as_string(hide_password=False))
     monkeypatch.setenv("COCKPIT_DATA_DIR", str(tmp_path / "data"))
     RESULTS.clear()
     at = AppTest.from_file(APP, default_timeout=60).run()
     at.switch_page("pages/complaints.py").run()
     assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.mark.slow
+def test_a_topic_page_says_the_early_warning_is_being_computed(
+    city_db: sa.Engine, no_detectors: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    at = complaints_page(city_db, monkeypatch, tmp_path)
     assert "预警计算中" in " ".join(caption.value for caption in at.caption)
     assert no_detectors == []
     assert (CITY, dt.datetime(2026, 2, 28, 8)) in JOB.pending(city_db)
@@ -372,12 +378,7 @@ def test_after_an_import_a_topic_page_shows_the_previous_alerts_as_being_updated
     refresh_alerts(city_db)
     add_overdue_ticket(city_db)
     calls = fail_detectors(monkeypatch)
-    monkeypatch.setenv("COCKPIT_DATABASE_URL", city_db.url.render_as_string(hide_password=False))
-    monkeypatch.setenv("COCKPIT_DATA_DIR", str(tmp_path / "data"))
-    RESULTS.clear()
-    at = AppTest.from_file(APP, default_timeout=60).run()
-    at.switch_page("pages/complaints.py").run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = complaints_page(city_db, monkeypatch, tmp_path)
     captions = " ".join(caption.value for caption in at.caption)
     assert "预警更新中" in captions and "2026-02-28 08:00" in captions and "预警计算中" not in captions
     shown = next(frame.value for frame in at.dataframe if "级别" in frame.value.columns)

@@ -22,7 +22,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import polars as pl
 import sqlalchemy as sa
@@ -137,6 +137,17 @@ def has_tables(engine: sa.Engine) -> bool:
 # ---- reading --------------------------------------------------------------------------------------
 
 
+def _stored_rows(engine: sa.Engine, statement: sa.Select[Any]) -> list[tuple[Any, ...]] | None:
+    """The rows of a read of the store, or None when its tables do not exist (the job never ran here)."""
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(statement)]
+    except sa.exc.DBAPIError:
+        if not has_tables(engine):
+            return None
+        raise
+
+
 def read_set(engine: sa.Engine, scope: Scope, as_of: dt.datetime, version: str | None) -> AlertSet | None:
     """The stored set of ``scope`` at ``as_of`` if it was computed for ``version``; None when there is none.
 
@@ -155,13 +166,7 @@ def read_set(engine: sa.Engine, scope: Scope, as_of: dt.datetime, version: str |
         .where(runs.scope_id == scope_id(scope_key(scope)), runs.as_of == as_of_key(as_of))
         .order_by(alerts.position)
     )
-    try:
-        with engine.connect() as connection:
-            rows = [tuple(row) for row in connection.execute(statement)]
-    except sa.exc.DBAPIError:
-        if not has_tables(engine):
-            return None  # the job has never run on this database
-        raise
+    rows = _stored_rows(engine, statement)
     if not rows or rows[0][0] != version_text(version):
         return None
     found = [row[2:] for row in rows if row[2] is not None]  # an empty set is one run row joined to nothing
@@ -195,13 +200,7 @@ def read_previous(engine: sa.Engine, scope: Scope) -> AlertSet | None:
         .select_from(joined)
         .order_by(alerts.position)
     )
-    try:
-        with engine.connect() as connection:
-            rows = [tuple(row) for row in connection.execute(statement)]
-    except sa.exc.DBAPIError:
-        if not has_tables(engine):
-            return None
-        raise
+    rows = _stored_rows(engine, statement)
     if not rows:
         return None
     found = [row[2:] for row in rows if row[2] is not None]
