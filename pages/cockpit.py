@@ -7,7 +7,7 @@ comparison window; best and worst streets and departments; the alert ticker.
 
 Everything below the page chrome is one fragment that re-runs every ``[display] refresh_seconds``
 and reads the shared result cache; a failed refresh keeps the last good numbers on screen with a
-small notice.
+small notice. The map panel is a fragment inside it: a drill reruns and redraws the map alone.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.screen import cockpit
-from dashboard.screen.snapshot import Snapshot, View, gather
+from dashboard.screen.snapshot import MapFrames, Snapshot, View, gather, map_frames
 from dashboard.session import context, early_warning, furniture, last_good
 
 ctx = context.load_context()
@@ -36,6 +36,11 @@ def _load(view: View) -> Snapshot:
     )
 
 
+def _load_map(view: View) -> MapFrames:
+    live = context.open_context(lang)
+    return map_frames(live.query, view, live.as_of)
+
+
 @furniture.auto_refresh(ctx.city.refresh_seconds)
 def screen() -> None:
     # The header needs the snapshot's as-of time and the period widget; read the widgets' state first.
@@ -50,7 +55,7 @@ def screen() -> None:
         return
     with header:
         cockpit.header(ctx, snapshot, stale_since)
-    cockpit.panels(ctx, snapshot)
+    cockpit.panels(ctx, snapshot, _load_map)
 
 
 screen()

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
+import polars as pl
 import streamlit as st
 
+from dashboard.auth import page_audit
 from dashboard.charts.figures import stacked_trends
 from dashboard.charts.maps import load_features, map_figure, selected_code
 from dashboard.charts.theme import WALL_PLOTLY_CONFIG, wall_layout
@@ -29,9 +32,9 @@ from dashboard.screen.bigscreen import (
     ticker_html,
     title_html,
 )
-from dashboard.screen.snapshot import Snapshot, View, point_frame
+from dashboard.screen.snapshot import MapFrames, Snapshot, View, point_frame
 from dashboard.screen.ticker import ticker_items
-from dashboard.session import context, furniture
+from dashboard.session import context, furniture, last_good
 from dashboard.session.context import Context
 
 MAP_WIDTH, MAP_HEIGHT = 860, 586
@@ -100,17 +103,42 @@ def header(ctx: Context, snapshot: Snapshot | None, stale_since: dt.datetime | N
     return period
 
 
-def panels(ctx: Context, snapshot: Snapshot) -> None:
-    """Everything below the header: the KPI band, trend | map | rankings, and the alert ticker."""
+def panels(ctx: Context, snapshot: Snapshot, load_map: Callable[[View], MapFrames]) -> None:
+    """Everything below the header: the KPI band, trend | map | rankings, and the alert ticker.
+
+    ``load_map``: the map's answers for a view (``snapshot.map_frames`` through the page's live
+    session), read by the map panel when it reruns alone."""
     _kpi_band(ctx, snapshot)
     left, centre, right = st.columns([27, 46, 27])
     with left:
         _trend_panel(ctx, snapshot)
     with centre:
-        _map_panel(ctx, snapshot)
+        map_panel(ctx, load_map)
     with right:
         _rank_panels(ctx, snapshot)
     _ticker(ctx, snapshot)
+
+
+@st.fragment
+def map_panel(ctx: Context, load_map: Callable[[View], MapFrames]) -> None:
+    """The map panel as a fragment of its own: a click on a district, the back button, the district or
+    level switch rerun this panel alone. Nothing else on the screen depends on them (the KPIs, trends,
+    rankings and ticker are city-wide), so a drill neither recomputes nor redraws them. In the screen's
+    own runs (its refresh timer, the period switch) it runs inline, from the cache the screen just filled.
+    """
+
+    def body() -> None:
+        view = current_view(ctx)
+        try:
+            (areas, points), _ = last_good.with_last_good(
+                (ctx.target.url, ctx.lang, view, "map"), lambda: load_map(view)
+            )
+        except Exception as exc:  # one readable line in the panel, never a trace
+            st.error(context.friendly_problem(exc, ctx.lang))
+            return
+        _map_panel(ctx, view, areas, points)
+
+    page_audit.audited_fragment(body)()
 
 
 def _kpi_band(ctx: Context, snapshot: Snapshot) -> None:
@@ -149,9 +177,8 @@ def _trend_panel(ctx: Context, snapshot: Snapshot) -> None:
         st.plotly_chart(figure, theme=None, config=WALL_PLOTLY_CONFIG, key="cs_trend")
 
 
-def _map_panel(ctx: Context, snapshot: Snapshot) -> None:
+def _map_panel(ctx: Context, view: View, areas: pl.DataFrame, points: pl.DataFrame) -> None:
     lang = ctx.lang
-    view = snapshot.view
     level = view.shown_level
     with st.container(key="cs_panel_map"):
         title, controls = st.columns([5, 4], vertical_alignment="center")
@@ -186,8 +213,8 @@ def _map_panel(ctx: Context, snapshot: Snapshot) -> None:
         collection = load_features(layer.file, layer.code_property, codes)
         figure = map_figure(
             collection,
-            snapshot.map_areas,
-            point_frame(snapshot.map_points, ctx.grid_centres()),
+            areas,
+            point_frame(points, ctx.grid_centres()),
             code_property=layer.code_property,
             area_metric=MAP_CHOROPLETH_METRIC,
             point_metric=MAP_POINT_METRIC,

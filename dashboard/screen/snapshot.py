@@ -193,6 +193,18 @@ def _overdue(
     return overdue_alerts(overdue, {d: names(d) for d in TICKER_DIMENSIONS}, as_of)
 
 
+MapFrames = tuple[pl.DataFrame, pl.DataFrame]  # (level code, complaint_received), (grid, grid_collected)
+
+
+def map_frames(run: Runner, view: View, as_of: dt.datetime) -> MapFrames:
+    """The map's two answers for ``view``: complaints per shown region and grid events per grid. The map
+    panel reads them again on its own when a drill reruns it alone (from the shared cache after ``gather``)."""
+    areas_request, points_request = map_requests(
+        view.shown_level, resolve_period(view.period, as_of), view.map_district
+    )
+    return run(areas_request), run(points_request)
+
+
 def gather(
     run: Runner,
     view: View,
@@ -207,8 +219,7 @@ def gather(
     period = resolve_period(view.period, as_of)
     window = trend_window("day", as_of)
     kpis = _kpis(run, period, targets)
-    areas_request, points_request = map_requests(view.shown_level, period, view.map_district)
-    map_areas, map_points = run(areas_request), run(points_request)
+    map_areas, map_points = map_frames(run, view, as_of)
     trends = _trends(run, window)
     min_volume = MIN_VOLUME.get(view.period, 10)
     streets, departments = _rankings(run, period, min_volume, targets, names, lang)
