@@ -142,18 +142,27 @@ html, body, .stApp, [data-testid="stAppViewContainer"], [data-testid="stMain"] {
 """
 
 # Fits the 1920×1080 design to any screen; runs in the page (st.html with JavaScript allowed).
+# The page is a single-page app: its window, and so this script's timer, outlive the big screen when
+# a person moves to another page through the sidebar. It zooms only while the screen's own elements
+# are on the page (``WALL_MARKERS``) and otherwise takes its zoom off, or every other page visited
+# after the wall would be shrunk to fit 1920×1080 (and relaid out every second).
 # Known limit: Streamlit sizes Plotly charts from their on-screen (zoomed) box, so under a CSS zoom
 # above 1 the trend chart is drawn too large. A 4K wall should run its browser at 200 % display
 # scaling (a 1920×1080 CSS viewport, zoom 1, everything sharp); see docs/make_screenshots.py.
+WALL_MARKERS = "#cs-clock, .cs-kpi, .st-key-cs_panel_map"  # on the big screen only
 FIT_SCRIPT = f"""
 <script>
 (function () {{
   function fit() {{
+    var main = document.querySelector('[data-testid="stMainBlockContainer"]');
+    if (!document.querySelector('{WALL_MARKERS}')) {{
+      if (main && main.style.zoom) {{ main.style.zoom = ''; }}
+      return;
+    }}
     var sidebar = document.querySelector('[data-testid="stSidebar"]');
     var taken = sidebar ? Math.max(0, sidebar.getBoundingClientRect().right) : 0;
     var zoom = Math.min((window.innerWidth - taken) / {DESIGN_WIDTH}, window.innerHeight / {DESIGN_HEIGHT});
     zoom = Math.max(0.5, Math.round(zoom * 1000) / 1000);
-    var main = document.querySelector('[data-testid="stMainBlockContainer"]');
     var wanted = zoom === 1 ? '' : String(zoom);
     if (main && main.style.zoom !== wanted) {{ main.style.zoom = wanted; }}
   }}

@@ -445,6 +445,11 @@ def kpi_overflow(page: Page) -> tuple[int, list[str]]:
     return int(result["cards"]), list(result["found"])
 
 
+def main_zoom(page: Page) -> str:
+    """The CSS zoom on the page's main block: the wall's fit script sets it, no other page may have one."""
+    return str(page.evaluate("() => document.querySelector('[data-testid=\"stMainBlockContainer\"]').style.zoom"))
+
+
 def page_problems(page: Page) -> list[str]:
     return list(page.evaluate(PROBLEMS_JS))
 

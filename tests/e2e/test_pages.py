@@ -32,5 +32,8 @@ def test_page_loads_and_draws(page: AppPage, session: Session) -> None:
 
     assert tab.path == page.path
     assert web.page_problems(tab.page) == []
+    if page.path != "/":  # visited after the wall in the same tab: none of the wall's fit-to-screen zoom
+        tab.page.wait_for_timeout(1100)  # the fit script runs every second
+        assert web.main_zoom(tab.page) == "", f"{page.name} is zoomed to fit a wall"
     assert_charts_drawn(tab, page.min_charts, page.name)
     assert tab.recorder.errors_since(mark) == []
