@@ -67,16 +67,18 @@ def _at(value: dt.datetime) -> sa.ColumnElement[Any]:
 
 
 def _frame(rows: list[sa.Row[Any]], columns: dict[str, pl.DataType]) -> pl.DataFrame:
-    data = [[_plain(value) for value in row] for row in rows]
-    return pl.DataFrame(data, schema=columns, orient="row")
+    """The driver's rows as a frame of ``columns``, converted column by column in polars.
 
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if hasattr(value, "is_finite") and not isinstance(value, float):  # Decimal from PostgreSQL/MySQL
-        return float(value)
-    return value
+    Drivers differ in what they return: a day as a datetime (DuckDB's time buckets) or a date, a sum
+    as a Decimal (PostgreSQL, MySQL) or an int. Polars takes each column as it comes and casts it
+    to its type (datetime → date keeps the day). Converting value by value in Python instead was
+    about a quarter of a city-wide alert refresh at scale 30 (a stalled-stage query returns about a
+    million groups).
+    """
+    if not rows:
+        return pl.DataFrame(schema=columns)
+    raw = pl.DataFrame({name: [row[index] for row in rows] for index, name in enumerate(columns)}, strict=False)
+    return raw.with_columns(pl.col(name).cast(dtype) for name, dtype in columns.items())
 
 
 def _run(engine: sa.Engine, statement: sa.Select[Any], columns: dict[str, pl.DataType]) -> pl.DataFrame:
