@@ -148,64 +148,71 @@ def _stored_rows(engine: sa.Engine, statement: sa.Select[Any]) -> list[tuple[Any
         raise
 
 
-def read_set(engine: sa.Engine, scope: Scope, as_of: dt.datetime, version: str | None) -> AlertSet | None:
-    """The stored set of ``scope`` at ``as_of`` if it was computed for ``version``; None when there is none.
+@dataclass(frozen=True)
+class _StoredSet:
+    as_of: dt.datetime
+    data_version: str
+    computed_at: dt.datetime
+    frame: pl.DataFrame
+
+
+def _read_stored_set(engine: sa.Engine, run: sa.Select[Any]) -> _StoredSet | None:
+    """The set of the one ``alert_runs`` row ``run`` selects (its scope_id, as_of, data_version and
+    computed_at), with its alerts in order; None when there is no such row.
 
     One statement (the run row joined to its alerts), so it sees one committed state on every engine
     even while a writer replaces the set.
     """
-    runs, alerts = schema.alert_runs.c, schema.alerts.c
-    joined = schema.alert_runs.outerjoin(
-        schema.alerts,
-        sa.and_(alerts.scope_id == runs.scope_id, alerts.as_of == runs.as_of, alerts.data_version == runs.data_version),
-    )
-    columns = [getattr(alerts, name) for name in ALERT_SCHEMA]
-    statement = (
-        sa.select(runs.data_version.label("run_version"), runs.computed_at.label("run_computed_at"), *columns)
-        .select_from(joined)
-        .where(runs.scope_id == scope_id(scope_key(scope)), runs.as_of == as_of_key(as_of))
-        .order_by(alerts.position)
-    )
-    rows = _stored_rows(engine, statement)
-    if not rows or rows[0][0] != version_text(version):
-        return None
-    found = [row[2:] for row in rows if row[2] is not None]  # an empty set is one run row joined to nothing
-    return AlertSet(pl.DataFrame(found, schema=ALERT_SCHEMA, orient="row"), ready=True, computed_at=rows[0][1])
-
-
-def read_previous(engine: sa.Engine, scope: Scope) -> AlertSet | None:
-    """The newest set stored for ``scope``, whatever its as-of time and data version, marked not ready;
-    None when the scope has none. What a page shows while the job computes the set of new data: the
-    refresh prunes the old sets only once it has stored the new ones, so between an import's commit
-    and that refresh the previous set is still here. One statement, as ``read_set``."""
-    runs, alerts = schema.alert_runs.c, schema.alerts.c
-    newest = (
-        sa.select(runs.scope_id, runs.as_of, runs.data_version, runs.computed_at)
-        .where(runs.scope_id == scope_id(scope_key(scope)))
-        .order_by(runs.as_of.desc(), runs.computed_at.desc())
-        .limit(1)
-        .subquery("newest")
-    )
-    joined = newest.outerjoin(
+    alerts = schema.alerts.c
+    chosen = run.subquery("run")
+    joined = chosen.outerjoin(
         schema.alerts,
         sa.and_(
-            alerts.scope_id == newest.c.scope_id,
-            alerts.as_of == newest.c.as_of,
-            alerts.data_version == newest.c.data_version,
+            alerts.scope_id == chosen.c.scope_id,
+            alerts.as_of == chosen.c.as_of,
+            alerts.data_version == chosen.c.data_version,
         ),
     )
     columns = [getattr(alerts, name) for name in ALERT_SCHEMA]
     statement = (
-        sa.select(newest.c.as_of.label("run_as_of"), newest.c.computed_at.label("run_computed_at"), *columns)
+        sa.select(chosen.c.as_of, chosen.c.data_version, chosen.c.computed_at, *columns)
         .select_from(joined)
         .order_by(alerts.position)
     )
     rows = _stored_rows(engine, statement)
     if not rows:
         return None
-    found = [row[2:] for row in rows if row[2] is not None]
+    found = [row[3:] for row in rows if row[3] is not None]  # an empty set is one run row joined to nothing
     frame = pl.DataFrame(found, schema=ALERT_SCHEMA, orient="row")
-    return AlertSet(frame, ready=False, computed_at=rows[0][1], previous_as_of=rows[0][0])
+    return _StoredSet(as_of=rows[0][0], data_version=rows[0][1], computed_at=rows[0][2], frame=frame)
+
+
+def _runs_of(scope: Scope) -> sa.Select[Any]:
+    runs = schema.alert_runs.c
+    return sa.select(runs.scope_id, runs.as_of, runs.data_version, runs.computed_at).where(
+        runs.scope_id == scope_id(scope_key(scope))
+    )
+
+
+def read_set(engine: sa.Engine, scope: Scope, as_of: dt.datetime, version: str | None) -> AlertSet | None:
+    """The stored set of ``scope`` at ``as_of`` if it was computed for ``version``; None when there is none."""
+    run = _runs_of(scope).where(schema.alert_runs.c.as_of == as_of_key(as_of))
+    found = _read_stored_set(engine, run)
+    if found is None or found.data_version != version_text(version):
+        return None
+    return AlertSet(found.frame, ready=True, computed_at=found.computed_at)
+
+
+def read_previous(engine: sa.Engine, scope: Scope) -> AlertSet | None:
+    """The newest set stored for ``scope``, whatever its as-of time and data version, marked not ready;
+    None when the scope has none. What a page shows while the job computes the set of new data: the
+    refresh prunes the old sets only once it has stored the new ones, so between an import's commit
+    and that refresh the previous set is still here."""
+    runs = schema.alert_runs.c
+    found = _read_stored_set(engine, _runs_of(scope).order_by(runs.as_of.desc(), runs.computed_at.desc()).limit(1))
+    if found is None:
+        return None
+    return AlertSet(found.frame, ready=False, computed_at=found.computed_at, previous_as_of=found.as_of)
 
 
 def stored_run(engine: sa.Engine, key: str, as_of: dt.datetime) -> StoredRun | None:
