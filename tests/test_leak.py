@@ -208,7 +208,7 @@ def test_the_early_warning_list_is_scoped(secured_city: tuple[sa.Engine, dict[st
     engine, _ = secured_city
     ctx = scoped_context(engine, Scope(regions=frozenset({city.D1})))
     # At the pages' as-of time (the data's), the time the job stored the head's alerts for.
-    alerts = early_warning.early_warning_alerts(dataclasses.replace(ctx, as_of=ctx.data.as_of()))
+    alerts = early_warning.early_warning_set(dataclasses.replace(ctx, as_of=ctx.data.as_of())).frame
     assert alerts.height > 0
     assert set(alerts["region_code"].drop_nulls().to_list()) <= {city.D1, city.S1, city.C1, city.G1}
     assert not any(city.D2 in str(value) for value in alerts["link"].to_list())

@@ -10,7 +10,6 @@ computed, and the wall's ticker shows the metric layer's overdue list meanwhile.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Callable
 
@@ -30,11 +29,6 @@ def early_warning_set(ctx: Context) -> AlertSet:
     return ctx.data.alerts(as_of=ctx.as_of)
 
 
-def early_warning_alerts(ctx: Context) -> pl.DataFrame:
-    """The early-warning module's alerts at the data's as-of time in the viewer's scope (empty until computed)."""
-    return early_warning_set(ctx).frame
-
-
 def ticker_source(ctx: Context) -> Callable[[pl.DataFrame], pl.DataFrame]:
     """The ticker's lines: early-warning alerts; the metric layer's overdue list if that run fails."""
 
@@ -51,18 +45,15 @@ def ticker_source(ctx: Context) -> Callable[[pl.DataFrame], pl.DataFrame]:
     return source
 
 
-def render_alerts(
-    ctx: Context, found: pl.DataFrame, *, ready: bool = True, previous_as_of: dt.datetime | None = None
-) -> None:
+def render_alerts(ctx: Context, alerts: AlertSet) -> None:
     """A table of alerts (severity, kind, message, link); a caption when there are none or none computed
-    yet. ``previous_as_of``: ``found`` is the previous set (of that as-of time), shown while the job
-    computes the current one."""
-    lang = ctx.lang
-    if not ready and previous_as_of is None:
+    yet, and above an older set standing in (``previous_as_of``) while the job computes the current one."""
+    lang, found = ctx.lang, alerts.frame
+    if not alerts.ready and alerts.previous_as_of is None:
         st.caption(t("alerts_pending", lang))
         return
-    if not ready:
-        st.caption(t("alerts_updating", lang, time=f"{previous_as_of:%Y-%m-%d %H:%M}"))
+    if alerts.previous_as_of is not None:
+        st.caption(t("alerts_updating", lang, time=f"{alerts.previous_as_of:%Y-%m-%d %H:%M}"))
     if found.height == 0:
         st.caption(t("alerts_none", lang))
         return

@@ -132,7 +132,7 @@ def render_page(domain: str, title_key: str, sections: Callable[[TopicPage], Non
         trend(page, found.frame)
     with right:
         st.markdown(f"**{t('alerts', lang)}**")
-        early_warning.render_alerts(ctx, found.frame, ready=found.ready, previous_as_of=found.previous_as_of)
+        early_warning.render_alerts(ctx, found)
     st.subheader(t("map_section", lang))
     drill_map(page)
     st.subheader(t("breakdown", lang))
