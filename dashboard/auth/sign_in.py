@@ -34,7 +34,13 @@ if TYPE_CHECKING:
 
 from dashboard.core.i18n import t
 from data_access.runtime.cache import ResultCache
-from data_access.runtime.engine import DatabaseProblem, get_engine, is_database_error, resolve_target
+from data_access.runtime.engine import (
+    DatabaseProblem,
+    database_reason,
+    get_engine,
+    is_database_error,
+    resolve_target,
+)
 from data_access.security import accounts, audit, logins, tokens
 from data_access.security.access import (
     NOTHING,
@@ -157,7 +163,7 @@ def accounts_engine(lang: str) -> sa.Engine:
 
 
 def _db_message(engine: sa.Engine, exc: Exception) -> str:
-    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    reason = database_reason(exc)
     return f"{engine.url.render_as_string(hide_password=True)}: {reason}"
 
 

@@ -29,6 +29,7 @@ from data_access.runtime.engine import (
     DatabaseProblem,
     DatabaseTarget,
     check_database,
+    database_reason,
     get_engine,
     is_database_error,
     resolve_target,
@@ -97,7 +98,7 @@ class Context:
         except Exception as exc:
             if not is_database_error(exc):
                 raise
-            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            reason = database_reason(exc)
             stop_with_error(t("query_problem", self.lang, message=reason))
 
     def query(self, request: MetricRequest) -> pl.DataFrame:
@@ -167,8 +168,7 @@ def friendly_problem(exc: Exception, lang: str) -> str:
     """One readable line for a failure (never a traceback)."""
     if isinstance(exc, SettingsProblem):
         return t("settings_problem", lang, message=str(exc))
-    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    message = reason[0] if reason else type(exc).__name__
+    message = database_reason(exc)
     if isinstance(exc, DatabaseProblem) or is_database_error(exc):
         return t("db_problem", lang, message=message)
     return t("query_problem", lang, message=message)
@@ -217,5 +217,5 @@ def load_context(lang: str | None = None) -> Context:
     except Exception as exc:
         if not is_database_error(exc):
             raise
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        reason = database_reason(exc)
         stop_with_error(t("db_problem", lang, message=f"{target.display_url}: {reason}"))

@@ -25,7 +25,7 @@ from data_access.alerts import store
 from data_access.alerts.config import AlertConfig, load_alert_config
 from data_access.alerts.run import compute_alerts
 from data_access.config.city import CityConfig, load_city
-from data_access.runtime.engine import DatabaseProblem, check_database, read_meta
+from data_access.runtime.engine import DatabaseProblem, check_database, database_reason, read_meta
 from data_access.runtime.session import DataSession
 from data_access.security.accounts import list_accounts
 from data_access.semantic.query import Scope
@@ -148,7 +148,7 @@ def _refresh_set(
         stored = store.write_set(engine, scope, as_of, version, frame, seconds)
     except Exception as exc:  # one scope's failure must not keep the others from being stored
         log.exception("early warning: computing the alerts of %s failed", key)
-        return SetOutcome(key, at, "failed", seconds=time.perf_counter() - began, error=str(exc).splitlines()[0])
+        return SetOutcome(key, at, "failed", seconds=time.perf_counter() - began, error=database_reason(exc))
     return SetOutcome(key, at, "computed" if stored else "superseded", frame.height, time.perf_counter() - began)
 
 
@@ -170,7 +170,7 @@ def refresh_when_free(
             check_database(engine)
             return refresh_alerts(engine, city, scopes=scopes, config=config)
         except (DatabaseProblem, sa.exc.DBAPIError) as exc:
-            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            reason = database_reason(exc)
             if "lock" not in reason.lower() or time.monotonic() + pause > deadline:
                 if isinstance(exc, DatabaseProblem):
                     raise

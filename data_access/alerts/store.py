@@ -29,6 +29,7 @@ import sqlalchemy as sa
 
 from data_access.alerts.schema import ALERT_SCHEMA
 from data_access.contract import schema
+from data_access.runtime.engine import database_reason
 from data_access.security.access import describe_scope
 from data_access.semantic.query import Scope
 
@@ -335,7 +336,7 @@ def retrying(engine: sa.Engine, work: Callable[[sa.Connection], T], settled: Cal
         except sa.exc.DBAPIError as exc:
             if attempt == WRITE_TRIES:
                 raise
-            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            reason = database_reason(exc)
             log.info("alert store: try %d failed (%s); trying again in %.1f s", attempt, reason, pause)
             time.sleep(pause)
             pause = min(pause * 2, 5.0)

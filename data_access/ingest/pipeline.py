@@ -295,7 +295,7 @@ def _load_database(
                 summary.dimensions = {}
                 raise
     except (sa.exc.SQLAlchemyError, duckdb.Error) as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        reason = db.database_reason(exc)
         raise IngestProblem(f"the database refused the load, nothing was written: {reason}") from exc
 
 

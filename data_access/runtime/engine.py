@@ -170,7 +170,7 @@ def check_connection(engine: sa.Engine) -> None:
             connection.execute(sa.text("SELECT 1"))
     except SQLAlchemyError as exc:
         shown = engine.url.render_as_string(hide_password=True)
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        reason = database_reason(exc)
         raise DatabaseProblem(
             f"Cannot connect to {shown}: {reason}. Check that the server is running and that "
             f"{URL_ENV} (or [connections.cockpit] url in .streamlit/secrets.toml) is right."
@@ -245,3 +245,11 @@ def is_database_error(exc: BaseException) -> bool:
     """Whether ``exc`` came from the database or its driver (so presentation code, which imports no
     SQLAlchemy, can show it as a database problem instead of a traceback)."""
     return isinstance(exc, SQLAlchemyError)
+
+
+def database_reason(exc: BaseException) -> str:
+    """The first line of a database error: the driver's own message when SQLAlchemy wraps one (what a
+    person can act on, without SQLAlchemy's statement and parameters), else the exception's; its type
+    when it says nothing."""
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__

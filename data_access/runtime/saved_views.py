@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from data_access.contract import schema
+from data_access.runtime.engine import database_reason
 
 MAX_NAME_LENGTH = 128
 MAX_STATE_LENGTH = 8000
@@ -64,8 +65,7 @@ def _owned(owner: str | None) -> sa.ColumnElement[bool]:
 
 
 def _failed(action: str, exc: sa.exc.SQLAlchemyError) -> SavedViewProblem:
-    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    return SavedViewProblem(f"{action} failed in the database: {reason[0] if reason else type(exc).__name__}")
+    return SavedViewProblem(f"{action} failed in the database: {database_reason(exc)}")
 
 
 def table_exists(engine: sa.Engine) -> bool:

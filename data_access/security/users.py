@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return 2
     except sa.exc.SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        reason = db.database_reason(exc)
         print(f"error: {reason}", file=sys.stderr)
         if "lock" in reason.lower():
             print("the app holds the embedded DuckDB file open: stop it, then run this again", file=sys.stderr)
