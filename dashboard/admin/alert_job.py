@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from dashboard.admin.facts import item_rows
 from dashboard.core.formatting import format_datetime, format_number
 from dashboard.core.i18n import t
 from dashboard.session.context import Context
@@ -28,10 +29,7 @@ def job_rows(ctx: Context, status: JobStatus | None = None) -> pl.DataFrame:
         (t("job_waiting", lang), format_number(status.waiting)),
         (t("job_kept_scopes", lang), ", ".join(status.kept_scopes) or "—"),
     ]
-    return pl.DataFrame(
-        {t("admin_item", lang): [k for k, _ in items], t("admin_value", lang): [v for _, v in items]},
-        schema={t("admin_item", lang): pl.String(), t("admin_value", lang): pl.String()},
-    )
+    return item_rows(lang, items)
 
 
 def set_rows(ctx: Context, runs: list[StoredRun] | None = None) -> pl.DataFrame:

@@ -13,7 +13,8 @@ from data_access.config.city import SettingsProblem, load_city
 from data_access.runtime.engine import DatabaseProblem, resolve_target
 
 
-def _rows(lang: str, items: Sequence[tuple[str, str]]) -> pl.DataFrame:
+def item_rows(lang: str, items: Sequence[tuple[str, str]]) -> pl.DataFrame:
+    """A two-column table of (item, value) pairs, as the admin page shows its facts."""
     return pl.DataFrame(
         {t("admin_item", lang): [k for k, _ in items], t("admin_value", lang): [v for _, v in items]},
         schema={t("admin_item", lang): pl.String(), t("admin_value", lang): pl.String()},
@@ -36,7 +37,7 @@ def source_rows(lang: str) -> pl.DataFrame:
         items.append((t("admin_city_file", lang), str(city.source)))
     except SettingsProblem as problem:
         items.append((t("admin_city_file", lang), str(problem)))
-    return _rows(lang, items)
+    return item_rows(lang, items)
 
 
 def meta_rows(ctx: Context) -> pl.DataFrame:
@@ -44,7 +45,7 @@ def meta_rows(ctx: Context) -> pl.DataFrame:
     dataset = t("dataset_demo", lang) if ctx.is_demo else t("dataset_real", lang)
     items = [(t("admin_dataset", lang), dataset), (t("admin_latest", lang), format_datetime(ctx.as_of))]
     items += [(_meta_label(key, lang), value) for key, value in sorted(ctx.meta.items()) if key != "dataset"]
-    return _rows(lang, items)
+    return item_rows(lang, items)
 
 
 def _meta_label(key: str, lang: str) -> str:
@@ -94,4 +95,4 @@ def settings_rows(ctx: Context) -> pl.DataFrame:
         (t("admin_refresh", lang), t("seconds", lang, n=city.refresh_seconds)),
         (t("admin_three_rates", lang), weights),
     ]
-    return _rows(lang, items)
+    return item_rows(lang, items)
