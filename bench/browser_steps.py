@@ -24,12 +24,11 @@ from typing import TYPE_CHECKING, Any
 
 from bench.streamlit_floor import TOPICS, workbench_path
 from tests.e2e import browser as web
-from tests.e2e.pages import KIOSK, READY_ON
+from tests.e2e.pages import KIOSK, METRIC, READY_ON
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, BrowserContext, Page
 
-METRIC = '[data-testid="stMetric"]'
 POLL_SECONDS = 0.1
 STABLE_SECONDS = 1.0  # ready this long without a break (wait_ready: four polls 250 ms apart)
 DOWNLOADS = ("csv", "xlsx")
@@ -134,6 +133,19 @@ def timed_download(page: Page, fmt: str, save_to: Path | None) -> float:
     return seconds
 
 
+def desktop_context(browser: Browser) -> BrowserContext:
+    """A fresh browser context (an empty HTTP cache) as every step sees the app: a 1920×1080 desktop in
+    Chinese, in the city's time zone, downloads accepted."""
+    context = browser.new_context(
+        viewport={"width": 1920, "height": 1080},
+        locale="zh-CN",
+        timezone_id="Asia/Shanghai",
+        accept_downloads=True,
+    )
+    context.set_default_timeout(60_000)
+    return context
+
+
 @dataclass
 class Run:
     """Every step over one target, in one fresh browser context (an empty HTTP cache).
@@ -152,13 +164,7 @@ class Run:
     context: Any = None
 
     def __enter__(self) -> Run:
-        self.context = self.browser.new_context(
-            viewport={"width": 1920, "height": 1080},
-            locale="zh-CN",
-            timezone_id="Asia/Shanghai",
-            accept_downloads=True,
-        )
-        self.context.set_default_timeout(60_000)
+        self.context = desktop_context(self.browser)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -263,7 +269,7 @@ def timed_references(browser: Browser, floor_base: str) -> dict[str, float]:
     """Streamlit and Chromium alone, each page in a new tab (of one context, its HTTP cache warm after
     the first): what any page of that kind costs before it draws anything of its own. The difference
     between the two is Plotly's chart library, loaded and evaluated again by every new tab."""
-    context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
+    context = desktop_context(browser)
     try:
         warm = context.new_page()
         web.open_app(warm, f"{floor_base}/?snap=one_chart", (METRIC,))  # static files into the cache, untimed

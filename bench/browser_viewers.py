@@ -13,46 +13,46 @@ import time
 from typing import TYPE_CHECKING
 
 from bench import browser_stats as stats
+from bench.browser_steps import desktop_context
 from bench.streamlit_floor import TOPICS, workbench_path
 from tests.e2e import browser as web
-from tests.e2e.pages import KIOSK
+from tests.e2e.pages import KIOSK, READY_ON
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from playwright.sync_api import Browser, Page
 
-METRIC = ('[data-testid="stMetric"]',)
 SETTLE_SECONDS = 5.0  # after the last rerun, before the final reading
 
 
-def _filter_to_a_district(page: Page) -> None:
+def _filter_to_a_district(page: Page, need: tuple[str, ...]) -> None:
     page.locator(".st-key-district [data-testid='stSelectbox']").click()
     options = [option.inner_text() for option in page.get_by_role("option").all()]
     page.keyboard.press("Escape")
-    with web.rerun(page, METRIC):
+    with web.rerun(page, need):
         web.choose_option(page, "district", options[1])  # the first district (options[0] is 全部)
 
 
 def measure_viewers(browser: Browser, env: Mapping[str, str | None]) -> tuple[stats.Memory, stats.Memory]:
     """A fresh server, five viewers arriving one by one, then each acting: (memory once all five are
     in, memory at the end)."""
-    arrivals = [(KIOSK, web.COCKPIT_READY), *((f"/{domain}", METRIC) for domain in TOPICS)]
+    arrivals = [(KIOSK, web.COCKPIT_READY), *((f"/{domain}", READY_ON[domain]) for domain in TOPICS)]
     arrivals.append((workbench_path(), ()))
     contexts = []
     with web.streamlit_process(env) as (base, process):
         try:
             viewers: list[Page] = []
             for path, need in arrivals:
-                context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
+                context = desktop_context(browser)
                 contexts.append(context)
                 page = context.new_page()
                 web.open_app(page, base + path, need)
                 viewers.append(page)
             arrived = stats.tree_memory(process.pid)
             web.drill_largest_district(viewers[0])
-            for page in viewers[1 : 1 + len(TOPICS)]:
-                _filter_to_a_district(page)
+            for page, domain in zip(viewers[1 : 1 + len(TOPICS)], TOPICS, strict=True):
+                _filter_to_a_district(page, READY_ON[domain])
             time.sleep(SETTLE_SECONDS)
             return arrived, stats.tree_memory(process.pid)
         finally:
