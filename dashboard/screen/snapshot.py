@@ -3,7 +3,9 @@
 ``gather`` runs every request of the screen (``queries.cockpit_requests``, in the same order)
 through a ``run`` callable and returns a ``Snapshot``: plain data the page renders. Gathering
 before drawing is what lets a failed refresh keep the last good snapshot on screen whole,
-instead of half a screen of new numbers and half an error.
+instead of half a screen of new numbers and half an error. The map panel draws from its own
+read of the map's two answers (``map_frames``: it reruns alone on a drill), which ``gather``'s
+run has just put in the shared cache.
 """
 
 from __future__ import annotations
@@ -69,8 +71,6 @@ class Snapshot:
     period: Period
     window: TrendWindow
     kpis: dict[str, list[Kpi]]
-    map_areas: pl.DataFrame  # (level code, complaint_received)
-    map_points: pl.DataFrame  # (grid, grid_collected)
     trends: dict[str, tuple[pl.DataFrame, pl.DataFrame]]  # domain -> (current, comparison), complete buckets
     streets: list[tuple[str, list[RankRow]]]  # (group, rows): top five, bottom five
     departments: list[tuple[str, list[RankRow]]]
@@ -219,7 +219,9 @@ def gather(
     period = resolve_period(view.period, as_of)
     window = trend_window("day", as_of)
     kpis = _kpis(run, period, targets)
-    map_areas, map_points = map_frames(run, view, as_of)
+    # Read with the rest, though the map panel draws from its own read of them: a failure here is the
+    # screen's (its last good snapshot and stale notice), and the panel then finds them in the cache.
+    map_frames(run, view, as_of)
     trends = _trends(run, window)
     min_volume = MIN_VOLUME.get(view.period, 10)
     streets, departments = _rankings(run, period, min_volume, targets, names, lang)
@@ -232,8 +234,6 @@ def gather(
         period=period,
         window=window,
         kpis=kpis,
-        map_areas=map_areas,
-        map_points=map_points,
         trends=trends,
         streets=streets,
         departments=departments,
