@@ -329,14 +329,15 @@ def test_the_background_thread_computes_what_a_reader_asked_for(
 
 def test_the_job_reports_its_last_refresh_and_its_failures(city_db: sa.Engine) -> None:
     job = AlertJob()
-    assert job.status(city_db).finished_at is None and job.status(city_db).outcome == ""
+    assert job.status(city_db).finished_at is None and job.status(city_db).report is None
     job.ask(city_db, DISTRICT_1, dt.datetime(2026, 2, 28, 8))
     assert job.status(city_db).waiting == 1
     assert job.run_due() == 1
     status = job.status(city_db)
     assert status.finished_at is not None and status.waiting == 0 and status.refreshes == 1
     assert status.kept_scopes == (f"region={city.D1}",)
-    assert status.outcome.startswith("refreshed 2 set(s)")  # the refresh's summary line: the city and D1
+    assert status.report is not None and status.report.count("computed") == 2  # the city and D1
+    assert status.error == ""
 
     def broken(*_: object, **__: object) -> object:
         raise RuntimeError("database away")
@@ -345,7 +346,7 @@ def test_the_job_reports_its_last_refresh_and_its_failures(city_db: sa.Engine) -
     failing.ask(city_db, CITY, dt.datetime(2026, 2, 28, 8))
     failing.run_due()
     status = failing.status(city_db)
-    assert status.outcome == "RuntimeError: database away" and status.refreshes == 0
+    assert status.error == "RuntimeError: database away" and status.report is None and status.refreshes == 0
     assert status.waiting == 1  # asked again at the next try
 
 

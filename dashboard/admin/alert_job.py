@@ -7,6 +7,9 @@ job is off (``COCKPIT_ALERTS_JOB=off``, a cron job instead) whether that job has
 
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 import polars as pl
 
 from dashboard.admin.facts import item_rows
@@ -24,12 +27,39 @@ def job_rows(ctx: Context, status: JobStatus | None = None) -> pl.DataFrame:
     state = "job_running" if status.running else "job_on_idle" if status.enabled else "job_off"
     items = [
         (t("job_state", lang), t(state, lang)),
-        (t("job_last_refresh", lang), format_datetime(status.finished_at)),
-        (t("job_outcome", lang), status.outcome or t("job_no_refresh_yet", lang)),
+        (t("job_last_refresh", lang), format_datetime(city_time(ctx, status.finished_at))),
+        (t("job_outcome", lang), outcome_text(status, lang)),
         (t("job_waiting", lang), format_number(status.waiting)),
         (t("job_kept_scopes", lang), ", ".join(status.kept_scopes) or "—"),
     ]
     return item_rows(lang, items)
+
+
+def city_time(ctx: Context, moment: dt.datetime | None) -> dt.datetime | None:
+    """A time the job took from the server's clock (naive, server-local), in the city's time zone, as
+    every other time on the page (the data's as-of time): a server keeping UTC would otherwise show
+    a set computed hours "before" the data it was computed for."""
+    if moment is None:
+        return None
+    return moment.astimezone(ZoneInfo(ctx.city.timezone)).replace(tzinfo=None)
+
+
+def outcome_text(status: JobStatus, lang: str) -> str:
+    """What the last refresh did, in the page's language."""
+    if status.error:
+        return t("job_failed", lang, error=status.error)
+    report = status.report
+    if report is None:
+        return t("job_no_refresh_yet", lang)
+    return t(
+        "job_refreshed",
+        lang,
+        computed=report.count("computed"),
+        skipped=report.count("skipped"),
+        failed=report.count("failed"),
+        pruned=report.pruned,
+        seconds=f"{report.seconds:.2f}",
+    )
 
 
 def set_rows(ctx: Context, runs: list[StoredRun] | None = None) -> pl.DataFrame:
@@ -42,7 +72,7 @@ def set_rows(ctx: Context, runs: list[StoredRun] | None = None) -> pl.DataFrame:
         t("job_scope", lang): [t("job_scope_all", lang) if r.scope_key == "all" else r.scope_key for r in runs],
         t("job_as_of", lang): [format_datetime(r.as_of) for r in runs],
         t("job_current", lang): [t("yes" if r.data_version == current else "job_stale", lang) for r in runs],
-        t("job_computed_at", lang): [format_datetime(r.computed_at) for r in runs],
+        t("job_computed_at", lang): [format_datetime(city_time(ctx, r.computed_at)) for r in runs],
         t("job_seconds", lang): [f"{r.seconds:,.1f}" for r in runs],
         t("job_alerts", lang): [format_number(r.alert_count) for r in runs],
     }

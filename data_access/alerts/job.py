@@ -59,8 +59,9 @@ class Target:
     retry_after: float = float("-inf")  # after a failed refresh: nothing before this time.monotonic()
     scopes: dict[str, Scope] = field(default_factory=dict)  # scopes readers asked for, kept
     requests: dict[tuple[str, dt.datetime], tuple[Scope, dt.datetime]] = field(default_factory=dict)
-    finished_at: dt.datetime | None = None  # wall time of the last refresh, whichever way it ended
-    outcome: str = ""  # the last refresh's summary line, or the error it raised
+    finished_at: dt.datetime | None = None  # wall time (server clock) of the last refresh, however it ended
+    report: RefreshReport | None = None  # what the last refresh did, if it ended normally
+    error: str = ""  # the error the last refresh raised, if it did
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,9 @@ class JobStatus:
     enabled: bool  # COCKPIT_ALERTS_JOB is not off
     running: bool  # the thread is alive
     refreshes: int  # refreshes done by this process, all databases
-    finished_at: dt.datetime | None  # the last refresh of this database, if any
-    outcome: str  # its summary line or its error
+    finished_at: dt.datetime | None  # the last refresh of this database, if any (server clock)
+    report: RefreshReport | None  # what it did, when it ended normally
+    error: str  # the error it raised, when it did not
     waiting: int  # readers' requests not served yet
     kept_scopes: tuple[str, ...]  # scopes readers asked for, refreshed every time since
 
@@ -120,7 +122,8 @@ class AlertJob:
                 running=self.running,
                 refreshes=self.runs,
                 finished_at=None if target is None else target.finished_at,
-                outcome="" if target is None else target.outcome,
+                report=None if target is None else target.report,
+                error="" if target is None else target.error,
                 waiting=0 if target is None else len(target.requests),
                 kept_scopes=() if target is None else tuple(sorted(target.scopes)),
             )
@@ -182,16 +185,20 @@ class AlertJob:
         except Exception as exc:
             log.exception("early warning job: the refresh failed")
             target.retry_after = time.monotonic() + FAILURE_PAUSE_SECONDS
-            target.finished_at, target.outcome = dt.datetime.now(), f"{type(exc).__name__}: {exc}"[:300]
+            target.finished_at, target.report, target.error = (
+                dt.datetime.now(),
+                None,
+                f"{type(exc).__name__}: {exc}"[:300],
+            )
             with self._wake:  # asked again at the next try
                 for key, request in requests.items():
                     target.requests.setdefault(key, request)
             return
         target.last_run = time.monotonic()
         target.last_version = report.data_version
-        target.finished_at, target.outcome = dt.datetime.now(), report.lines()[-1]
+        target.finished_at, target.report, target.error = dt.datetime.now(), report, ""
         self.runs += 1
-        log.info("early warning job: %s", target.outcome)
+        log.info("early warning job: %s", report.lines()[-1])
 
     def _loop(self) -> None:
         while not self._stopping:

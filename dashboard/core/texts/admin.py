@@ -55,6 +55,12 @@ TEXTS: dict[str, tuple[str, str]] = {
     "job_last_refresh": ("本进程上次计算", "Last refresh by this process"),
     "job_outcome": ("上次计算结果", "Its outcome"),
     "job_no_refresh_yet": ("本进程尚未计算", "none yet in this process"),
+    "job_refreshed": (
+        "计算 {computed} 组，{skipped} 组已是最新，{failed} 组失败，清理旧预警 {pruned} 组，用时 {seconds} 秒",
+        "refreshed {computed} set(s), skipped {skipped} up to date, {failed} failed, {pruned} old set(s) removed,"
+        " in {seconds} s",
+    ),
+    "job_failed": ("计算失败：{error}", "failed: {error}"),
     "job_waiting": ("等待计算的请求", "Requests waiting"),
     "job_kept_scopes": ("按需加入的范围", "Scopes added on request"),
     "job_scope": ("范围", "Scope"),
