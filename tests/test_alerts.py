@@ -9,9 +9,11 @@ import math
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 import sqlalchemy as sa
+from scipy import stats
 
 from bench import alerts as bench
 from data_access.alerts.cli import main, parse_scope
@@ -25,7 +27,19 @@ from data_access.alerts.schema import FLAG_SCHEMA, STAGES
 from data_access.alerts.score_drops import score_drops, street_scores
 from data_access.alerts.stalls import waiting_series
 from data_access.alerts.statistics import poisson_sf, weekday_factors
-from data_access.alerts.surges import count_surges, surge_message
+from data_access.alerts.creeps import CusumSettings, cusum
+from data_access.alerts.surges import surge_message
+from data_access.alerts.surveillance import (
+    Level,
+    SurveillanceSettings,
+    benjamini_hochberg,
+    best_explanations,
+    discoveries,
+    dispersion,
+    level_daily,
+    tail_probability,
+    window_tests,
+)
 from data_access.config.city import ThreeRates, load_city
 from data_access.demo import generate
 from data_access.runtime.engine import dispose_engine, get_engine
@@ -61,42 +75,101 @@ def test_weekday_factors_follow_the_weekly_shape() -> None:
     assert weekday_factors(daily.head(10)) == dict.fromkeys(range(1, 8), 1.0)  # too short to tell
 
 
-def test_count_surge_flags_a_tenfold_window_with_its_first_elevated_day() -> None:
-    rows = [("A", day(i), 1) for i in range(59)] + [("A", day(i), 10) for i in (59, 60, 61)]
-    rows += [("B", day(i), 1) for i in range(62)]  # steady: never flagged
-    daily = pl.DataFrame(rows, schema={"street": pl.String(), "day": pl.Date(), "n": pl.Int64()}, orient="row")
-    found = count_surges(
-        daily,
-        ["street"],
-        [day(61)],
-        window=3,
-        lookback=56,
-        min_count=5,
-        min_ratio=3.0,
-        max_p_value=1e-8,
-        expected_floor=0.1,
-        factors=dict.fromkeys(range(1, 8), 1.0),
-        history_start=day(0),
+def _settings(**overrides: object) -> SurveillanceSettings:
+    values: dict[str, object] = dict(
+        windows=(1, 3), lookback=28, guard=0, fdr_level=0.05, min_count=3, min_ratio=1.5, prior_count=0.0
     )
-    assert found.height == 1
-    row = found.row(0, named=True)
-    assert (row["street"], row["observed"], row["expected"], row["ratio"]) == ("A", 30.0, 3.0, 10.0)
-    assert row["start"] == day(59)
-    # Without 58 days of history before the window's end, nothing is judged.
-    late_history = count_surges(
-        daily,
-        ["street"],
-        [day(61)],
-        window=3,
-        lookback=56,
-        min_count=5,
-        min_ratio=3.0,
-        max_p_value=1e-8,
-        expected_floor=0.1,
-        factors=dict.fromkeys(range(1, 8), 1.0),
-        history_start=day(5),
-    )
-    assert late_history.is_empty()
+    values.update(overrides)
+    return SurveillanceSettings(**values)  # type: ignore[arg-type]
+
+
+def _finest(rows: list[tuple[str, str, dt.date, int]]) -> pl.DataFrame:
+    schema = {"street": pl.String(), "category_l3": pl.String(), "day": pl.Date(), "n": pl.Int64()}
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def test_expected_count_is_the_series_share_of_the_rest_of_the_city() -> None:
+    # Street A: 1 a day, the rest of the city 9 a day over the baseline; in the window the rest doubles.
+    rows = [("A", "c", day(i), 1) for i in range(28)] + [("B", "c", day(i), 9) for i in range(28)]
+    rows += [("A", "c", day(28), 6), ("B", "c", day(28), 18)]
+    finest = _finest(rows)
+    city = finest.group_by("day").agg(pl.col("n").sum())
+    daily = level_daily(finest, Level("street", ("street",)))
+    found = window_tests(daily, city, [day(28)], 1, _settings(), day(0))
+    a = found.filter(pl.col("series") == "A").row(0, named=True)
+    # share of the rest: 28 / (280 − 28) = 1/9; the rest now: 24 − 6 = 18 → expected 2.
+    assert (a["observed"], a["expected"]) == (6.0, pytest.approx(2.0))
+    assert found.filter(pl.col("series") == "B").row(0, named=True)["expected"] == pytest.approx(9 * 6 / 1)
+
+
+def test_benjamini_hochberg_matches_the_step_up_worked_by_hand() -> None:
+    # m = 10 tests, the 6 not listed had p = 1. Thresholds k·q/m at q = 0.05: 0.005, 0.01, 0.015, 0.02.
+    p_values = np.array([0.001, 0.008, 0.012, 0.3])
+    rejected, adjusted = benjamini_hochberg(p_values, 10, 0.05)
+    assert rejected.tolist() == [True, True, True, False]  # 0.012 ≤ 3 × 0.005: the step-up keeps all three
+    assert adjusted[0] == pytest.approx(0.01)  # min over j ≥ 1 of m p_(j) / j = min(0.01, 0.04, 0.04, ...)
+    assert adjusted[2] == pytest.approx(0.04)
+    assert benjamini_hochberg(p_values, 1000, 0.05)[0].tolist() == [False, False, False, False]
+
+
+def test_tail_probability_is_poisson_without_dispersion_and_heavier_with_it() -> None:
+    assert tail_probability(np.array([3.0]), np.array([1.0]), 0.0)[0] == pytest.approx(1 - math.exp(-1) * 2.5)
+    assert tail_probability(np.array([10.0]), np.array([2.0]), 0.5)[0] > tail_probability(
+        np.array([10.0]), np.array([2.0]), 0.0
+    )[0]
+
+
+def test_a_planted_surge_is_found_at_the_level_that_explains_it() -> None:
+    rng = np.random.default_rng(3)
+    rows = [
+        (street, cat, day(i), int(n))
+        for i in range(40)
+        for street in "ABCDEF"
+        for cat in "xyzuvw"
+        if (n := rng.poisson(4)) > 0
+    ]
+    rows += [("A", "x", day(39), 25)]  # a burst in one street × category on the last day
+    finest = _finest(rows).group_by("street", "category_l3", "day").agg(pl.col("n").sum())
+    levels = [Level("street", ("street",)), Level("category", ("category_l3",)), Level("pair", ("street", "category_l3"))]
+    found = discoveries(finest, levels, [day(39)], _settings(windows=(1,)), day(0))
+    entity = {
+        "street|A": ("A", None),
+        "category|x": (None, "x"),
+        "pair|A|x": ("A", "x"),
+        **{f"street|{s}": (s, None) for s in "BCDEF"},
+        **{f"category|{c}": (None, c) for c in "yzuvw"},
+    }
+    # The street and the category are discovered too (the burst is in them), but the pair explains it best.
+    assert set(found["level"]) == {"pair", "street", "category"}
+    best = best_explanations(found, entity, {})
+    assert best.select("level", "series").rows() == [("pair", "A|x")]  # one alert, at the pair
+
+
+def test_dispersion_is_zero_for_counts_that_follow_the_city() -> None:
+    finest = _finest([(s, "c", day(i), n * (1 + i % 3)) for i in range(30) for s, n in (("A", 2), ("B", 4))])
+    city = finest.group_by("day").agg(pl.col("n").sum())
+    daily = level_daily(finest, Level("street", ("street",)))
+    # Each street is an exact share of the city every day: no variance left beyond the mean → α = 0.
+    assert dispersion(daily, city, day(0), day(29)) == 0.0
+
+
+def test_cusum_finds_a_planted_shift_and_dates_its_start() -> None:
+    counts = np.array([[10.0] * 30 + [16.0] * 10])
+    expected = np.full((1, 40), 10.0)
+    settings = CusumSettings(lookback=1, guard=0, reference=0.5, threshold=5.0, min_expected=2.0, dispersion=0.0)
+    total, began = cusum(counts, expected, settings)
+    z = 6 / math.sqrt(10)  # each day of the shift adds z − k
+    first_signal = int(np.argmax(total[0] >= 5.0))
+    assert first_signal == 30 + math.ceil(5.0 / (z - 0.5)) - 1
+    assert began[0, first_signal] == 30  # the run began with the shift
+    assert total[0, :30].max() == 0.0
+
+
+def test_surge_message_names_the_start_the_normal_range_and_the_next_step() -> None:
+    zh, en = surge_message("临平区 清岭街道", "自来水供应 诉求", 3, 40, 1.3, (0, 4), day(2), ("核查", "check"))
+    assert zh == "临平区 清岭街道 自来水供应 诉求：自1月7日起 3 日 40 件，常态约 1.3 件（通常 0–4 件）。建议：核查"
+    assert "since Jan 07" in en and "usually 0–4" in en and en.endswith("Next: check")
+    assert "不足 0.1 件" in surge_message("x", "y", 1, 3, 0.01, (0, 0), day(0), ("a", "b"))[0]
 
 
 def test_rate_jump_compares_settled_late_shares() -> None:
@@ -116,19 +189,20 @@ def test_rate_jump_compares_settled_late_shares() -> None:
         check_share=0.5,
         window=3,
         lookback=56,
+        guard=0,
         min_cases=20,
         min_increase=0.15,
-        min_ratio=1.8,
-        min_z=4.0,
+        fdr_level=0.05,
         history_start=day(0),
     )
     found = rate_jumps(groups, [day(59)], cutoff_at=dt.datetime(2027, 1, 1), **kwargs)  # type: ignore[arg-type]
     assert found.height == 1
     row = found.row(0, named=True)
     assert row["observed"] == pytest.approx(0.6)
-    assert row["expected"] == pytest.approx(0.1)
+    assert row["expected"] == pytest.approx(56.5 / 561)  # half a case added to each side of the baseline
     assert row["n"] == 30
-    assert row["z"] == pytest.approx(0.5 / math.sqrt(0.1 * 0.9 / 30))
+    # The score is −log10 of the binomial tail: P(X ≥ 18 | n = 30, p = 56.5 / 561).
+    assert row["z"] == pytest.approx(-math.log10(stats.binom.sf(17, 30, 56.5 / 561)))
     assert row["start"] == day(57)  # late-weighted median start day of the window's late cases
     # Before day 58's cases are settled (12 h after the end of their day), day 59 cannot count them.
     early = rate_jumps(groups, [day(59)], cutoff_at=dt.datetime.combine(day(59), dt.time(11)), **kwargs)  # type: ignore[arg-type]
@@ -221,9 +295,8 @@ def test_link_names_every_region_level_and_the_window() -> None:
     link = alert_link(names, "complaints", "330106003", None, "K", day(0), day(3))
     assert link == "complaints?district=330106&street=330106003&category=K&start=2026-01-05&end=2026-01-08"
     assert names.region("330106003") == "西湖区 北山街道"
-    zh, en = surge_message(names.region("330106003"), "噪声扰民", 7, 86, 3.4)
-    assert zh == "西湖区 北山街道 噪声扰民 投诉 7 日 86 件，为常态 3.4 倍"
-    assert en == "西湖区 北山街道 噪声扰民: 86 complaints in 7 days, 3.4× normal"
+    zh, en = surge_message(names.region("330106003"), "噪声扰民", 7, 86, 3.4, (0, 7), day(0), ("核查", "check"))
+    assert zh.startswith("西湖区 北山街道 噪声扰民：自1月5日起 7 日 86 件")
 
 
 # ---- the rules file ----------------------------------------------------------------------------
@@ -232,7 +305,8 @@ def test_link_names_every_region_level_and_the_window() -> None:
 def test_shipped_rules_file_loads_with_documented_values() -> None:
     config = load_alert_config()
     assert config.due_soon.warn_share == 0.8
-    assert config.complaint_surge.max_p_value == 1e-8
+    assert config.complaint_surge.fdr_level == 0.05
+    assert config.complaint_surge.windows == (1, 3, 7)
     assert config.stage_stall.stages == STAGES
     assert config.merge_gap_days == 2
 
@@ -252,7 +326,7 @@ def test_unknown_rule_is_rejected_naming_its_line(tmp_path: Path) -> None:
 
 
 def test_wrong_type_is_rejected_naming_its_line(tmp_path: Path) -> None:
-    path = _write(tmp_path, '[rules.complaint_surge]\nwindow_days = 3\nmin_count = "five"\n')
+    path = _write(tmp_path, '[rules.complaint_surge]\nlookback_days = 3\nmin_count = "five"\n')
     with pytest.raises(AlertsProblem, match=r"line 3: \[rules.complaint_surge\] min_count = 'five' must be an integer"):
         load_alert_config(path)
     path = _write(tmp_path, '[rules.overdue]\ntables = "complaints"\n')
@@ -265,7 +339,9 @@ def test_unknown_key_and_bad_values_are_rejected(tmp_path: Path) -> None:
         "[rules.repeat_cluster]\nmin_repeat = 2\n": r"line 2: unknown key 'min_repeat'",
         '[rules.stage_stall]\nstages = ["handle", "lunch"]\n': r"line 2: .*must be among",
         "[rules.due_soon]\n\nwarn_share = 1.5\n": r"line 3: .*share in \(0, 1\]",
-        "[rules.complaint_surge]\nwindow_days = 0\n": r"line 2: .*at least 1",
+        "[rules.complaint_surge]\nlookback_days = 0\n": r"line 2: .*at least 1",
+        "[rules.complaint_surge]\nwindows = [1, 0]\n": r"line 2: .*day counts of at least 1",
+        '[rules.complaint_surge]\nregion_levels = ["city", "county"]\n': r"line 2: .*must be among",
         "[surge]\nmin_count = 1\n": r"line 1: unknown section \[surge\]",
     }
     for text, message in cases.items():

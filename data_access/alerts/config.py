@@ -71,6 +71,12 @@ def _among(choices: tuple[str, ...]) -> Callable[[Any], Any]:
     return check
 
 
+def _windows(value: tuple[int, ...]) -> tuple[int, ...]:
+    if not value or any(day < 1 for day in value):
+        raise _problem("must be a non-empty list of day counts of at least 1")
+    return value
+
+
 Count = Annotated[int, AfterValidator(_not_negative)]
 Number = Annotated[float, AfterValidator(_not_negative)]
 Days = Annotated[int, AfterValidator(_not_negative), AfterValidator(_at_least_one)]
@@ -80,6 +86,9 @@ Tables = Annotated[tuple[str, ...], Field(strict=False), AfterValidator(_among(F
 Stages = Annotated[tuple[str, ...], Field(strict=False), AfterValidator(_among(STAGES))]
 CategoryLevel = Annotated[str, AfterValidator(_among(CATEGORY_LEVELS))]
 RegionLevel = Annotated[str, AfterValidator(_among(REGION_DIMENSIONS))]
+SurgeRegions = Annotated[tuple[str, ...], Field(strict=False), AfterValidator(_among(("city", *REGION_DIMENSIONS)))]
+SurgeCategories = Annotated[tuple[str, ...], Field(strict=False), AfterValidator(_among(("all", *CATEGORY_LEVELS)))]
+Windows = Annotated[tuple[int, ...], Field(strict=False), AfterValidator(_windows)]
 StallLevel = Annotated[str, AfterValidator(_among((*REGION_DIMENSIONS, "department")))]
 
 
@@ -111,43 +120,67 @@ class DueSoonRule(Rule):
 
 
 class ComplaintSurgeRule(Rule):
-    """Complaints of one region × category well above that pair's own weekday-aware baseline."""
+    """Complaints of a region × category, at every level of the hierarchy, far above their expected count."""
 
-    region_level: RegionLevel = "street"
-    category_level: CategoryLevel = "category_l3"
-    window_days: Days = 3
+    region_levels: SurgeRegions = ("city", "district", "street")
+    category_levels: SurgeCategories = ("all", "category_l1", "category_l2", "category_l3")
+    windows: Windows = (1, 3, 7)
     lookback_days: Days = 56
-    min_count: Count = 5
-    min_ratio: Number = 3.0
-    max_p_value: Number = 1e-8
-    expected_floor: Number = 0.1  # per day: a pair never seen before is not "infinitely" above normal
-    high_ratio: Number = 6.0
+    guard_days: Count = 7
+    fdr_level: Share = 0.05
+    min_count: Count = 3
+    min_ratio: Number = 1.5
+    prior_count: Number = 2.0  # added to a series' baseline count: a series never seen is not "infinitely" up
+    high_ratio: Number = 4.0
+    action: str = "核查该区域近期同类工单，联系责任部门现场处置"
+    action_en: str = "review this area's recent tickets of this kind and call in the department in charge"
 
 
 class IntakeSurgeRule(Rule):
-    """A department's 12345 intake well above its own weekday-aware baseline."""
+    """A department's 12345 intake far above its usual share of the city's."""
 
-    window_days: Days = 3
+    windows: Windows = (3, 7)
     lookback_days: Days = 56
-    min_count: Count = 30
-    min_ratio: Number = 1.8
-    max_p_value: Number = 1e-6
-    expected_floor: Number = 1.0
-    high_ratio: Number = 3.0
+    guard_days: Count = 7
+    fdr_level: Share = 0.05
+    min_count: Count = 10
+    min_ratio: Number = 1.2
+    prior_count: Number = 2.0
+    high_ratio: Number = 2.0
+    action: str = "核查该部门近期受理工单的来源与类别，必要时调配人手"
+    action_en: str = "look at where the department's new tickets come from and add staff if needed"
+
+
+class CountCreepRule(Rule):
+    """A sustained rise (CUSUM) of the busier complaint series, too slow for a window test."""
+
+    region_levels: SurgeRegions = ("district", "street")
+    category_levels: SurgeCategories = ("all", "category_l1")
+    departments: bool = True
+    lookback_days: Days = 56
+    guard_days: Count = 28
+    reference: Number = 0.5
+    threshold: Number = 12.0
+    min_expected: Number = 2.0
+    high_rise: Number = 0.5
+    action: str = "分析该区域诉求持续上升的原因，排查共性问题"
+    action_en: str = "look for the common cause of the steady rise in this area"
 
 
 class OverdueRateJumpRule(Rule):
-    """A department's share of late items (still open at ``check_share`` of the limit) jumping up."""
+    """A department's share of late items (open past ``check_share`` of the limit) rising against its history."""
 
-    tables: Tables = ("service_cases",)
-    check_share: Share = 0.5
-    window_days: Days = 3
+    tables: Tables = FACT_TABLES
+    check_share: Share = 1.0
+    window_days: Days = 7
     lookback_days: Days = 56
+    guard_days: Count = 7
     min_cases: Count = 20
-    min_increase: Number = 0.15
-    min_ratio: Number = 1.8
-    min_z: Number = 4.0
-    high_increase: Number = 0.3
+    min_increase: Number = 0.05
+    fdr_level: Share = 0.05
+    high_increase: Number = 0.2
+    action: str = "督办该部门超期件，核查办理环节是否受阻"
+    action_en: str = "chase the department's late cases and check which step is held up"
 
 
 class ScoreDropRule(Rule):
@@ -196,6 +229,7 @@ class AlertRules(BaseModel):
     due_soon: DueSoonRule = DueSoonRule()
     complaint_surge: ComplaintSurgeRule = ComplaintSurgeRule()
     intake_surge: IntakeSurgeRule = IntakeSurgeRule()
+    count_creep: CountCreepRule = CountCreepRule()
     overdue_rate_jump: OverdueRateJumpRule = OverdueRateJumpRule()
     score_drop: ScoreDropRule = ScoreDropRule()
     stage_stall: StageStallRule = StageStallRule()

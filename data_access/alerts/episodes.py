@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import polars as pl
 
 from data_access.alerts.schema import FLAG_SCHEMA
+from data_access.alerts.surveillance import related
 
 ENTITY = ["kind", "domain", "region_code", "department", "category", "detail"]
 
@@ -43,3 +47,41 @@ def merge_episodes(flags: pl.DataFrame, merge_gap_days: int) -> pl.DataFrame:
         .with_columns(pl.col("_rank").replace_strict({0: "high", 1: "medium", 2: "low"}).alias("severity"))
         .select(*columns, "message", "message_en")
     )
+
+
+# Kinds whose alerts about one branch of the region and category trees, close in time, are one problem.
+COLLAPSED_KINDS: tuple[str, ...] = ("complaint_surge", "count_creep")
+
+
+def collapse_related(episodes: pl.DataFrame, parents: Mapping[str, str | None], merge_gap_days: int) -> pl.DataFrame:
+    """One alert per problem: episodes of ``COLLAPSED_KINDS`` on one branch that overlap in time become one.
+
+    The hierarchy tests a street's pair, the street's level-2 category and the district's pair alike;
+    on a given day only the best of them is kept, but on the next day another level may be best, and a
+    CUSUM may follow the same rise. The episode raised first (then the highest score) stands for the
+    group, spanning from the earliest start to the latest flagged day of the group.
+    """
+    chosen = episodes.filter(pl.col("kind").is_in(COLLAPSED_KINDS))
+    if chosen.height < 2:
+        return episodes
+    kept: list[dict[str, Any]] = []
+    for row in chosen.sort("first_eval", pl.col("score"), descending=[False, True]).iter_rows(named=True):
+        home = next(
+            (
+                k
+                for k in kept
+                # A department-wide alert is its own branch: it joins only alerts about that department.
+                if k["department"] == row["department"]
+                and related(k["region_code"], row["region_code"], parents)
+                and related(k["category"], row["category"], parents)
+                and (row["first_eval"] - k["last_eval"]).days <= merge_gap_days + 1
+            ),
+            None,
+        )
+        if home is None:
+            kept.append(dict(row))
+            continue
+        home["start"] = min(home["start"], row["start"])
+        home["last_eval"] = max(home["last_eval"], row["last_eval"])
+    others = episodes.filter(~pl.col("kind").is_in(COLLAPSED_KINDS))
+    return pl.concat([others, pl.DataFrame(kept, schema=episodes.schema)])

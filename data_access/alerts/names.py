@@ -19,6 +19,11 @@ class Names:
     regions: dict[str, tuple[str, str, str | None]] = field(default_factory=dict)  # code -> (name, level, parent)
     departments: dict[str, tuple[str, str]] = field(default_factory=dict)  # code -> (zh, en)
     categories: dict[str, str] = field(default_factory=dict)
+    category_parents: dict[str, str | None] = field(default_factory=dict)
+
+    def parents(self) -> dict[str, str | None]:
+        """Parent of every region and category code (the two trees' codes never collide)."""
+        return {**{code: parent for code, (_, _, parent) in self.regions.items()}, **self.category_parents}
 
     def region_path(self, code: str | None) -> list[str]:
         """Codes from the district down to ``code`` (the denormalised tree, never a code prefix)."""
@@ -57,6 +62,7 @@ def load_names(engine: sa.Engine) -> Names:
         regions={row[0]: (row[1], row[2], row[3]) for row in regions.iter_rows()},
         departments=aq.department_names(engine),
         categories={row[0]: row[1] for row in categories.iter_rows()},
+        category_parents={row[0]: row[2] for row in categories.iter_rows()},
     )
 
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import polars as pl
 import sqlalchemy as sa
+from scipy import stats
 
 from data_access.alerts import aggregates as aq
 from data_access.alerts.config import OverdueRateJumpRule
@@ -14,6 +15,7 @@ from data_access.alerts.names import Names
 from data_access.alerts.plan import Plan, day_start, first_record_day
 from data_access.alerts.schema import DOMAIN_NAMES, flag_frame
 from data_access.alerts.statistics import weighted_median_day, window_sums
+from data_access.alerts.surveillance import benjamini_hochberg
 from data_access.semantic.query import Scope
 
 
@@ -25,20 +27,22 @@ def rate_jumps(
     cutoff_at: dt.datetime,
     window: int,
     lookback: int,
+    guard: int,
     min_cases: int,
     min_increase: float,
-    min_ratio: float,
-    min_z: float,
+    fdr_level: float,
     history_start: dt.date,
 ) -> pl.DataFrame:
-    """Departments whose share of late items jumped against their own history.
+    """Departments whose share of late items rose against their own history (binomial test, BH across departments).
 
     ``groups``: department, day (the clock's start day), limit_hours, n, late. Whether an item is
-    late is settled ``check_share`` × limit after its start, so a group counts on its *settle day*
-    (start day + ceil(check_share × limit / 24 h)) and only when settled before ``cutoff_at``. The
-    window's late share is compared with the baseline share: it alarms when it is ``min_increase``
-    higher, ``min_ratio`` times as high and ``min_z`` standard errors above it. ``start`` is the
-    late-weighted median start day of the window's late items: when the affected cases came in.
+    late is settled ``check_share`` × limit after its start (1.0: its limit passed), so a group counts
+    on its *settle day* and only when settled before ``cutoff_at``. The window's late items are tested
+    against a binomial with the baseline's share (the ``lookback`` days ending ``guard`` days before the
+    window; half an item added to each side, so a department never late before is not infinitely
+    surprising); each day, Benjamini–Hochberg at ``fdr_level`` across the departments decides.
+    ``min_increase`` keeps rises too small to act on out. ``start`` is the late-weighted median start
+    day of the window's late items: when the affected cases came in.
     """
     out_schema = {
         "department": pl.String(),
@@ -52,31 +56,32 @@ def rate_jumps(
     if groups.is_empty():
         return pl.DataFrame(schema=out_schema)
     settled = _settled(groups, check_share, cutoff_at)
-    usable = [d for d in eval_days if d - dt.timedelta(days=window + lookback - 1) >= history_start]
+    usable = [d for d in eval_days if d - dt.timedelta(days=window + guard + lookback - 1) >= history_start]
     per_day = settled.select("department", pl.col("settle_day").alias("day"), "n", "late")
-    sums = window_sums(per_day, ["department"], ["n", "late"], usable, window, lookback)
+    sums = window_sums(per_day, ["department"], ["n", "late"], usable, window, lookback, guard)
     if sums.is_empty():
         return pl.DataFrame(schema=out_schema)
-    p_b = pl.col("late_base") / pl.col("n_base")
-    p_w = pl.col("late_window") / pl.col("n_window")
+    departments = per_day["department"].n_unique()
     scored = (
         sums.filter((pl.col("n_window") >= min_cases) & (pl.col("n_base") >= min_cases))
-        .with_columns(p_w.alias("observed"), p_b.alias("expected"))
         .with_columns(
-            (
-                (pl.col("observed") - pl.col("expected"))
-                / (
-                    pl.max_horizontal(pl.col("expected"), pl.lit(0.01))
-                    * (1 - pl.min_horizontal(pl.col("expected"), pl.lit(0.99)))
-                    / pl.col("n_window")
-                ).sqrt()
-            ).alias("z")
+            (pl.col("late_window") / pl.col("n_window")).alias("observed"),
+            ((pl.col("late_base") + 0.5) / (pl.col("n_base") + 1)).alias("expected"),
         )
-        .filter(
-            (pl.col("observed") - pl.col("expected") >= min_increase)
-            & (pl.col("observed") >= min_ratio * pl.col("expected"))
-            & (pl.col("z") >= min_z)
-        )
+        .filter(pl.col("observed") - pl.col("expected") >= min_increase)
+    )
+    if scored.is_empty():
+        return pl.DataFrame(schema=out_schema)
+    p_values = stats.binom.sf(
+        scored["late_window"].to_numpy() - 1, scored["n_window"].to_numpy(), scored["expected"].to_numpy()
+    )
+    scored = scored.with_columns(pl.Series("p_value", p_values, dtype=pl.Float64))
+    kept = []
+    for (_day,), group in scored.group_by("eval_day"):
+        rejected, _ = benjamini_hochberg(group["p_value"].to_numpy(), departments, fdr_level)
+        kept.append(group.filter(pl.Series(rejected)))
+    scored = pl.concat(kept).with_columns(
+        (-pl.col("p_value").clip(1e-300).log10()).alias("z")  # the score: how improbable, in powers of ten
     )
     if scored.is_empty():
         return pl.DataFrame(schema=out_schema)
@@ -112,7 +117,13 @@ def _late_starts(scored: pl.DataFrame, settled: pl.DataFrame, window: int) -> pl
 
 
 def rate_jump_message(
-    dept_zh: str, dept_en: str, domain: str, check_share: float, observed: float, expected: float
+    dept_zh: str,
+    dept_en: str,
+    domain: str,
+    check_share: float,
+    observed: float,
+    expected: float,
+    action: tuple[str, str] = ("", ""),
 ) -> tuple[str, str]:
     zh_domain, en_domain = DOMAIN_NAMES[domain]
     if check_share >= 1.0:
@@ -121,8 +132,8 @@ def rate_jump_message(
         what_zh = f"进度滞后率（用时过半 {check_share:.0%} 时限仍未办结）"
         what_en = f"late rate (still open at {check_share:.0%} of the limit)"
     return (
-        f"{dept_zh} {zh_domain}{what_zh} {observed:.0%}，常态 {expected:.0%}",
-        f"{dept_en} {en_domain}: {what_en} {observed:.0%}, normally {expected:.0%}",
+        f"{dept_zh} {zh_domain}{what_zh} {observed:.0%}，常态 {expected:.0%}。建议：{action[0]}",
+        f"{dept_en} {en_domain}: {what_en} {observed:.0%}, normally {expected:.0%}. Next: {action[1]}",
     )
 
 
@@ -131,7 +142,13 @@ def rate_jump_flags(found: pl.DataFrame, domain: str, rule: OverdueRateJumpRule,
     for r in found.iter_rows(named=True):
         dept = r["department"]
         zh, en = rate_jump_message(
-            names.department(dept), names.department(dept, True), domain, rule.check_share, r["observed"], r["expected"]
+            names.department(dept),
+            names.department(dept, True),
+            domain,
+            rule.check_share,
+            r["observed"],
+            r["expected"],
+            (rule.action, rule.action_en),
         )
         increase = r["observed"] - r["expected"]
         rows.append(
@@ -174,10 +191,10 @@ def rate_jump_alerts(
             cutoff_at=plan.cutoff_at,
             window=rule.window_days,
             lookback=rule.lookback_days,
+            guard=rule.guard_days,
             min_cases=rule.min_cases,
             min_increase=rule.min_increase,
-            min_ratio=rule.min_ratio,
-            min_z=rule.min_z,
+            fdr_level=rule.fdr_level,
             history_start=history,
         )
         frames.append(rate_jump_flags(found, table, rule, names))

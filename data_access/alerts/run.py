@@ -21,7 +21,7 @@ import polars as pl
 
 from data_access.alerts.config import AlertConfig, load_alert_config
 from data_access.alerts.deadlines import deadline_alerts
-from data_access.alerts.episodes import merge_episodes
+from data_access.alerts.episodes import collapse_related, merge_episodes
 from data_access.alerts.names import Names, alert_link, load_names
 from data_access.alerts.plan import Plan, day_start, make_plan
 from data_access.alerts.rate_jumps import rate_jump_alerts
@@ -29,7 +29,7 @@ from data_access.alerts.repeats import repeat_alerts
 from data_access.alerts.schema import ALERT_SCHEMA, KINDS, OPERATIONAL_KINDS, flag_frame
 from data_access.alerts.score_drops import score_drop_alerts
 from data_access.alerts.stalls import stall_alerts
-from data_access.alerts.surges import complaint_surge_alerts, intake_surge_alerts
+from data_access.alerts.surges import complaint_surge_alerts, creep_alerts, intake_surge_alerts
 from data_access.runtime.session import DataSession
 from data_access.semantic.metrics import data_as_of
 
@@ -78,6 +78,7 @@ def _compute(
     detectors: dict[str, Callable[[], pl.DataFrame]] = {
         "complaint_surge": lambda: complaint_surge_alerts(engine, plan, config.complaint_surge, scope, names),
         "intake_surge": lambda: intake_surge_alerts(engine, plan, config.intake_surge, scope, names),
+        "count_creep": lambda: creep_alerts(engine, plan, config.count_creep, scope, names),
         "overdue_rate_jump": lambda: rate_jump_alerts(engine, plan, config.overdue_rate_jump, scope, names),
         "score_drop": lambda: score_drop_alerts(session, plan, config.score_drop, names),
         "stage_stall": lambda: stall_alerts(engine, plan, config.stage_stall, scope, names),
@@ -90,7 +91,7 @@ def _compute(
         frames.append(deadline_alerts(engine, plan, config, wanted, scope, names))
     flags = pl.concat(frames) if frames else flag_frame([])
     # The deadline lists are snapshots: consecutive days always merge; detectors use the configured gap.
-    episodes = merge_episodes(flags, config.merge_gap_days)
+    episodes = collapse_related(merge_episodes(flags, config.merge_gap_days), names.parents(), config.merge_gap_days)
     return finish(episodes, plan, names, config.merge_gap_days)
 
 

@@ -20,6 +20,7 @@ OPERATIONAL_KINDS: tuple[str, ...] = ("overdue", "due_soon")
 DETECTION_KINDS: tuple[str, ...] = (
     "complaint_surge",
     "intake_surge",
+    "count_creep",
     "overdue_rate_jump",
     "score_drop",
     "stage_stall",

@@ -1,143 +1,142 @@
-"""Surges: complaints of a region × category (``complaint_surge``) or a department's 12345 intake
-(``intake_surge``) far above their own weekday-aware baseline (a Poisson test on window counts)."""
+"""Surges and creeps of 12345 complaints: the database part and the messages of the count surveillance.
+
+``complaint_surge``: a region × category at any level of the hierarchy (city, district, street ×
+all categories, level 1, 2, 3) far above its expected count in a 1-, 3- or 7-day window;
+``intake_surge``: a department's 12345 intake; ``count_creep``: a sustained rise found by a CUSUM.
+The statistics are in ``surveillance.py`` and ``creeps.py``; the method is explained in docs/alerts.md.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import math
 
 import polars as pl
 import sqlalchemy as sa
 
 from data_access.alerts import aggregates as aq
-from data_access.alerts.config import ComplaintSurgeRule, IntakeSurgeRule
+from data_access.alerts.config import ComplaintSurgeRule, CountCreepRule, IntakeSurgeRule
+from data_access.alerts.creeps import CusumSettings, creep_signals
 from data_access.alerts.names import Names, format_count
 from data_access.alerts.plan import Plan, day_start, first_record_day
 from data_access.alerts.schema import flag_frame
-from data_access.alerts.statistics import poisson_sf, weekday_factors, window_sums
+from data_access.alerts.surveillance import (
+    ALL,
+    Level,
+    SurveillanceSettings,
+    best_explanations,
+    discoveries,
+    dispersion,
+    evidence_start,
+    level_daily,
+    normal_band,
+)
 from data_access.semantic.query import Scope
 
+CITY = "city"
+ALL_CATEGORIES = "all"
+REGION_KEYS = ("district", "street", "community")
+CATEGORY_KEYS = ("category_l1", "category_l2", "category_l3")
 
-def _window_weekday_sum(eval_day: dt.date, window: int, factors: dict[int, float]) -> float:
-    return sum(factors[(eval_day - dt.timedelta(days=i)).isoweekday()] for i in range(window))
+
+def hierarchy(region_levels: tuple[str, ...], category_levels: tuple[str, ...]) -> list[Level]:
+    """Every region level × category level but the city as a whole (it is what each series is judged against)."""
+    levels = []
+    for region in region_levels:
+        for category in category_levels:
+            keys = tuple(k for k in (region, category) if k not in (CITY, ALL_CATEGORIES))
+            if keys:
+                levels.append(Level(f"{region}×{category}", keys))
+    return levels
 
 
-def count_surges(
-    daily: pl.DataFrame,
-    keys: list[str],
-    eval_days: Sequence[dt.date],
-    *,
+def level_entity(level: Level, series: str) -> tuple[str | None, str | None]:
+    """(region code, category code) a series is about; None for the whole city / every category."""
+    if level.keys == ("department",):
+        return series, None  # a department is its own branch: unrelated to every other one
+    values = dict(zip(level.keys, series.split("|"), strict=True))
+    region = next((values[k] for k in level.keys if k in REGION_KEYS), None)
+    category = next((values[k] for k in level.keys if k in CATEGORY_KEYS), None)
+    return region, category
+
+
+def _finest(engine: sa.Engine, keys: tuple[str, ...], begin: dt.date, plan: Plan, scope: Scope) -> pl.DataFrame:
+    return aq.daily_counts(engine, "complaints", keys, day_start(begin), plan.cutoff_at, scope)
+
+
+def _days(value: dt.date) -> str:
+    return f"{value.month}月{value.day}日"
+
+
+def surge_message(
+    where: str,
+    what: str,
     window: int,
-    lookback: int,
-    min_count: int,
-    min_ratio: float,
-    max_p_value: float,
-    expected_floor: float,
-    factors: dict[int, float],
-    history_start: dt.date,
+    observed: float,
+    expected: float,
+    band: tuple[int, int],
+    since: dt.date,
+    action: tuple[str, str],
+) -> tuple[str, str]:
+    """Where, what, since when, how many against how many normally (with its range), and what to do."""
+    low, high = band
+    usual_zh = f"{low}–{high} 件" if high > low else f"{low} 件"
+    usual_en = f"{low}–{high}" if high > low else f"{low}"
+    normal_zh = f"约 {expected:.1f} 件" if expected >= 0.1 else "不足 0.1 件"
+    normal_en = f"about {expected:.1f}" if expected >= 0.1 else "under 0.1"
+    zh = (
+        f"{where} {what}：自{_days(since)}起 {window} 日 {format_count(observed)} 件，"
+        f"常态{normal_zh}（通常 {usual_zh}）。建议：{action[0]}"
+    )
+    en = (
+        f"{where} {what}: {format_count(observed)} in {window} day(s) since {since:%b %d}, "
+        f"normally {normal_en} (usually {usual_en}). Next: {action[1]}"
+    )
+    return zh, en
+
+
+def _level_of(name: str, levels: list[Level]) -> Level:
+    return next(level for level in levels if level.name == name)
+
+
+def _flags(
+    found: pl.DataFrame,
+    levels: list[Level],
+    names: Names,
+    kind: str,
+    high_ratio: float,
+    action: tuple[str, str],
 ) -> pl.DataFrame:
-    """Windows whose count is far above the key's own weekday-aware baseline.
-
-    expected = (baseline count ÷ lookback days) × Σ weekday factors of the window days, at least
-    ``expected_floor`` per day. A window alarms when its count is ≥ ``min_count``, ≥ ``min_ratio`` ×
-    expected, and has a Poisson tail probability ≤ ``max_p_value`` under the baseline. Only windows
-    whose baseline lies wholly after ``history_start`` are judged (no history, no judgement).
-    ``start`` is the first day, up to two windows back, whose own count was at least 2 and
-    ``min_ratio`` times a day's expected volume (a lone ticket does not date a surge).
-    """
-    usable = [d for d in eval_days if d - dt.timedelta(days=window + lookback - 1) >= history_start]
-    sums = window_sums(daily, keys, ["n"], usable, window, lookback)
-    out_schema = {
-        **{k: pl.String() for k in keys},
-        "eval_day": pl.Date(),
-        "start": pl.Date(),
-        "observed": pl.Float64(),
-        "expected": pl.Float64(),
-        "ratio": pl.Float64(),
-        "p_value": pl.Float64(),
-    }
-    if sums.is_empty():
-        return pl.DataFrame(schema=out_schema)
-    weekday_sum = pl.col("eval_day").map_elements(
-        lambda d: _window_weekday_sum(d, window, factors), return_dtype=pl.Float64
-    )
-    scored = (
-        sums.filter(pl.col("n_window") >= min_count)
-        .with_columns(
-            pl.max_horizontal(
-                pl.col("n_base").cast(pl.Float64) / lookback * weekday_sum, pl.lit(expected_floor * window)
-            ).alias("expected")
-        )
-        .with_columns(
-            pl.col("n_window").cast(pl.Float64).alias("observed"),
-            (pl.col("n_window") / pl.col("expected")).alias("ratio"),
-        )
-        .filter(pl.col("ratio") >= min_ratio)
-    )
-    if scored.is_empty():
-        return pl.DataFrame(schema=out_schema)
-    p_values = [poisson_sf(int(n), float(e)) for n, e in zip(scored["n_window"], scored["expected"], strict=True)]
-    scored = scored.with_columns(pl.Series("p_value", p_values, dtype=pl.Float64)).filter(
-        pl.col("p_value") <= max_p_value
-    )
-    if scored.is_empty():
-        return pl.DataFrame(schema=out_schema)
-    scored = scored.join(_surge_starts(scored, daily, keys, window, min_ratio), on=[*keys, "eval_day"], how="left")
-    scored = scored.with_columns(pl.col("start").fill_null(pl.col("eval_day")))
-    return scored.select(list(out_schema)).cast(out_schema)  # type: ignore[arg-type]
-
-
-def _surge_starts(
-    scored: pl.DataFrame, daily: pl.DataFrame, keys: list[str], window: int, min_ratio: float
-) -> pl.DataFrame:
-    """The surge began on the first day, within two windows back, that was clearly elevated on its own."""
-    return (
-        scored.select([*keys, "eval_day", "expected"])
-        .with_columns(pl.int_ranges(0, 2 * window).alias("_offset"))
-        .explode("_offset")
-        .with_columns((pl.col("eval_day") - pl.duration(days=pl.col("_offset"))).alias("day"))
-        .join(daily.group_by([*keys, "day"]).agg(pl.col("n").sum()), on=[*keys, "day"], how="inner")
-        .filter((pl.col("n") >= 2) & (pl.col("n") >= min_ratio * pl.col("expected") / window))
-        .group_by([*keys, "eval_day"])
-        .agg(pl.col("day").min().alias("start"))
-    )
-
-
-def surge_message(region: str, category: str, window: int, observed: float, ratio: float) -> tuple[str, str]:
-    return (
-        f"{region} {category} 投诉 {window} 日 {format_count(observed)} 件，为常态 {ratio:.1f} 倍",
-        f"{region} {category}: {format_count(observed)} complaints in {window} days, {ratio:.1f}× normal",
-    )
-
-
-def intake_message(dept_zh: str, dept_en: str, window: int, observed: float, ratio: float) -> tuple[str, str]:
-    return (
-        f"{dept_zh} {window} 日受理 12345 诉求 {format_count(observed)} 件，为常态 {ratio:.1f} 倍",
-        f"{dept_en}: {format_count(observed)} 12345 tickets in {window} days, {ratio:.1f}× normal",
-    )
-
-
-def surge_flags(found: pl.DataFrame, rule: ComplaintSurgeRule, names: Names) -> pl.DataFrame:
     rows = []
     for r in found.iter_rows(named=True):
-        region, category = r[rule.region_level], r[rule.category_level]
-        zh, en = surge_message(
-            names.region(region), names.category(category), rule.window_days, r["observed"], r["ratio"]
-        )
+        level = _level_of(r["level"], levels)
+        if kind == "intake_surge":
+            department, region, category = r["series"], None, None
+            where_zh, where_en = names.department(department), names.department(department, True)
+            what_zh, what_en = "受理12345诉求", "12345 intake"
+        else:
+            department = None
+            region, category = level_entity(level, r["series"])
+            where_zh = where_en = names.region(region)
+            what_zh = what_en = f"{names.category(category) or '全部类别'} 诉求"
+        band = normal_band(r["expected"], r["alpha"])
+        zh, _ = surge_message(where_zh, what_zh, r["window"], r["observed"], r["expected"], band, r["start"], action)
+        _, en = surge_message(where_en, what_en, r["window"], r["observed"], r["expected"], band, r["start"], action)
+        ratio = r["observed"] / max(r["expected"], 1e-9)
         rows.append(
             {
-                "kind": "complaint_surge",
+                "kind": kind,
                 "domain": "complaints",
                 "region_code": region,
-                "department": None,
+                "department": department,
                 "category": category,
                 "detail": None,
                 "eval_day": r["eval_day"],
                 "start": r["start"],
                 "observed": r["observed"],
                 "expected": r["expected"],
-                "score": r["ratio"],
-                "severity": "high" if r["ratio"] >= rule.high_ratio else "medium",
+                "score": -math.log10(max(r["p_value"], 1e-300)),
+                "severity": "high" if ratio >= high_ratio else "medium",
                 "message": zh,
                 "message_en": en,
             }
@@ -145,80 +144,140 @@ def surge_flags(found: pl.DataFrame, rule: ComplaintSurgeRule, names: Names) -> 
     return flag_frame(rows)
 
 
-def intake_flags(found: pl.DataFrame, rule: IntakeSurgeRule, names: Names) -> pl.DataFrame:
-    rows = []
-    for r in found.iter_rows(named=True):
-        dept = r["department"]
-        zh, en = intake_message(
-            names.department(dept), names.department(dept, True), rule.window_days, r["observed"], r["ratio"]
-        )
-        rows.append(
-            {
-                "kind": "intake_surge",
-                "domain": "complaints",
-                "region_code": None,
-                "department": dept,
-                "category": None,
-                "detail": None,
-                "eval_day": r["eval_day"],
-                "start": r["start"],
-                "observed": r["observed"],
-                "expected": r["expected"],
-                "score": r["ratio"],
-                "severity": "high" if r["ratio"] >= rule.high_ratio else "medium",
-                "message": zh,
-                "message_en": en,
-            }
-        )
-    return flag_frame(rows)
+def _detect(
+    finest: pl.DataFrame, levels: list[Level], plan: Plan, settings: SurveillanceSettings, history: dt.date, names: Names
+) -> pl.DataFrame:
+    """Discoveries, one per branch and day, each with the day its evidence begins."""
+    found = discoveries(finest, levels, plan.eval_days, settings, history)
+    if found.is_empty():
+        return found.with_columns(pl.lit(None, pl.Date()).alias("start"))
+    entity = {
+        f"{name}|{series}": level_entity(_level_of(name, levels), series)
+        for name, series in found.select("level", "series").unique().iter_rows()
+    }
+    best = best_explanations(found, entity, names.parents())
+    wanted = best.select("level", "series").unique()
+    daily = pl.concat(
+        [
+            level_daily(finest, level)
+            .join(wanted.filter(pl.col("level") == level.name), on="series", how="semi")
+            .select((pl.lit(level.name) + "|" + pl.col("series")).alias("key"), "day", "n")
+            for level in levels
+        ]
+    )
+    return evidence_start(best, daily)
 
 
 def complaint_surge_alerts(
     engine: sa.Engine, plan: Plan, rule: ComplaintSurgeRule, scope: Scope, names: Names
 ) -> pl.DataFrame:
-    """Complaint surges per region × category over the plan's days (the database part of ``count_surges``)."""
+    """Complaint surges at every level of the region × category hierarchy over the plan's days."""
     history = first_record_day(engine, "complaints", scope)
     if history is None:
         return flag_frame([])
-    begin = plan.eval_days[0] - dt.timedelta(days=rule.window_days + rule.lookback_days)
-    keys = (rule.region_level, rule.category_level)
-    daily = aq.daily_counts(engine, "complaints", keys, day_start(begin), plan.cutoff_at, scope)
-    found = count_surges(
-        daily,
-        list(keys),
-        plan.eval_days,
-        window=rule.window_days,
-        lookback=rule.lookback_days,
-        min_count=rule.min_count,
-        min_ratio=rule.min_ratio,
-        max_p_value=rule.max_p_value,
-        expected_floor=rule.expected_floor,
-        factors=weekday_factors(daily.select("day", "n")),
-        history_start=history,
-    )
-    return surge_flags(found.filter(pl.all_horizontal(pl.col(k).is_not_null() for k in keys)), rule, names)
+    settings = _settings(rule)
+    begin = plan.eval_days[0] - dt.timedelta(days=max(rule.windows) + rule.guard_days + rule.lookback_days)
+    regions = tuple(level for level in rule.region_levels if level != CITY)
+    categories = tuple(level for level in rule.category_levels if level != ALL_CATEGORIES)
+    finest = _finest(engine, (*regions, *categories), begin, plan, scope)
+    levels = hierarchy(rule.region_levels, rule.category_levels)
+    found = _detect(finest, levels, plan, settings, history, names)
+    return _flags(found, levels, names, "complaint_surge", rule.high_ratio, (rule.action, rule.action_en))
 
 
 def intake_surge_alerts(
     engine: sa.Engine, plan: Plan, rule: IntakeSurgeRule, scope: Scope, names: Names
 ) -> pl.DataFrame:
-    """Intake surges per department over the plan's days (the database part of ``count_surges``)."""
+    """Departments whose 12345 intake is far above their share of the city's, over the plan's days."""
     history = first_record_day(engine, "complaints", scope)
     if history is None:
         return flag_frame([])
-    begin = plan.eval_days[0] - dt.timedelta(days=rule.window_days + rule.lookback_days)
-    daily = aq.daily_counts(engine, "complaints", ("department",), day_start(begin), plan.cutoff_at, scope)
-    found = count_surges(
-        daily,
-        ["department"],
-        plan.eval_days,
-        window=rule.window_days,
+    settings = _settings(rule)
+    begin = plan.eval_days[0] - dt.timedelta(days=max(rule.windows) + rule.guard_days + rule.lookback_days)
+    finest = _finest(engine, ("department",), begin, plan, scope)
+    levels = [Level("department", ("department",))]
+    found = _detect(finest, levels, plan, settings, history, names)
+    return _flags(found, levels, names, "intake_surge", rule.high_ratio, (rule.action, rule.action_en))
+
+
+def _settings(rule: ComplaintSurgeRule | IntakeSurgeRule) -> SurveillanceSettings:
+    return SurveillanceSettings(
+        windows=rule.windows,
         lookback=rule.lookback_days,
+        guard=rule.guard_days,
+        fdr_level=rule.fdr_level,
         min_count=rule.min_count,
         min_ratio=rule.min_ratio,
-        max_p_value=rule.max_p_value,
-        expected_floor=rule.expected_floor,
-        factors=weekday_factors(daily.select("day", "n")),
-        history_start=history,
+        prior_count=rule.prior_count,
     )
-    return intake_flags(found, rule, names)
+
+
+def creep_alerts(engine: sa.Engine, plan: Plan, rule: CountCreepRule, scope: Scope, names: Names) -> pl.DataFrame:
+    """Sustained rises (CUSUM) of the busier complaint series: regions × categories and departments."""
+    history = first_record_day(engine, "complaints", scope)
+    if history is None:
+        return flag_frame([])
+    begin = max(history, plan.eval_days[0] - dt.timedelta(days=rule.guard_days + rule.lookback_days + 120))
+    regions = tuple(level for level in rule.region_levels if level != CITY)
+    categories = tuple(level for level in rule.category_levels if level != ALL_CATEGORIES)
+    keys = (*regions, *categories, *(("department",) if rule.departments else ()))
+    finest = _finest(engine, keys, begin, plan, scope)
+    if finest.is_empty():
+        return flag_frame([])
+    city = finest.group_by("day").agg(pl.col("n").sum()).sort("day")
+    levels = hierarchy(rule.region_levels, rule.category_levels)
+    if rule.departments:
+        levels.append(Level("department", ("department",)))
+    rows = []
+    for level in levels:
+        daily = level_daily(finest, level)
+        alpha = dispersion(daily, city, plan.eval_days[-1] - dt.timedelta(days=rule.lookback_days), plan.eval_days[-1])
+        settings = CusumSettings(
+            rule.lookback_days, rule.guard_days, rule.reference, rule.threshold, rule.min_expected, alpha
+        )
+        signals = creep_signals(daily, city, plan.eval_days, settings, history)
+        for r in signals.iter_rows(named=True):
+            rows.append(_creep_flag(level, r, names, rule))
+    return flag_frame(rows)
+
+
+def _creep_flag(level: Level, r: dict[str, object], names: Names, rule: CountCreepRule) -> dict[str, object]:
+    series, start, eval_day = str(r["series"]), r["start"], r["eval_day"]
+    observed, expected = float(r["observed"]), float(r["expected"])  # type: ignore[arg-type]
+    assert isinstance(start, dt.date) and isinstance(eval_day, dt.date)
+    if level.keys == ("department",):
+        department, region, category = series, None, None
+        where_zh, where_en = names.department(series), names.department(series, True)
+    else:
+        department = None
+        region, category = level_entity(level, series)
+        where_zh = where_en = f"{names.region(region)} {names.category(category) or '全部类别'}".strip()
+    days = (eval_day - start).days + 1
+    rise = observed / max(expected, 1e-9) - 1
+    zh = (
+        f"{where_zh} 诉求持续上升：自{_days(start)}起 {days} 日 {format_count(observed)} 件，"
+        f"常态约 {expected:.0f} 件（高出 {rise:.0%}）。建议：{rule.action}"
+    )
+    en = (
+        f"{where_en}: complaints rising since {start:%b %d}, {format_count(observed)} in {days} days against "
+        f"about {expected:.0f} normally (+{rise:.0%}). Next: {rule.action_en}"
+    )
+    return {
+        "kind": "count_creep",
+        "domain": "complaints",
+        "region_code": region,
+        "department": department,
+        "category": category,
+        "detail": None,
+        "eval_day": eval_day,
+        "start": start,
+        "observed": observed,
+        "expected": expected,
+        "score": float(r["cusum"]),  # type: ignore[arg-type]
+        "severity": "high" if rise >= rule.high_rise else "medium",
+        "message": zh,
+        "message_en": en,
+    }
+
+
+__all__ = ["ALL", "complaint_surge_alerts", "creep_alerts", "hierarchy", "intake_surge_alerts", "surge_message"]

@@ -32,6 +32,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "alert_kind_stall": ("停滞", "Stalled"),
     "alert_kind_complaint_surge": ("诉求激增", "Complaint surge"),
     "alert_kind_intake_surge": ("受理激增", "Intake surge"),
+    "alert_kind_count_creep": ("持续上升", "Steady rise"),
     "alert_kind_overdue_rate_jump": ("超期率上升", "Overdue rate up"),
     "alert_kind_score_drop": ("三率下滑", "三率 score down"),
     "alert_kind_stage_stall": ("环节停滞", "Stage stalled"),
