@@ -18,6 +18,7 @@ from scipy import stats
 from bench import alerts as bench
 from data_access.alerts.cli import main, parse_scope
 from data_access.alerts.config import ALERTS_ENV, AlertsProblem, ComplaintSurgeRule, load_alert_config
+from data_access.alerts.creeps import CusumSettings, cusum
 from data_access.alerts.episodes import merge_episodes
 from data_access.alerts.names import Names, alert_link
 from data_access.alerts.rate_jumps import rate_jumps
@@ -27,7 +28,6 @@ from data_access.alerts.schema import FLAG_SCHEMA, STAGES
 from data_access.alerts.score_drops import score_drops, street_scores
 from data_access.alerts.stalls import waiting_series
 from data_access.alerts.statistics import poisson_sf, weekday_factors
-from data_access.alerts.creeps import CusumSettings, cusum
 from data_access.alerts.surges import surge_message
 from data_access.alerts.surveillance import (
     Level,
@@ -114,9 +114,10 @@ def test_benjamini_hochberg_matches_the_step_up_worked_by_hand() -> None:
 
 def test_tail_probability_is_poisson_without_dispersion_and_heavier_with_it() -> None:
     assert tail_probability(np.array([3.0]), np.array([1.0]), 0.0)[0] == pytest.approx(1 - math.exp(-1) * 2.5)
-    assert tail_probability(np.array([10.0]), np.array([2.0]), 0.5)[0] > tail_probability(
-        np.array([10.0]), np.array([2.0]), 0.0
-    )[0]
+    assert (
+        tail_probability(np.array([10.0]), np.array([2.0]), 0.5)[0]
+        > tail_probability(np.array([10.0]), np.array([2.0]), 0.0)[0]
+    )
 
 
 def test_a_planted_surge_is_found_at_the_level_that_explains_it() -> None:
@@ -130,7 +131,11 @@ def test_a_planted_surge_is_found_at_the_level_that_explains_it() -> None:
     ]
     rows += [("A", "x", day(39), 25)]  # a burst in one street × category on the last day
     finest = _finest(rows).group_by("street", "category_l3", "day").agg(pl.col("n").sum())
-    levels = [Level("street", ("street",)), Level("category", ("category_l3",)), Level("pair", ("street", "category_l3"))]
+    levels = [
+        Level("street", ("street",)),
+        Level("category", ("category_l3",)),
+        Level("pair", ("street", "category_l3")),
+    ]
     found = discoveries(finest, levels, [day(39)], _settings(windows=(1,)), day(0))
     entity = {
         "street|A": ("A", None),
@@ -295,7 +300,7 @@ def test_link_names_every_region_level_and_the_window() -> None:
     link = alert_link(names, "complaints", "330106003", None, "K", day(0), day(3))
     assert link == "complaints?district=330106&street=330106003&category=K&start=2026-01-05&end=2026-01-08"
     assert names.region("330106003") == "西湖区 北山街道"
-    zh, en = surge_message(names.region("330106003"), "噪声扰民", 7, 86, 3.4, (0, 7), day(0), ("核查", "check"))
+    zh, _ = surge_message(names.region("330106003"), "噪声扰民", 7, 86, 3.4, (0, 7), day(0), ("核查", "check"))
     assert zh.startswith("西湖区 北山街道 噪声扰民：自1月5日起 7 日 86 件")
 
 

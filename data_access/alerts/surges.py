@@ -145,7 +145,12 @@ def _flags(
 
 
 def _detect(
-    finest: pl.DataFrame, levels: list[Level], plan: Plan, settings: SurveillanceSettings, history: dt.date, names: Names
+    finest: pl.DataFrame,
+    levels: list[Level],
+    plan: Plan,
+    settings: SurveillanceSettings,
+    history: dt.date,
+    names: Names,
 ) -> pl.DataFrame:
     """Discoveries, one per branch and day, each with the day its evidence begins."""
     found = discoveries(finest, levels, plan.eval_days, settings, history)

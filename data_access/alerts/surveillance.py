@@ -158,8 +158,8 @@ def window_dispersion(tested: pl.DataFrame, floor: float) -> float:
 
     A series' share of the city drifts from week to week (seasons, campaigns, staff), which a daily
     dispersion does not see: judged at the window's own scale, Σ((O − E)² − E) ÷ Σ E² pooled over
-    the level's windows, trimmed of the most extreme 2 %. Windows expecting less than one case are left out of the estimate (their
-    empty windows are not in the frame), and the result is at least ``floor``.
+    the level's windows, trimmed of the most extreme 2 %. Windows expecting less than one case are left
+    out of the estimate (their empty windows are not in the frame); the result is at least ``floor``.
     """
     busy = tested.filter(pl.col("expected") >= 1.0)
     if busy.height < 30:
