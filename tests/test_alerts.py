@@ -208,7 +208,7 @@ def test_rate_jump_compares_settled_late_shares() -> None:
     assert row["n"] == 30
     # The score is −log10 of the binomial tail: P(X ≥ 18 | n = 30, p = 56.5 / 561).
     assert row["z"] == pytest.approx(-math.log10(stats.binom.sf(17, 30, 56.5 / 561)))
-    assert row["start"] == day(57)  # late-weighted median start day of the window's late cases
+    assert row["start"] == day(56)  # the first start day whose cases were clearly late
     # Before day 58's cases are settled (12 h after the end of their day), day 59 cannot count them.
     early = rate_jumps(groups, [day(59)], cutoff_at=dt.datetime.combine(day(59), dt.time(11)), **kwargs)  # type: ignore[arg-type]
     assert early.is_empty() or early.row(0, named=True)["n"] == 20

@@ -59,7 +59,7 @@ def collapse_related(episodes: pl.DataFrame, parents: Mapping[str, str | None], 
     The hierarchy tests a street's pair, the street's level-2 category and the district's pair alike;
     on a given day only the best of them is kept, but on the next day another level may be best, and a
     CUSUM may follow the same rise. The episode raised first (then the highest score) stands for the
-    group, spanning from the earliest start to the latest flagged day of the group.
+    group with its own start (what the duty office saw first) and lasts to the group's latest flagged day.
     """
     chosen = episodes.filter(pl.col("kind").is_in(COLLAPSED_KINDS))
     if chosen.height < 2:
@@ -81,7 +81,6 @@ def collapse_related(episodes: pl.DataFrame, parents: Mapping[str, str | None], 
         if home is None:
             kept.append(dict(row))
             continue
-        home["start"] = min(home["start"], row["start"])
         home["last_eval"] = max(home["last_eval"], row["last_eval"])
     others = episodes.filter(~pl.col("kind").is_in(COLLAPSED_KINDS))
     return pl.concat([others, pl.DataFrame(kept, schema=episodes.schema)])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+import numpy as np
 import polars as pl
 import sqlalchemy as sa
 from scipy import stats
@@ -14,7 +15,7 @@ from data_access.alerts.config import OverdueRateJumpRule
 from data_access.alerts.names import Names
 from data_access.alerts.plan import Plan, day_start, first_record_day
 from data_access.alerts.schema import DOMAIN_NAMES, flag_frame
-from data_access.alerts.statistics import weighted_median_day, window_sums
+from data_access.alerts.statistics import window_sums
 from data_access.alerts.surveillance import benjamini_hochberg
 from data_access.semantic.query import Scope
 
@@ -38,11 +39,12 @@ def rate_jumps(
     ``groups``: department, day (the clock's start day), limit_hours, n, late. Whether an item is
     late is settled ``check_share`` × limit after its start (1.0: its limit passed), so a group counts
     on its *settle day* and only when settled before ``cutoff_at``. The window's late items are tested
-    against a binomial with the baseline's share (the ``lookback`` days ending ``guard`` days before the
-    window; half an item added to each side, so a department never late before is not infinitely
-    surprising); each day, Benjamini–Hochberg at ``fdr_level`` across the departments decides.
-    ``min_increase`` keeps rises too small to act on out. ``start`` is the late-weighted median start
-    day of the window's late items: when the affected cases came in.
+    against a beta-binomial (``rate_dispersion``) with the baseline's share (the ``lookback`` days
+    ending ``guard`` days before the window; half an item added to each side, so a department never
+    late before is not infinitely surprising); each day, Benjamini–Hochberg at ``fdr_level`` across
+    the departments decides.
+    ``min_increase`` keeps rises too small to act on out. ``start``: the first start day of the window's
+    items that was clearly late (``_late_starts``).
     """
     out_schema = {
         "department": pl.String(),
@@ -62,18 +64,16 @@ def rate_jumps(
     if sums.is_empty():
         return pl.DataFrame(schema=out_schema)
     departments = per_day["department"].n_unique()
-    scored = (
-        sums.filter((pl.col("n_window") >= min_cases) & (pl.col("n_base") >= min_cases))
-        .with_columns(
-            (pl.col("late_window") / pl.col("n_window")).alias("observed"),
-            ((pl.col("late_base") + 0.5) / (pl.col("n_base") + 1)).alias("expected"),
-        )
-        .filter(pl.col("observed") - pl.col("expected") >= min_increase)
+    judged = sums.filter((pl.col("n_window") >= min_cases) & (pl.col("n_base") >= min_cases)).with_columns(
+        (pl.col("late_window") / pl.col("n_window")).alias("observed"),
+        ((pl.col("late_base") + 0.5) / (pl.col("n_base") + 1)).alias("expected"),
     )
+    rho = rate_dispersion(judged)
+    scored = judged.filter(pl.col("observed") - pl.col("expected") >= min_increase)
     if scored.is_empty():
         return pl.DataFrame(schema=out_schema)
-    p_values = stats.binom.sf(
-        scored["late_window"].to_numpy() - 1, scored["n_window"].to_numpy(), scored["expected"].to_numpy()
+    p_values = late_tail(
+        scored["late_window"].to_numpy(), scored["n_window"].to_numpy(), scored["expected"].to_numpy(), rho
     )
     scored = scored.with_columns(pl.Series("p_value", p_values, dtype=pl.Float64))
     kept = []
@@ -101,19 +101,52 @@ def _settled(groups: pl.DataFrame, check_share: float, cutoff_at: dt.datetime) -
 
 
 def _late_starts(scored: pl.DataFrame, settled: pl.DataFrame, window: int) -> pl.DataFrame:
-    """Per flagged department and day, the late-weighted median start day of the window's late items."""
+    """Per flagged department and day, the first start day of the window's items that was clearly late.
+
+    "Clearly": at least 2 late items that day and twice the baseline's late share; the day the affected
+    cases came in, which is what the duty office needs to look at.
+    """
     return (
         scored.select("department", "eval_day", "expected")
         .join(settled.select("department", "settle_day", "day", "n", "late"), on="department", how="inner")
         .filter(
             (pl.col("settle_day") > pl.col("eval_day") - pl.duration(days=window))
             & (pl.col("settle_day") <= pl.col("eval_day"))
-            & (pl.col("late") > pl.col("expected") * pl.col("n"))
         )
-        .sort("day")
+        .group_by("department", "eval_day", "day", "expected")
+        .agg(pl.col("n").sum(), pl.col("late").sum())
+        .filter((pl.col("late") >= 2) & (pl.col("late") >= 2 * pl.col("expected") * pl.col("n")))
         .group_by("department", "eval_day")
-        .agg(weighted_median_day(pl.col("day"), pl.col("late")).alias("start"))
+        .agg(pl.col("day").min().alias("start"))
     )
+
+
+def rate_dispersion(windows: pl.DataFrame) -> float:
+    """Beta-binomial intra-class correlation ρ of late counts, by moments over a table's windows.
+
+    A department's late share drifts from week to week (staff, a hard case type), so late counts vary
+    more than binomial: φ = mean of (late − n p)² ÷ (n p (1 − p)) over the windows (the most extreme 2 %
+    left out), and ρ = (φ − 1) ÷ (n̄ − 1), at least 0.
+    """
+    usable = windows.filter((pl.col("expected") > 0) & (pl.col("expected") < 1) & (pl.col("n_window") > 1))
+    if usable.height < 30:
+        return 0.0
+    pearson = (pl.col("late_window") - pl.col("n_window") * pl.col("expected")) ** 2 / (
+        pl.col("n_window") * pl.col("expected") * (1 - pl.col("expected"))
+    )
+    values = usable.select(pearson.alias("r"), pl.col("n_window").cast(pl.Float64).alias("n"))
+    values = values.filter(pl.col("r") <= values["r"].quantile(0.98))
+    phi = float(values["r"].mean() or 0.0)
+    mean_n = float(values["n"].mean() or 0.0)
+    return float(min(max((phi - 1) / (mean_n - 1), 0.0), 0.5)) if mean_n > 1 else 0.0
+
+
+def late_tail(late: np.ndarray, n: np.ndarray, share: np.ndarray, rho: float) -> np.ndarray:
+    """P(X ≥ late) for X beta-binomial(n, share, ρ); binomial when ρ = 0."""
+    if rho <= 1e-9:
+        return np.asarray(stats.binom.sf(late - 1, n, share), dtype=float)
+    scale = (1 - rho) / rho
+    return np.asarray(stats.betabinom.sf(late - 1, n, share * scale, (1 - share) * scale), dtype=float)
 
 
 def rate_jump_message(
