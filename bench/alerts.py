@@ -296,7 +296,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--since", type=dt.date.fromisoformat)
     parser.add_argument("--until", type=dt.date.fromisoformat)
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/alerts.md alone")
+    parser.add_argument("--trials", type=int, help="randomized evaluation with this many trials (bench.alert_trials)")
+    parser.add_argument("--seed", type=int, default=0, help="with --trials: the random seed")
+    parser.add_argument("--days", type=int, default=365, help="with --trials: days replayed, up to the data's end")
     args = parser.parse_args(argv)
+    if args.trials:
+        from bench.alert_trials import run_trials
+
+        return run_trials(args.trials, args.seed, args.scale, args.days, not args.no_write)
     if args.url:
         engine, label = get_engine(args.url), "the given database"
     else:

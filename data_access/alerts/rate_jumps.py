@@ -136,8 +136,8 @@ def rate_dispersion(windows: pl.DataFrame) -> float:
     )
     values = usable.select(pearson.alias("r"), pl.col("n_window").cast(pl.Float64).alias("n"))
     values = values.filter(pl.col("r") <= values["r"].quantile(0.98))
-    phi = float(values["r"].mean() or 0.0)
-    mean_n = float(values["n"].mean() or 0.0)
+    phi = float(values.select(pl.col("r").mean()).item() or 0.0)
+    mean_n = float(values.select(pl.col("n").mean()).item() or 0.0)
     return float(min(max((phi - 1) / (mean_n - 1), 0.0), 0.5)) if mean_n > 1 else 0.0
 
 
