@@ -142,7 +142,7 @@ class IntakeSurgeRule(Rule):
     windows: Windows = (3, 7)
     lookback_days: Days = 56
     guard_days: Count = 7
-    fdr_level: Share = 0.05
+    fdr_level: Share = 0.005
     min_count: Count = 10
     min_ratio: Number = 1.2
     prior_count: Number = 2.0
@@ -160,7 +160,7 @@ class CountCreepRule(Rule):
     lookback_days: Days = 56
     guard_days: Count = 28
     reference: Number = 0.5
-    threshold: Number = 12.0
+    threshold: Number = 16.0
     min_expected: Number = 2.0
     high_rise: Number = 0.5
     action: str = "分析该区域诉求持续上升的原因，排查共性问题"
@@ -177,7 +177,7 @@ class OverdueRateJumpRule(Rule):
     guard_days: Count = 7
     min_cases: Count = 20
     min_increase: Number = 0.05
-    fdr_level: Share = 0.05
+    fdr_level: Share = 0.005
     high_increase: Number = 0.2
     action: str = "督办该部门超期件，核查办理环节是否受阻"
     action_en: str = "chase the department's late cases and check which step is held up"
