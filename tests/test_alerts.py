@@ -36,6 +36,7 @@ from data_access.alerts.surveillance import (
     best_explanations,
     discoveries,
     dispersion,
+    evidence_start,
     level_daily,
     tail_probability,
     window_tests,
@@ -148,6 +149,13 @@ def test_a_planted_surge_is_found_at_the_level_that_explains_it() -> None:
     assert set(found["level"]) == {"pair", "street", "category"}
     best = best_explanations(found, entity, {})
     assert best.select("level", "series").rows() == [("pair", "A|x")]  # one alert, at the pair
+
+
+def test_evidence_starts_at_the_burst_not_at_an_ordinary_complaint_before_it() -> None:
+    found = pl.DataFrame({"level": ["pair"], "series": ["A|x"], "window": [7], "eval_day": [day(6)], "expected": [0.7]})
+    # One ordinary complaint on day 0, quiet days, then 3, 4 and 5 on days 4-6.
+    daily = pl.DataFrame({"key": ["pair|A|x"] * 4, "day": [day(0), day(4), day(5), day(6)], "n": [1, 3, 4, 5]})
+    assert evidence_start(found, daily)["start"].to_list() == [day(4)]
 
 
 def test_dispersion_is_zero_for_counts_that_follow_the_city() -> None:

@@ -103,7 +103,7 @@ def _settled(groups: pl.DataFrame, check_share: float, cutoff_at: dt.datetime) -
 def _late_starts(scored: pl.DataFrame, settled: pl.DataFrame, window: int) -> pl.DataFrame:
     """Per flagged department and day, the first start day of the window's items that was clearly late.
 
-    "Clearly": at least 2 late items that day and twice the baseline's late share; the day the affected
+    "Clearly": a late item that day and twice the baseline's late share; the day the affected
     cases came in, which is what the duty office needs to look at.
     """
     return (
@@ -115,7 +115,7 @@ def _late_starts(scored: pl.DataFrame, settled: pl.DataFrame, window: int) -> pl
         )
         .group_by("department", "eval_day", "day", "expected")
         .agg(pl.col("n").sum(), pl.col("late").sum())
-        .filter((pl.col("late") >= 2) & (pl.col("late") >= 2 * pl.col("expected") * pl.col("n")))
+        .filter((pl.col("late") >= 1) & (pl.col("late") >= 2 * pl.col("expected") * pl.col("n")))
         .group_by("department", "eval_day")
         .agg(pl.col("day").min().alias("start"))
     )

@@ -293,23 +293,32 @@ def best_explanations(
 
 
 def evidence_start(found: pl.DataFrame, daily_by_key: pl.DataFrame) -> pl.DataFrame:
-    """When each discovery's evidence begins: the first day in its window above the day's expected count.
+    """When each discovery's evidence begins: the change point of its window.
 
-    ``daily_by_key`` holds key (``level|series``), day, n. A window's days whose count exceeds its
-    expected daily count (expected ÷ window) are the elevated ones; without any, the evaluation day.
+    ``daily_by_key`` holds key (``level|series``), day, n. Each day of the window scores its count less
+    a reference, max(2 × the expected daily count, 0.5); the start is the day from which the summed score
+    up to the evaluation day is largest (the later day on a tie). A lone ordinary complaint days before a
+    burst, followed by quiet days, does not pull the start back; a rise that builds over the window does.
     """
     if found.is_empty():
         return found.with_columns(pl.lit(None, pl.Date()).alias("start"))
     keyed = found.with_columns(pl.concat_str("level", "series", separator="|").alias("key"))
-    starts = (
+    days = (
         keyed.select("key", "eval_day", "window", "expected")
         .with_columns(pl.int_ranges(0, pl.col("window")).alias("_offset"))
         .explode("_offset")
         .with_columns((pl.col("eval_day") - pl.duration(days=pl.col("_offset"))).alias("day"))
-        .join(daily_by_key, on=["key", "day"], how="inner")
-        .filter(pl.col("n") > pl.col("expected") / pl.col("window"))
-        .group_by("key", "eval_day")
-        .agg(pl.col("day").min().alias("start"))
+        .join(daily_by_key, on=["key", "day"], how="left")
+        .with_columns(
+            (
+                pl.col("n").fill_null(0) - pl.max_horizontal(2 * pl.col("expected") / pl.col("window"), pl.lit(0.5))
+            ).alias("_score")
+        )
+        .sort("key", "eval_day", "_offset")  # offset 0 is the evaluation day: suffix sums run backwards
+        .with_columns(pl.col("_score").cum_sum().over("key", "eval_day").alias("_suffix"))
+    )
+    starts = days.group_by("key", "eval_day").agg(
+        pl.col("day").sort_by(["_suffix", "_offset"], descending=[False, True]).last().alias("start")
     )
     return (
         keyed.join(starts, on=["key", "eval_day"], how="left")
