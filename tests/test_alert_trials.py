@@ -11,6 +11,7 @@ import polars as pl
 
 from bench import alert_injections as inj
 from bench import alert_trials as trials
+from bench import alert_trials_report as report_module
 from bench.alerts import Tree
 
 T = dt.datetime
@@ -148,7 +149,7 @@ def test_scoring_by_entity_and_time() -> None:
     assert [r["detected_any"] for r in results] == [True, True, True]
     assert [r["delay_days"] for r in results] == [2.0, 8.0, None]
     assert false == ["stage_stall"]  # the S3 surge is the demo's own; G9 is in S1, but months after
-    table = trials.recall_by_size(results)
+    table = report_module.recall_by_size(results)
     assert table["pair_surge"] == {4: (1, 1)} and table["intake_rise"] == {2: (0, 1)}
 
 
