@@ -27,7 +27,7 @@ from data_access.alerts.run import compute_alerts
 from data_access.alerts.schema import FLAG_SCHEMA, STAGES
 from data_access.alerts.score_drops import score_drops, street_scores
 from data_access.alerts.stalls import waiting_series
-from data_access.alerts.statistics import poisson_sf, weekday_factors
+from data_access.alerts.statistics import poisson_sf
 from data_access.alerts.surges import surge_message
 from data_access.alerts.surveillance import (
     Level,
@@ -65,15 +65,6 @@ def test_poisson_tail_matches_hand_computed_values() -> None:
     assert poisson_sf(3, 1.0) == pytest.approx(1 - math.exp(-1) * 2.5)
     assert poisson_sf(6, 0.3) == pytest.approx(0.3**6 / 720 * math.exp(-0.3), rel=0.1)
     assert poisson_sf(2, 0.0) == 0.0
-
-
-def test_weekday_factors_follow_the_weekly_shape() -> None:
-    daily = pl.DataFrame({"day": [day(i) for i in range(28)], "n": [2 if i % 7 == 0 else 1 for i in range(28)]})
-    factors = weekday_factors(daily)
-    mean = 32 / 28
-    assert factors[1] == pytest.approx(2 / mean)  # Mondays
-    assert factors[3] == pytest.approx(1 / mean)
-    assert weekday_factors(daily.head(10)) == dict.fromkeys(range(1, 8), 1.0)  # too short to tell
 
 
 def _settings(**overrides: object) -> SurveillanceSettings:

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from data_access.alerts.surveillance import ALL
+
 
 @dataclass(frozen=True)
 class CusumSettings:
@@ -119,7 +121,7 @@ def creep_signals(
     first = max(history_start, eval_days[0] - dt.timedelta(days=settings.lookback + settings.guard + 120))
     last = eval_days[-1]
     names, counts = dense(daily, first, last)
-    city_days = dense(city.with_columns(pl.lit("*").alias("series")), first, last)[1]
+    city_days = dense(city.with_columns(pl.lit(ALL).alias("series")), first, last)[1]
     city_row = city_days[0] if city_days.shape[0] else np.zeros(counts.shape[1])
     expected = expected_counts(counts, city_row, settings.lookback, settings.guard)
     total, began = cusum(counts, expected, settings)

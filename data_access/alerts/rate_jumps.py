@@ -16,7 +16,7 @@ from data_access.alerts.names import Names
 from data_access.alerts.plan import Plan, day_start, first_record_day
 from data_access.alerts.schema import DOMAIN_NAMES, flag_frame
 from data_access.alerts.statistics import window_sums
-from data_access.alerts.surveillance import benjamini_hochberg
+from data_access.alerts.surveillance import discoveries_per_day
 from data_access.semantic.query import Scope
 
 
@@ -76,11 +76,7 @@ def rate_jumps(
         scored["late_window"].to_numpy(), scored["n_window"].to_numpy(), scored["expected"].to_numpy(), rho
     )
     scored = scored.with_columns(pl.Series("p_value", p_values, dtype=pl.Float64))
-    kept = []
-    for (_day,), group in scored.group_by("eval_day"):
-        rejected, _ = benjamini_hochberg(group["p_value"].to_numpy(), departments, fdr_level)
-        kept.append(group.filter(pl.Series(rejected)))
-    scored = pl.concat(kept).with_columns(
+    scored = discoveries_per_day(scored, departments, fdr_level).with_columns(
         (-pl.col("p_value").clip(1e-300).log10()).alias("z")  # the score: how improbable, in powers of ten
     )
     if scored.is_empty():

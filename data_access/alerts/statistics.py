@@ -1,4 +1,4 @@
-"""Pure statistics shared by the detectors: Poisson tails, weekday profiles and rolling window sums.
+"""Pure statistics shared by the detectors: Poisson tails and rolling window sums.
 
 DataFrame in, DataFrame out, no database: each function is tested on literal frames.
 """
@@ -31,29 +31,6 @@ def poisson_sf(k: int, lam: float) -> float:
         below += term
         term *= lam / (i + 1)
     return max(0.0, 1.0 - below)
-
-
-def weekday_factors(daily: pl.DataFrame) -> dict[int, float]:
-    """Weekday (1 = Monday) → mean volume on that weekday ÷ mean volume; 1.0 each without enough data.
-
-    ``daily`` holds ``day`` and ``n`` (any grouping; it is summed per day first). Days with no rows
-    count as zero, so the profile reflects the whole span.
-    """
-    if daily.is_empty():
-        return dict.fromkeys(range(1, 8), 1.0)
-    totals = daily.group_by("day").agg(pl.col("n").sum())
-    first, last = totals["day"].min(), totals["day"].max()
-    assert isinstance(first, dt.date) and isinstance(last, dt.date)
-    span = pl.DataFrame({"day": pl.date_range(first, last, "1d", eager=True)})
-    full = span.join(totals, on="day", how="left").with_columns(pl.col("n").fill_null(0))
-    if full.height < 28:
-        return dict.fromkeys(range(1, 8), 1.0)
-    mean = float(full["n"].cast(pl.Float64).sum()) / full.height
-    if mean <= 0:
-        return dict.fromkeys(range(1, 8), 1.0)
-    per = full.group_by(pl.col("day").dt.weekday().alias("wd")).agg(pl.col("n").mean())
-    found = {int(wd): float(n) / mean for wd, n in zip(per["wd"].to_list(), per["n"].to_list(), strict=True)}
-    return {wd: found.get(wd, 1.0) for wd in range(1, 8)}
 
 
 def _cum_at(cum: pl.DataFrame, keys: list[str], query: pl.DataFrame, at: str, values: list[str]) -> pl.DataFrame:

@@ -25,6 +25,7 @@ from data_access.alerts.surveillance import (
     Level,
     SurveillanceSettings,
     best_explanations,
+    city_daily,
     discoveries,
     dispersion,
     evidence_start,
@@ -99,6 +100,15 @@ def _level_of(name: str, levels: list[Level]) -> Level:
     return next(level for level in levels if level.name == name)
 
 
+def _subject(level: Level, series: str, names: Names) -> tuple[str | None, str | None, str | None, str, str]:
+    """(department, region, category, where in Chinese, where in English) of one series of a level."""
+    if level.keys == ("department",):
+        return series, None, None, names.department(series), names.department(series, True)
+    region, category = level_entity(level, series)
+    where = f"{names.region(region)} {names.category(category) or '全部类别'}"
+    return None, region, category, where, where
+
+
 def _flags(
     found: pl.DataFrame,
     levels: list[Level],
@@ -109,16 +119,8 @@ def _flags(
 ) -> pl.DataFrame:
     rows = []
     for r in found.iter_rows(named=True):
-        level = _level_of(r["level"], levels)
-        if kind == "intake_surge":
-            department, region, category = r["series"], None, None
-            where_zh, where_en = names.department(department), names.department(department, True)
-            what_zh, what_en = "受理12345诉求", "12345 intake"
-        else:
-            department = None
-            region, category = level_entity(level, r["series"])
-            where_zh = where_en = names.region(region)
-            what_zh = what_en = f"{names.category(category) or '全部类别'} 诉求"
+        department, region, category, where_zh, where_en = _subject(_level_of(r["level"], levels), r["series"], names)
+        what_zh, what_en = ("受理12345诉求", "12345 intake") if department else ("诉求", "诉求")
         band = normal_band(r["expected"], r["alpha"])
         zh, _ = surge_message(where_zh, what_zh, r["window"], r["observed"], r["expected"], band, r["start"], action)
         _, en = surge_message(where_en, what_en, r["window"], r["observed"], r["expected"], band, r["start"], action)
@@ -162,12 +164,14 @@ def _detect(
     }
     best = best_explanations(found, entity, names.parents())
     wanted = best.select("level", "series").unique()
+    found_levels = set(wanted["level"])  # only the levels with a discovery are summed again
     daily = pl.concat(
         [
             level_daily(finest, level)
             .join(wanted.filter(pl.col("level") == level.name), on="series", how="semi")
             .select((pl.lit(level.name) + "|" + pl.col("series")).alias("key"), "day", "n")
             for level in levels
+            if level.name in found_levels
         ]
     )
     return evidence_start(best, daily)
@@ -229,7 +233,7 @@ def creep_alerts(engine: sa.Engine, plan: Plan, rule: CountCreepRule, scope: Sco
     finest = _finest(engine, keys, begin, plan, scope)
     if finest.is_empty():
         return flag_frame([])
-    city = finest.group_by("day").agg(pl.col("n").sum()).sort("day")
+    city = city_daily(finest)
     levels = hierarchy(rule.region_levels, rule.category_levels)
     if rule.departments:
         levels.append(Level("department", ("department",)))
@@ -250,13 +254,7 @@ def _creep_flag(level: Level, r: dict[str, object], names: Names, rule: CountCre
     series, start, eval_day = str(r["series"]), r["start"], r["eval_day"]
     observed, expected = float(r["observed"]), float(r["expected"])  # type: ignore[arg-type]
     assert isinstance(start, dt.date) and isinstance(eval_day, dt.date)
-    if level.keys == ("department",):
-        department, region, category = series, None, None
-        where_zh, where_en = names.department(series), names.department(series, True)
-    else:
-        department = None
-        region, category = level_entity(level, series)
-        where_zh = where_en = f"{names.region(region)} {names.category(category) or '全部类别'}".strip()
+    department, region, category, where_zh, where_en = _subject(level, series, names)
     days = (eval_day - start).days + 1
     rise = observed / max(expected, 1e-9) - 1
     zh = (

@@ -70,6 +70,11 @@ def level_daily(finest: pl.DataFrame, level: Level) -> pl.DataFrame:
     return keyed.group_by(series.alias("series"), "day").agg(pl.col("n").sum()).sort("series", "day")
 
 
+def city_daily(finest: pl.DataFrame) -> pl.DataFrame:
+    """The whole scope's count per day (``day``, ``n``): what every series is judged against."""
+    return finest.group_by("day").agg(pl.col("n").sum()).sort("day")
+
+
 def dispersion(daily: pl.DataFrame, city: pl.DataFrame, first: dt.date, last: dt.date) -> float:
     """Negative-binomial α of a level (variance = μ + α μ²), by moments against the city-conditioned mean.
 
@@ -216,7 +221,7 @@ def discoveries(
     }
     if finest.is_empty() or not eval_days:
         return pl.DataFrame(schema=out_schema)
-    city = finest.group_by("day").agg(pl.col("n").sum()).sort("day")
+    city = city_daily(finest)
     fit_last = eval_days[-1]
     fit_first = fit_last - dt.timedelta(days=settings.lookback + settings.guard + max(settings.windows))
     tested: list[pl.DataFrame] = []
@@ -245,15 +250,22 @@ def discoveries(
             )
     if not tested:
         return pl.DataFrame(schema=out_schema)
-    every = pl.concat(tested, how="diagonal_relaxed")
-    kept: list[pl.DataFrame] = []
-    for (_day,), group in every.group_by("eval_day"):
-        rejected, adjusted = benjamini_hochberg(group["p_value"].to_numpy(), tests_per_day, settings.fdr_level)
-        if rejected.any():
-            kept.append(group.with_columns(pl.Series("q_value", adjusted)).filter(pl.Series(rejected)))
-    if not kept:
-        return pl.DataFrame(schema=out_schema)
-    return pl.concat(kept).select(list(out_schema)).cast(out_schema).sort("eval_day", "p_value")  # type: ignore[arg-type]
+    kept = discoveries_per_day(pl.concat(tested, how="diagonal_relaxed"), tests_per_day, settings.fdr_level)
+    return kept.select(list(out_schema)).cast(out_schema).sort("eval_day", "p_value")  # type: ignore[arg-type]
+
+
+def discoveries_per_day(tested: pl.DataFrame, tests_per_day: int, level: float) -> pl.DataFrame:
+    """The rows of ``tested`` (with ``eval_day`` and ``p_value``) that Benjamini–Hochberg keeps, day by day.
+
+    Each evaluation day is one family of ``tests_per_day`` hypotheses; the kept rows get their
+    adjusted p-value as ``q_value``.
+    """
+    kept = [
+        group.with_columns(pl.Series("q_value", adjusted)).filter(pl.Series(rejected))
+        for (_day,), group in tested.group_by("eval_day")
+        for rejected, adjusted in [benjamini_hochberg(group["p_value"].to_numpy(), tests_per_day, level)]
+    ]
+    return pl.concat(kept) if kept else tested.with_columns(pl.lit(None, pl.Float64()).alias("q_value")).clear()
 
 
 def related(a: str | None, b: str | None, parents: Mapping[str, str | None]) -> bool:
