@@ -105,8 +105,9 @@ def _subject(level: Level, series: str, names: Names) -> tuple[str | None, str |
     if level.keys == ("department",):
         return series, None, None, names.department(series), names.department(series, True)
     region, category = level_entity(level, series)
-    where = f"{names.region(region)} {names.category(category) or '全部类别'}"
-    return None, region, category, where, where
+    where_zh = f"{names.region(region)} {names.category(category) or '全部类别'}"
+    where_en = f"{names.region(region)} {names.category(category) or 'all categories'}"
+    return None, region, category, where_zh, where_en
 
 
 def _flags(
@@ -120,7 +121,7 @@ def _flags(
     rows = []
     for r in found.iter_rows(named=True):
         department, region, category, where_zh, where_en = _subject(_level_of(r["level"], levels), r["series"], names)
-        what_zh, what_en = ("受理12345诉求", "12345 intake") if department else ("诉求", "诉求")
+        what_zh, what_en = ("受理12345诉求", "12345 intake") if department else ("诉求", "complaints")
         band = normal_band(r["expected"], r["alpha"])
         zh, _ = surge_message(where_zh, what_zh, r["window"], r["observed"], r["expected"], band, r["start"], action)
         _, en = surge_message(where_en, what_en, r["window"], r["observed"], r["expected"], band, r["start"], action)
